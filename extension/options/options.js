@@ -1,0 +1,118 @@
+// Options: server address, pause, per-site switches, sign out, export and delete my data.
+import { apiRequest } from '../lib/api.js';
+import { PAPER_SITES } from '../lib/detect.js';
+import { MSG, send } from '../lib/messages.js';
+import { getSettings, normalizeBackendUrl } from '../lib/settings.js';
+
+const $ = (id) => document.getElementById(id);
+const say = (text) => { $('status').textContent = text; };
+
+async function render() {
+  const s = await getSettings();
+  $('backend-url').value = s.backendUrl;
+  $('paused').checked = Boolean(s.paused);
+  $('account').textContent = s.apiToken ? `Signed in${s.user && s.user.email ? ` as ${s.user.email}` : ''}.`
+    : 'Not signed in. Sign in from the PaperScout toolbar button.';
+  $('sign-out').hidden = !s.apiToken;
+  for (const b of [$('export'), $('delete')]) b.disabled = !s.apiToken;
+  const box = $('sites');
+  box.replaceChildren();
+  for (const site of PAPER_SITES) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.checked = !s.disabledSites.includes(site);
+    input.dataset.site = site;
+    input.addEventListener('change', onSiteToggle);
+    label.append(input, ` ${site}`);
+    box.append(label);
+  }
+}
+
+async function onSiteToggle(e) {
+  const site = e.target.dataset.site;
+  const s = await getSettings();
+  const set = new Set(s.disabledSites);
+  if (e.target.checked) set.delete(site); else set.add(site);
+  await chrome.storage.local.set({ disabledSites: [...set] });
+  say(`${e.target.checked ? 'Tracking on' : 'Tracking off'} for ${site}.`);
+}
+
+$('server-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  let url;
+  try { url = normalizeBackendUrl($('backend-url').value); } catch (err) { say(err.message); return; }
+  const origin = `${new URL(url).origin}/*`;
+  // The manifest grants the loopback hosts; any other server needs the user's permission.
+  if (chrome.permissions && !(await chrome.permissions.contains({ origins: [origin] }))) {
+    const granted = await chrome.permissions.request({ origins: [origin] }).catch(() => false);
+    if (!granted) { say(`PaperScout needs permission to talk to ${new URL(url).origin}.`); return; }
+  }
+  const before = await getSettings();
+  const changes = { backendUrl: url };
+  await chrome.storage.local.set(changes);
+  if (before.backendUrl !== url && before.apiToken) {
+    await chrome.storage.local.remove(['apiToken', 'user']);
+    say(`Server set to ${url}. Sign in again from the toolbar button.`);
+  } else say(`Server set to ${url}.`);
+  render();
+});
+
+$('paused').addEventListener('change', async (e) => {
+  const paused = e.target.checked;
+  await chrome.storage.local.set({ paused });
+  say(paused ? 'Tracking paused.' : 'Tracking resumed.');
+  const s = await getSettings();
+  if (s.apiToken) apiRequest(s, 'PUT', '/me/tracking', { paused }).catch(() => {});
+});
+
+$('sign-out').addEventListener('click', async () => {
+  const s = await getSettings();
+  await send(MSG.FLUSH); // deliver what is waiting while the token is still valid
+  await apiRequest(s, 'POST', '/auth/logout', {}).catch(() => {});
+  await chrome.storage.local.remove(['apiToken', 'user', 'savedKeys']);
+  say('Signed out.');
+  render();
+});
+
+$('export').addEventListener('click', async () => {
+  const s = await getSettings();
+  try {
+    const data = await apiRequest(s, 'GET', '/me/export');
+    const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `paperscout-export-${new Date().toISOString().slice(0, 10)}.json`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    say('Export downloaded.');
+  } catch (err) {
+    say(`Export failed: ${err.message}`);
+  }
+});
+
+$('delete').addEventListener('click', () => {
+  $('delete-confirm').hidden = false;
+  $('delete-no').focus();
+});
+$('delete-no').addEventListener('click', () => { $('delete-confirm').hidden = true; $('delete').focus(); });
+$('delete-yes').addEventListener('click', async () => {
+  const s = await getSettings();
+  try {
+    await apiRequest(s, 'DELETE', '/me');
+    await chrome.storage.local.remove(['apiToken', 'user', 'savedKeys', 'eventQueue', 'flushState']);
+    $('delete-confirm').hidden = true;
+    say('Your data was deleted from the server, and this browser has signed out.');
+    render();
+  } catch (err) {
+    say(`Could not delete your data: ${err.message}`);
+  }
+});
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && (changes.apiToken || changes.user)) render();
+});
+
+render();
