@@ -1,0 +1,198 @@
+"""Collaborative filtering: implicit-feedback ALS (``implicit``) with closed-form fold-in for any user row."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+log = logging.getLogger(__name__)
+
+
+class ALSRecommender:
+    """Implicit-feedback matrix factorisation (Hu, Koren & Volinsky) fitted with ``implicit``.
+
+    Users are never looked up by id at request time: a user's factor is always solved from their current row
+    (:meth:`fold_in`), exactly as ALS would in its next user step, so users who signed up after the last
+    retrain and fresh saves of existing users count immediately. Item indices
+    outside ``0..n_items_-1`` (papers added after training) are ignored for CF.
+    """
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        random_state: int | None = 42,
+        blas_threads: int = 1,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.blas_threads = blas_threads
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, user_items: sp.spmatrix, *, show_progress: bool = False) -> ALSRecommender:
+        """Factorise ``user_items`` (CSR, users x items, confidences > 0)."""
+        self._check_params()
+        user_items = _check_user_items(user_items)
+        if user_items.nnz == 0:
+            raise ValueError("nothing to train on: the user x item matrix has no positive entries")
+        # implicit's own OpenMP threads parallelise over users; a multi-threaded BLAS underneath each of
+        # them oversubscribes the CPU (implicit warns about it), so BLAS is pinned for the fit only.
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                dtype=np.float32,
+            )
+            model.fit(user_items, show_progress=show_progress)
+        self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self.n_items_ = self.item_factors_.shape[0]
+        self._prepare()
+        log.info("fitted ALS: %d users x %d items, %d factors", *user_items.shape, self.factors)
+        return self
+
+    @classmethod
+    def from_factors(cls, item_factors: np.ndarray, **params: object) -> ALSRecommender:
+        """Rebuild a fitted model from stored item factors (users are always folded in)."""
+        model = cls(**params)  # type: ignore[arg-type]
+        item_factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+        if item_factors.ndim != 2:
+            raise ValueError(f"item_factors must be 2-D, got shape {item_factors.shape}")
+        model.item_factors_ = item_factors
+        model.n_items_ = item_factors.shape[0]
+        model._prepare()
+        return model
+
+    def _prepare(self) -> None:
+        Y = self.item_factors_.astype(np.float64)
+        self._YtY = Y.T @ Y
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        self._item_norms = np.where(norms > 0, norms, 1.0).astype(np.float32)
+
+    def _check_params(self) -> None:
+        if int(self.factors) < 1:
+            raise ValueError(f"factors must be >= 1, got {self.factors!r}")
+        if int(self.iterations) < 1:
+            raise ValueError(f"iterations must be >= 1, got {self.iterations!r}")
+        if float(self.regularization) < 0 or float(self.alpha) <= 0:
+            raise ValueError("regularization must be >= 0 and alpha > 0")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "item_factors_"):
+            raise ValueError("this ALSRecommender is not fitted yet; call fit() first")
+
+    # ---------------------------------------------------------------- users
+    def fold_in(self, items: np.ndarray, confidences: np.ndarray) -> np.ndarray | None:
+        """Solve one user's factor from their positive items and confidences (the ALS user step).
+
+        ``x = (YtY + Y_u^T (C_u - I) Y_u + reg I)^-1 Y_u^T C_u p_u`` with ``C_u = alpha * confidence``.
+        Items unknown to the model are dropped; returns ``None`` when no known item remains.
+        """
+        self._check_fitted()
+        items = np.asarray(items, dtype=np.int64)
+        conf = np.asarray(confidences, dtype=np.float64)
+        if items.shape != conf.shape:
+            raise ValueError(
+                f"items and confidences must have the same shape, got {items.shape}, {conf.shape}"
+            )
+        known = (items >= 0) & (items < self.n_items_) & (conf > 0)
+        if not np.any(known):
+            return None
+        items, conf = items[known], conf[known] * float(self.alpha)
+        Yu = self.item_factors_[items].astype(np.float64)
+        A = self._YtY + (Yu.T * (conf - 1.0)) @ Yu + float(self.regularization) * np.eye(Yu.shape[1])
+        b = Yu.T @ conf
+        return np.linalg.solve(A, b).astype(np.float32)
+
+    def fold_in_rows(self, user_items: sp.spmatrix) -> np.ndarray:
+        """Factors for every row of a CSR users x items matrix (zeros for rows with no known item)."""
+        self._check_fitted()
+        user_items = _check_user_items(user_items)
+        out = np.zeros((user_items.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
+        for u in range(user_items.shape[0]):
+            lo, hi = user_items.indptr[u], user_items.indptr[u + 1]
+            x = self.fold_in(user_items.indices[lo:hi], user_items.data[lo:hi])
+            if x is not None:
+                out[u] = x
+        return out
+
+    # ---------------------------------------------------------------- scoring
+    def score(self, user_factor: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Scores of ``candidates`` (item indices) for one user; NaN for items unknown to the model."""
+        self._check_fitted()
+        candidates = np.asarray(candidates, dtype=np.int64)
+        out = np.full(len(candidates), np.nan, dtype=np.float32)
+        ok = (candidates >= 0) & (candidates < self.n_items_)
+        out[ok] = self.item_factors_[candidates[ok]] @ np.asarray(user_factor, dtype=np.float32)
+        return out
+
+    def top_n(
+        self, user_factor: np.ndarray, n: int, *, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` item indices and scores over the whole model for one user factor."""
+        self._check_fitted()
+        scores = self.item_factors_ @ np.asarray(user_factor, dtype=np.float32)
+        return top_n_indices(scores, n, exclude)
+
+    def similar_items(self, item: int, candidates: np.ndarray | None = None) -> np.ndarray:
+        """Cosine similarity in factor space between ``item`` and ``candidates`` (all items if None)."""
+        self._check_fitted()
+        if not 0 <= item < self.n_items_:
+            raise ValueError(f"item index {item} is outside the model (0..{self.n_items_ - 1})")
+        v = self.item_factors_[item] / self._item_norms[item]
+        if candidates is None:
+            return (self.item_factors_ @ v) / self._item_norms
+        candidates = np.asarray(candidates, dtype=np.int64)
+        out = np.full(len(candidates), np.nan, dtype=np.float32)
+        ok = (candidates >= 0) & (candidates < self.n_items_)
+        out[ok] = (self.item_factors_[candidates[ok]] @ v) / self._item_norms[candidates[ok]]
+        return out
+
+    def get_params(self) -> dict[str, object]:
+        return {
+            "factors": self.factors,
+            "regularization": self.regularization,
+            "alpha": self.alpha,
+            "iterations": self.iterations,
+            "random_state": self.random_state,
+            "blas_threads": self.blas_threads,
+        }
+
+
+def _check_user_items(user_items: sp.spmatrix) -> sp.csr_matrix:
+    if not sp.issparse(user_items):
+        raise ValueError(f"user_items must be a scipy sparse matrix (users x items), got {type(user_items)}")
+    user_items = sp.csr_matrix(user_items, dtype=np.float32)
+    if user_items.nnz and (not np.all(np.isfinite(user_items.data)) or user_items.data.min() < 0):
+        raise ValueError("user_items confidences must be finite and >= 0 (dismissals belong elsewhere)")
+    return user_items
+
+
+def top_n_indices(scores: np.ndarray, n: int, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``n`` largest finite scores (descending), skipping ``exclude``."""
+    scores = np.asarray(scores, dtype=np.float32).copy()
+    scores[~np.isfinite(scores)] = -np.inf
+    if exclude is not None and len(exclude):
+        exclude = np.asarray(exclude, dtype=np.int64)
+        exclude = exclude[(exclude >= 0) & (exclude < len(scores))]
+        scores[exclude] = -np.inf
+    n = min(int(n), int(np.count_nonzero(np.isfinite(scores))))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    idx = np.argpartition(-scores, n - 1)[:n]
+    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    return idx.astype(np.int64), scores[idx]

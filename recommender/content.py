@@ -1,0 +1,172 @@
+"""Content model: TF-IDF over title + abstract + keywords, L2-normalised item vectors, user text profiles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from recommender.collaborative import top_n_indices
+
+log = logging.getLogger(__name__)
+
+
+def doc_text(title: str, abstract: str = "", keywords: Sequence[str] = ()) -> str:
+    """The text a paper is represented by."""
+    return " . ".join(part for part in (title or "", abstract or "", " ".join(keywords or ())) if part)
+
+
+class TextModel:
+    """TF-IDF text model (sublinear tf, 1..``ngram_max``-grams, English stop words).
+
+    ``item_vectors_`` (CSR, n_items x vocabulary, rows L2-normalised) is computed once in :meth:`fit`; papers
+    added later are scored through :meth:`transform`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_features: int | None = 200000,
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        ngram_max: int = 2,
+        dismiss_push: float = 0.5,
+    ) -> None:
+        self.max_features = max_features
+        self.min_df = min_df
+        self.max_df = max_df
+        self.ngram_max = ngram_max
+        self.dismiss_push = dismiss_push
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            sublinear_tf=True,
+            ngram_range=(1, int(self.ngram_max)),
+            stop_words="english",
+            max_features=self.max_features,
+            min_df=self.min_df,
+            max_df=self.max_df,
+            dtype=np.float32,
+            vocabulary=vocabulary,
+        )
+
+    def fit(self, texts: Sequence[str]) -> TextModel:
+        """Learn the vocabulary and idf from ``texts`` (one per catalog item) and vectorise them."""
+        if len(texts) == 0:
+            raise ValueError("nothing to train on: no documents for the text model")
+        if int(self.ngram_max) < 1:
+            raise ValueError(f"ngram_max must be >= 1, got {self.ngram_max!r}")
+        vectorizer = self._vectorizer()
+        try:
+            vectors = vectorizer.fit_transform(texts)
+        except ValueError as exc:  # e.g. only stop words, or min_df too high for a tiny catalog
+            raise ValueError(f"text model cannot be fitted: {exc}") from exc
+        self.vectorizer_ = vectorizer
+        self.item_vectors_ = normalize(sp.csr_matrix(vectors, dtype=np.float32), copy=False)
+        self.n_items_ = self.item_vectors_.shape[0]
+        log.info("fitted text model: %d docs, %d terms", self.n_items_, len(vectorizer.vocabulary_))
+        return self
+
+    @classmethod
+    def from_arrays(
+        cls,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+        item_vectors: sp.csr_matrix,
+        **params: object,
+    ) -> TextModel:
+        """Rebuild a fitted model from its stored vocabulary, idf and item vectors (no pickle)."""
+        model = cls(**params)  # type: ignore[arg-type]
+        if len(idf) != len(vocabulary) or item_vectors.shape[1] != len(vocabulary):
+            raise ValueError(
+                f"inconsistent text model: {len(vocabulary)} terms, {len(idf)} idf values, "
+                f"{item_vectors.shape[1]} vector columns"
+            )
+        vectorizer = model._vectorizer(vocabulary={str(k): int(v) for k, v in vocabulary.items()})
+        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+        model.vectorizer_ = vectorizer
+        model.item_vectors_ = sp.csr_matrix(item_vectors, dtype=np.float32)
+        model.n_items_ = model.item_vectors_.shape[0]
+        return model
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "vectorizer_"):
+            raise ValueError("this TextModel is not fitted yet; call fit() first")
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        self._check_fitted()
+        return {str(k): int(v) for k, v in self.vectorizer_.vocabulary_.items()}
+
+    @property
+    def idf(self) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self.vectorizer_.idf_, dtype=np.float64)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """L2-normalised vectors for new documents (rows of zeros for documents with no known term)."""
+        self._check_fitted()
+        return normalize(sp.csr_matrix(self.vectorizer_.transform(list(texts)), dtype=np.float32), copy=False)
+
+    def profile(
+        self,
+        vectors: sp.spmatrix,
+        weights: np.ndarray,
+        *,
+        negative: sp.spmatrix | None = None,
+        negative_weights: np.ndarray | None = None,
+    ) -> sp.csr_matrix | None:
+        """A user's text profile: weighted mean of ``vectors`` minus ``dismiss_push`` x mean of ``negative``.
+
+        Weights already carry event type and time decay. Returns a 1 x V L2-normalised row, or None when
+        there is no positive signal.
+        """
+        weights = np.asarray(weights, dtype=np.float64)
+        if vectors.shape[0] != len(weights):
+            raise ValueError(f"{vectors.shape[0]} vectors but {len(weights)} weights")
+        if vectors.shape[0] == 0 or weights.sum() <= 0:
+            return None
+        pos = sp.csr_matrix(weights[None, :] @ vectors) / weights.sum()
+        if negative is not None and negative.shape[0] and self.dismiss_push:
+            nw = (
+                np.ones(negative.shape[0])
+                if negative_weights is None
+                else np.asarray(negative_weights, float)
+            )
+            if nw.sum() > 0:
+                pos = pos - float(self.dismiss_push) * sp.csr_matrix(nw[None, :] @ negative) / nw.sum()
+        pos = sp.csr_matrix(pos, dtype=np.float32)
+        if pos.nnz == 0 or not np.any(pos.data > 0):
+            return None
+        return normalize(pos, copy=False)
+
+    def catalog_scores(self, profile: sp.spmatrix) -> np.ndarray:
+        """Cosine of every catalog item with ``profile``: one sparse mat-vec."""
+        self._check_fitted()
+        return np.asarray((self.item_vectors_ @ profile.T).todense()).ravel()
+
+    def top_n(
+        self, profile: sp.spmatrix, n: int, *, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` catalog item indices and cosine scores for a profile (or any 1 x V vector)."""
+        scores = self.catalog_scores(profile)
+        idx, sc = top_n_indices(scores, n, exclude)
+        keep = sc > 0
+        return idx[keep], sc[keep]
+
+    def vectors(self, items: np.ndarray) -> sp.csr_matrix:
+        self._check_fitted()
+        return self.item_vectors_[np.asarray(items, dtype=np.int64)]
+
+    def get_params(self) -> dict[str, object]:
+        return {
+            "max_features": self.max_features,
+            "min_df": self.min_df,
+            "max_df": self.max_df,
+            "ngram_max": self.ngram_max,
+            "dismiss_push": self.dismiss_push,
+        }

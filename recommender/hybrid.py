@@ -1,0 +1,593 @@
+"""Hybrid recommender: ALS + TF-IDF text + trending, blended per request, diversified, explained.
+
+Per request, each component is scaled to [0, 1] over the candidate set (negative and missing values, e.g. CF
+for a paper added after training, count as 0; the best candidate gets 1) and blended with the configured
+weights; a component that is unavailable for the request (no CF factor, no text profile, no trending input) is
+left out and the remaining weights are renormalised. See docs/recommender.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.collaborative import ALSRecommender, top_n_indices
+from recommender.config import merge_config
+from recommender.content import TextModel, doc_text
+from recommender.interactions import IdMap, InteractionData, build_matrix
+
+log = logging.getLogger(__name__)
+
+COMPONENTS = ("cf", "text", "trend")
+COLD_START_HINT = "save papers to personalise this list"
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    key: str
+    title: str
+    abstract: str = ""
+    keywords: tuple[str, ...] = ()
+    published_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        return doc_text(self.title, self.abstract, self.keywords)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One row of the user's own interaction log."""
+
+    key: str
+    type: str
+    occurred_at: datetime
+
+
+@dataclass
+class Recommendation:
+    key: str
+    score: float
+    components: dict[str, float]
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _UserState:
+    """What the recommender knows about one user at request time, in catalog indices where possible."""
+
+    pos_idx: np.ndarray  # catalog indices with positive confidence
+    pos_conf: np.ndarray
+    saved_idx: np.ndarray  # catalog indices currently saved
+    excluded_idx: np.ndarray  # catalog indices never to return (saved, dismissed, exclude)
+    excluded_keys: set[str]
+    extra_pos_vectors: sp.csr_matrix | None = None  # positives unknown to the catalog, with text
+    extra_pos_conf: np.ndarray | None = None
+    extra_pos_titles: list[str] = field(default_factory=list)
+    extra_pos_saved: np.ndarray | None = None
+    negative_vectors: sp.csr_matrix | None = None
+
+    @property
+    def personalised(self) -> bool:
+        return len(self.pos_idx) > 0 or (self.extra_pos_conf is not None and len(self.extra_pos_conf) > 0)
+
+
+def _shorten(title: str, limit: int = 90) -> str:
+    title = " ".join(str(title).split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _scale(values: np.ndarray) -> np.ndarray:
+    """Per-request normalisation: negatives and missing values -> 0, then divide by the candidate maximum.
+
+    Unlike min-max, 0 keeps meaning "no evidence" and a lone or tied candidate is not pushed to 0.
+    """
+    out = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    np.maximum(out, 0.0, out=out)
+    top = out.max() if len(out) else 0.0
+    return out / top if top > 0 else out
+
+
+class HybridRecommender:
+    """ALS + text + trending hybrid. Build with :meth:`fit` (or :func:`recommender.training.train`)."""
+
+    def __init__(self, *, config: Mapping[str, Any] | None = None) -> None:
+        self.config = config
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        papers: Sequence[PaperDoc],
+        data: InteractionData,
+        *,
+        text_model: TextModel | None = None,
+        show_progress: bool = False,
+    ) -> HybridRecommender:
+        """Fit on the catalog ``papers`` and ``data`` (built with ``item_keys`` = the paper keys, in order).
+
+        ``text_model``, when given, must already be fitted on the same papers (it is reused as is).
+        """
+        cfg = merge_config(self.config)
+        if len(papers) == 0:
+            raise ValueError("nothing to train on: no papers")
+        keys = [p.key for p in papers]
+        if len(data.items) != len(keys) or list(data.items.keys[:5]) != keys[:5]:
+            raise ValueError(
+                "data.items must be the paper keys in catalog order (build_matrix(item_keys=...))"
+            )
+        if text_model is None:
+            text_model = TextModel(**cfg["text"]).fit([p.text for p in papers])
+        elif text_model.n_items_ != len(papers):
+            raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
+        als = None
+        if data.matrix.nnz:
+            als = ALSRecommender(**cfg["als"]).fit(data.matrix, show_progress=show_progress)
+        return self._set_fitted(cfg, text_model, als, keys, [p.title for p in papers], data.saved)
+
+    @classmethod
+    def from_parts(
+        cls,
+        *,
+        config: Mapping[str, Any],
+        text: TextModel,
+        als: ALSRecommender | None,
+        item_keys: Sequence[str],
+        item_titles: Sequence[str],
+        saves: sp.spmatrix,
+    ) -> HybridRecommender:
+        """Assemble a fitted recommender from its parts (used by :mod:`recommender.store`)."""
+        cfg = merge_config(config)
+        model = cls(config=cfg)
+        n = len(item_keys)
+        if text.n_items_ != n or len(item_titles) != n or saves.shape[1] != n or (als and als.n_items_ != n):
+            raise ValueError(f"inconsistent model parts for {n} items")
+        return model._set_fitted(cfg, text, als, item_keys, item_titles, saves)
+
+    def _set_fitted(self, cfg, text, als, keys, titles, saves) -> HybridRecommender:  # noqa: ANN001
+        self.config_ = cfg
+        self.text_ = text
+        self.als_ = als
+        self.item_ids_ = IdMap(keys)
+        self.item_titles_ = np.asarray(list(titles), dtype=object)
+        self.saves_ = sp.csr_matrix(saves, dtype=np.float32)
+        self._saves_csc = self.saves_.tocsc()
+        self._terms: np.ndarray | None = None
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "config_"):
+            raise ValueError("this HybridRecommender is not fitted yet; call fit() or load one from a store")
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return len(self.item_ids_)
+
+    def __contains__(self, key: object) -> bool:
+        return hasattr(self, "item_ids_") and key in self.item_ids_
+
+    @property
+    def blend_weights(self) -> dict[str, float]:
+        self._check_fitted()
+        return {k: float(v) for k, v in self.config_["blend"].items()}
+
+    # ------------------------------------------------------------------ request state
+    def _state_from_history(
+        self,
+        history: Sequence[HistoryEvent],
+        extra_docs: Mapping[str, PaperDoc],
+        exclude: Collection[str],
+        now: datetime | None,
+    ) -> tuple[_UserState, dict[str, str]]:
+        cfg = self.config_
+        excluded_keys = {str(k) for k in exclude}
+        titles: dict[str, str] = {}
+        empty_idx = np.zeros(0, dtype=np.int64)
+        if not history:
+            return _UserState(
+                empty_idx, np.zeros(0), empty_idx, self.item_ids_.lookup(sorted(excluded_keys)), excluded_keys
+            ), titles
+        for ev in history:
+            if not isinstance(ev, HistoryEvent):
+                raise ValueError(f"history must hold HistoryEvent items, got {type(ev).__name__}")
+        data = build_matrix(
+            np.zeros(len(history), dtype=np.int64),
+            [ev.key for ev in history],
+            [ev.type for ev in history],
+            np.asarray([ev.occurred_at for ev in history], dtype=object),
+            weights=cfg["events"]["weights"],
+            half_life_days=cfg["events"]["half_life_days"],
+            now=now,
+        )
+        hkeys = np.asarray(data.items.keys, dtype=object)
+        conf = np.asarray(data.matrix.toarray()).ravel()
+        saved = np.asarray(data.saved.toarray()).ravel() > 0
+        dismissed = np.asarray(data.dismissed.toarray()).ravel() > 0
+        excluded_keys |= set(hkeys[saved].tolist()) | set(hkeys[dismissed].tolist())
+        cat = self.item_ids_.lookup(hkeys)
+
+        pos = (conf > 0) & (cat >= 0)
+        extra_pos = (conf > 0) & (cat < 0) & np.array([k in extra_docs for k in hkeys], dtype=bool)
+        state = _UserState(
+            pos_idx=cat[pos],
+            pos_conf=conf[pos],
+            saved_idx=cat[saved & (cat >= 0)],
+            excluded_idx=self.item_ids_.lookup(sorted(excluded_keys)),
+            excluded_keys=excluded_keys,
+        )
+        if np.any(extra_pos):
+            docs = [extra_docs[k] for k in hkeys[extra_pos]]
+            state.extra_pos_vectors = self.text_.transform([d.text for d in docs])
+            state.extra_pos_conf = conf[extra_pos]
+            state.extra_pos_titles = [d.title for d in docs]
+            state.extra_pos_saved = saved[extra_pos]
+        neg_known = cat[dismissed & (cat >= 0)]
+        neg_docs = [extra_docs[k] for k in hkeys[dismissed & (cat < 0)] if k in extra_docs]
+        parts = []
+        if len(neg_known):
+            parts.append(self.text_.vectors(neg_known))
+        if neg_docs:
+            parts.append(self.text_.transform([d.text for d in neg_docs]))
+        if parts:
+            state.negative_vectors = sp.vstack(parts).tocsr()
+        for k, doc in extra_docs.items():
+            titles[k] = doc.title
+        return state, titles
+
+    def _state_from_row(self, items: np.ndarray, conf: np.ndarray, saved: np.ndarray) -> _UserState:
+        """State for a user given as a row of the training matrix (offline evaluation)."""
+        items = np.asarray(items, dtype=np.int64)
+        return _UserState(
+            pos_idx=items,
+            pos_conf=np.asarray(conf, dtype=np.float64),
+            saved_idx=np.asarray(saved, dtype=np.int64),
+            excluded_idx=items,
+            excluded_keys=set(self.item_ids_.keys[items].tolist()),
+        )
+
+    def _text_profile(self, state: _UserState) -> sp.csr_matrix | None:
+        vecs, weights = [], []
+        if len(state.pos_idx):
+            vecs.append(self.text_.vectors(state.pos_idx))
+            weights.append(state.pos_conf)
+        if state.extra_pos_vectors is not None:
+            vecs.append(state.extra_pos_vectors)
+            weights.append(state.extra_pos_conf)
+        if not vecs:
+            return None
+        return self.text_.profile(
+            sp.vstack(vecs).tocsr(), np.concatenate(weights), negative=state.negative_vectors
+        )
+
+    # ------------------------------------------------------------------ recommend
+    def recommend(
+        self,
+        history: Sequence[HistoryEvent],
+        *,
+        n: int = 20,
+        trending: Mapping[str, float] | None = None,
+        trending_readers: Mapping[str, int] | None = None,
+        extra_docs: Sequence[PaperDoc] = (),
+        exclude: Collection[str] = (),
+        now: datetime | None = None,
+        window_label: str = "this week",
+    ) -> list[Recommendation]:
+        """Personalised list for the user whose own log rows are ``history`` (oldest first).
+
+        Never returns a paper that is currently saved or dismissed in ``history``, nor one in ``exclude``.
+        ``extra_docs`` are papers unknown to the model (added after training): they become candidates and give
+        text to history entries the model does not know.
+        """
+        self._check_fitted()
+        if int(n) < 1:
+            raise ValueError(f"n must be >= 1, got {n!r}")
+        docs = {}
+        for d in extra_docs:
+            if not isinstance(d, PaperDoc):
+                raise ValueError(f"extra_docs must hold PaperDoc items, got {type(d).__name__}")
+            docs[d.key] = d
+        state, extra_titles = self._state_from_history(history, docs, exclude, now)
+        return self._recommend(
+            state,
+            n=int(n),
+            trending=dict(trending or {}),
+            readers=dict(trending_readers or {}),
+            extra_docs=docs,
+            extra_titles=extra_titles,
+            window_label=window_label,
+            with_reasons=True,
+        )
+
+    def _recommend(
+        self,
+        state: _UserState,
+        *,
+        n: int,
+        trending: dict[str, float],
+        readers: dict[str, int],
+        extra_docs: Mapping[str, PaperDoc],
+        extra_titles: Mapping[str, str],
+        window_label: str,
+        with_reasons: bool,
+    ) -> list[Recommendation]:
+        cfg = self.config_
+        sizes = cfg["candidates"]
+        excluded = state.excluded_idx[state.excluded_idx >= 0]
+
+        user_factor = None
+        if self.als_ is not None and len(state.pos_idx):
+            user_factor = self.als_.fold_in(state.pos_idx, state.pos_conf)
+        profile = self._text_profile(state)
+
+        cand_keys: dict[str, None] = {}
+        if trending:
+            tkeys = np.asarray(list(trending.keys()), dtype=object)
+            tscores = np.asarray([float(v) for v in trending.values()], dtype=np.float64)
+            for i in top_n_indices(tscores, int(sizes["trending"]), None)[0]:
+                cand_keys[str(tkeys[i])] = None
+        if user_factor is not None:
+            for i in self.als_.top_n(user_factor, int(sizes["als"]), exclude=excluded)[0]:
+                cand_keys[self.item_ids_.keys[i]] = None
+        if profile is not None:
+            for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
+                cand_keys[self.item_ids_.keys[i]] = None
+        for k in extra_docs:
+            cand_keys[k] = None
+        keys = [k for k in cand_keys if k not in state.excluded_keys]
+        if not keys:
+            return []
+        keys_arr = np.asarray(keys, dtype=object)
+        idx = self.item_ids_.lookup(keys_arr)
+        vectors = self._candidate_vectors(keys_arr, idx, extra_docs)
+
+        raw = {
+            "cf": self.als_.score(user_factor, idx) if user_factor is not None else None,
+            "text": np.asarray((vectors @ profile.T).todense()).ravel() if profile is not None else None,
+            "trend": np.asarray([trending.get(k, 0.0) for k in keys], dtype=np.float64) if trending else None,
+        }
+        weights = {c: float(cfg["blend"].get(c, 0.0)) for c in COMPONENTS if raw[c] is not None}
+        total = sum(weights.values())
+        if total <= 0:
+            # Only zero-weight components are available (a cold user, trend weight 0): rank by those.
+            weights = {c: 1.0 for c in weights}
+            total = float(len(weights)) or 1.0
+        norm = {c: (_scale(raw[c]) if raw[c] is not None else np.zeros(len(keys))) for c in COMPONENTS}
+        score = sum(weights.get(c, 0.0) * norm[c] for c in COMPONENTS) / total
+
+        order = self._mmr(score, vectors, n, float(cfg["mmr_lambda"]))
+        out = []
+        for j in order:
+            comps = {c: float(norm[c][j]) for c in COMPONENTS}
+            out.append(Recommendation(key=str(keys[j]), score=float(score[j]), components=comps))
+        if with_reasons:
+            self._explain(
+                out,
+                [int(idx[j]) for j in order],
+                vectors[order],
+                state,
+                readers,
+                extra_titles,
+                window_label,
+                weights,
+            )
+        return out
+
+    def _candidate_vectors(
+        self, keys: np.ndarray, idx: np.ndarray, extra_docs: Mapping[str, PaperDoc]
+    ) -> sp.csr_matrix:
+        known = np.flatnonzero(idx >= 0)
+        with_doc = np.flatnonzero((idx < 0) & np.array([k in extra_docs for k in keys], dtype=bool))
+        rest = np.setdiff1d(np.arange(len(keys)), np.concatenate([known, with_doc]))
+        n_terms = self.text_.item_vectors_.shape[1]
+        blocks = [self.text_.vectors(idx[known])]
+        if len(with_doc):
+            blocks.append(self.text_.transform([extra_docs[k].text for k in keys[with_doc]]))
+        blocks.append(sp.csr_matrix((len(rest), n_terms), dtype=np.float32))
+        stacked = sp.vstack(blocks).tocsr()
+        position = np.empty(len(keys), dtype=np.int64)
+        position[np.concatenate([known, with_doc, rest])] = np.arange(len(keys))
+        return stacked[position]
+
+    @staticmethod
+    def _mmr(score: np.ndarray, vectors: sp.csr_matrix, n: int, lam: float) -> list[int]:
+        """Greedy maximal marginal relevance over the best-scored pool, text cosine as redundancy."""
+        pool = np.argsort(-score, kind="stable")[: max(3 * n, n + 50)]
+        if lam >= 1.0 or len(pool) <= 1:
+            return pool[:n].tolist()
+        sims = np.asarray((vectors[pool] @ vectors[pool].T).todense())
+        rel = score[pool]
+        max_sim = np.zeros(len(pool))
+        chosen = np.zeros(len(pool), dtype=bool)
+        picked = []
+        for _ in range(min(n, len(pool))):
+            value = np.where(chosen, -np.inf, lam * rel - (1.0 - lam) * max_sim)
+            j = int(np.argmax(value))
+            chosen[j] = True
+            picked.append(int(pool[j]))
+            max_sim = np.maximum(max_sim, sims[j])
+        return picked
+
+    # ------------------------------------------------------------------ reasons
+    def _title(self, idx: int, key: str, extra_titles: Mapping[str, str]) -> str:
+        if idx >= 0:
+            return str(self.item_titles_[idx])
+        return extra_titles.get(key, key)
+
+    def _explain(
+        self,
+        recs: list[Recommendation],
+        idx: list[int],
+        vectors: sp.csr_matrix,
+        state: _UserState,
+        readers: Mapping[str, int],
+        extra_titles: Mapping[str, str],
+        window_label: str,
+        weights: Mapping[str, float],
+    ) -> None:
+        rcfg = self.config_["reasons"]
+        if not state.personalised:
+            for rec in recs:
+                count = int(readers.get(rec.key, 0))
+                if count > 0:
+                    rec.reasons.append(
+                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''}"
+                        f" — {COLD_START_HINT}"
+                    )
+                elif rec.components["trend"] > 0:
+                    rec.reasons.append(f"Trending {window_label} — {COLD_START_HINT}")
+                else:
+                    rec.reasons.append(f"New paper — {COLD_START_HINT}")
+            return
+
+        # The anchors of "similar to" reasons: saved papers first; papers only opened when nothing is saved.
+        saved_mask = np.isin(state.pos_idx, state.saved_idx)
+        anchor_vecs, anchor_titles = [], []
+        extra_saved = state.extra_pos_saved if state.extra_pos_saved is not None else np.zeros(0, bool)
+        any_saved = bool(np.any(saved_mask) or np.any(extra_saved))
+        suffix = "" if any_saved else ", which you opened"
+        known_anchor = state.pos_idx[saved_mask] if any_saved else state.pos_idx
+        if len(known_anchor):
+            anchor_vecs.append(self.text_.vectors(known_anchor))
+            anchor_titles += [str(t) for t in self.item_titles_[known_anchor]]
+        if state.extra_pos_vectors is not None:
+            rows = np.flatnonzero(extra_saved) if any_saved else np.arange(state.extra_pos_vectors.shape[0])
+            if len(rows):
+                anchor_vecs.append(state.extra_pos_vectors[rows])
+                anchor_titles += [state.extra_pos_titles[r] for r in rows]
+        text_best = text_sim = None
+        if anchor_vecs:
+            sims = np.asarray((vectors @ sp.vstack(anchor_vecs).tocsr().T).todense())
+            text_best, text_sim = sims.argmax(axis=1), sims.max(axis=1)
+
+        co_best = co_count = None
+        saved_known = np.unique(state.saved_idx[state.saved_idx >= 0])
+        cand = np.asarray(idx, dtype=np.int64)
+        known_cand = np.flatnonzero(cand >= 0)
+        if len(saved_known) and len(known_cand):
+            counts = (self._saves_csc[:, saved_known].T @ self._saves_csc[:, cand[known_cand]]).toarray()
+            co_best = np.full(len(cand), -1, dtype=np.int64)
+            co_count = np.zeros(len(cand), dtype=np.int64)
+            co_best[known_cand] = saved_known[counts.argmax(axis=0)]
+            co_count[known_cand] = counts.max(axis=0).astype(np.int64)
+
+        for j, rec in enumerate(recs):
+            scored: list[tuple[float, str]] = []
+            comp = rec.components
+            if text_best is not None and text_sim[j] >= float(rcfg["min_text_similarity"]):
+                title = _shorten(anchor_titles[int(text_best[j])])
+                scored.append((weights.get("text", 0.0) * comp["text"], f"Similar to “{title}”{suffix}"))
+            if co_count is not None and co_count[j] >= int(rcfg["min_co_savers"]):
+                c = int(co_count[j])
+                title = _shorten(str(self.item_titles_[co_best[j]]))
+                who = f"{c} readers who" if c != 1 else "A reader who"
+                scored.append(
+                    (weights.get("cf", 0.0) * comp["cf"] + 1e-9, f"{who} saved “{title}” also saved this")
+                )
+            count = int(readers.get(rec.key, 0))
+            if count > 0:
+                scored.append(
+                    (
+                        weights.get("trend", 0.0) * comp["trend"],
+                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''}",
+                    )
+                )
+            if not scored and comp["cf"] > 0:
+                scored.append((comp["cf"], "Popular with readers whose libraries resemble yours"))
+            if not scored:
+                scored.append((0.0, "Related to papers in your reading history"))
+            scored.sort(key=lambda t: -t[0])
+            rec.reasons.extend(r for _, r in scored)
+            if idx[j] < 0 and rec.key in extra_titles:
+                rec.reasons.append("Added since the last model update")
+
+    # ------------------------------------------------------------------ similar papers
+    def similar(
+        self,
+        key: str,
+        *,
+        n: int = 10,
+        doc: PaperDoc | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[Recommendation]:
+        """Papers similar to ``key``: text cosine blended with ALS item similarity (``similar_blend``).
+
+        A paper unknown to the model needs ``doc`` (its text); it then gets text similarity only.
+        """
+        self._check_fitted()
+        if int(n) < 1:
+            raise ValueError(f"n must be >= 1, got {n!r}")
+        item = self.item_ids_.get(key)
+        if item < 0 and doc is None:
+            raise ValueError(f"unknown paper key {key!r}: pass doc= to find papers similar to a new paper")
+        vec = self.text_.vectors(np.array([item])) if item >= 0 else self.text_.transform([doc.text])
+        sizes = self.config_["candidates"]
+        skip = self.item_ids_.lookup(sorted({str(k) for k in exclude} | {key}))
+        skip = skip[skip >= 0]
+        cand = set(self.text_.top_n(vec, int(sizes["text"]), exclude=skip)[0].tolist())
+        use_cf = self.als_ is not None and item >= 0
+        if use_cf:
+            cand |= set(top_n_indices(self.als_.similar_items(item), int(sizes["als"]), skip)[0].tolist())
+        if not cand:
+            return []
+        cand_arr = np.asarray(sorted(cand), dtype=np.int64)
+        cvecs = self.text_.vectors(cand_arr)
+        text_raw = np.asarray((cvecs @ vec.T).todense()).ravel()
+        norm = {"text": _scale(text_raw), "cf": np.zeros(len(cand_arr)), "trend": np.zeros(len(cand_arr))}
+        weights = {"text": float(self.config_["similar_blend"]["text"])}
+        if use_cf:
+            norm["cf"] = _scale(self.als_.similar_items(item, cand_arr))
+            weights["cf"] = float(self.config_["similar_blend"]["cf"])
+        total = sum(weights.values()) or 1.0
+        score = sum(w * norm[c] for c, w in weights.items()) / total
+        order = np.argsort(-score, kind="stable")[: int(n)]
+
+        co = None
+        if item >= 0:
+            co = (self._saves_csc[:, [item]].T @ self._saves_csc[:, cand_arr[order]]).toarray().ravel()
+        out = []
+        for pos, j in enumerate(order):
+            reasons = []
+            terms = self._shared_terms(vec, cvecs[j])
+            if terms:
+                reasons.append("Shares key terms: " + ", ".join(terms))
+            if co is not None and co[pos] >= int(self.config_["reasons"]["min_co_savers"]):
+                c = int(co[pos])
+                reasons.append(
+                    f"{c} readers who saved this paper also saved it"
+                    if c != 1
+                    else "A reader who saved this paper also saved it"
+                )
+            elif use_cf and norm["cf"][j] > 0.5 and not reasons:
+                reasons.append("Read by a similar audience")
+            out.append(
+                Recommendation(
+                    key=str(self.item_ids_.keys[cand_arr[j]]),
+                    score=float(score[j]),
+                    components={c: float(norm[c][j]) for c in COMPONENTS},
+                    reasons=reasons or ["Related topic"],
+                )
+            )
+        return out
+
+    def _shared_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, k: int = 3) -> list[str]:
+        prod = a.multiply(b).tocsr()
+        if prod.nnz == 0:
+            return []
+        if self._terms is None:
+            self._terms = self.text_.vectorizer_.get_feature_names_out()
+        top = prod.indices[np.argsort(-prod.data, kind="stable")]
+        # Prefer terms that are not just a piece of an already chosen bigram.
+        chosen: list[str] = []
+        for t in self._terms[top]:
+            if any(t in c.split() or c in t.split() for c in chosen):
+                continue
+            chosen.append(str(t))
+            if len(chosen) == k:
+                break
+        return chosen

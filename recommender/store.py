@@ -1,0 +1,288 @@
+"""Versioned model artifacts on disk, without pickle.
+
+Layout::
+
+    <root>/current                      the current version id (one line), replaced atomically
+    <root>/versions/<version-id>/
+        manifest.json                   version, created_at, config, blend weights, counts, metrics, files
+        items.npz                       item keys and titles (utf-8 blobs + offsets)
+        als.npz                         ALS item factors (absent when the model has no CF part)
+        text.npz, text_vocabulary.json  idf + L2-normalised item vectors (CSR parts); vocabulary
+        saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons
+
+A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
+flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
+version current.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.collaborative import ALSRecommender
+from recommender.content import TextModel
+from recommender.hybrid import HybridRecommender
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+POINTER = "current"
+VERSIONS = "versions"
+_TMP_PREFIX = ".tmp-"
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    """Sortable, unique id: UTC timestamp plus a random suffix."""
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def _pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def _unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw = blob.tobytes()
+    return [raw[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1)]
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _csr_parts(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
+    m = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": m.data.astype(np.float32),
+        f"{prefix}_indices": m.indices.astype(np.int32 if m.shape[1] < 2**31 else np.int64),
+        f"{prefix}_indptr": m.indptr.astype(np.int64),
+        f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
+    }
+
+
+def _csr_from(arrays: Mapping[str, np.ndarray], prefix: str) -> sp.csr_matrix:
+    shape = tuple(int(x) for x in arrays[f"{prefix}_shape"])
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
+    )
+
+
+def save(
+    model: HybridRecommender,
+    root: str | Path,
+    *,
+    version: str | None = None,
+    counts: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    make_current: bool = True,
+) -> str:
+    """Write ``model`` as a new version under ``root``; flip ``current`` to it unless ``make_current=False``.
+
+    Returns the version id.
+    """
+    model._check_fitted()
+    root = Path(root)
+    version = version or new_version_id()
+    if not version or "/" in version or version.startswith(".") or version != version.strip():
+        raise ValueError(f"invalid version id {version!r}")
+    final = root / VERSIONS / version
+    if final.exists():
+        raise ValueError(f"version {version!r} already exists under {root}")
+    (root / VERSIONS).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{version}-", dir=root))
+    try:
+        files = _write_parts(model, tmp)
+        manifest = {
+            "format": FORMAT,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(),
+            "config": model.config_,
+            "blend": model.blend_weights,
+            "params": {
+                "als": model.als_.get_params() if model.als_ is not None else None,
+                "text": model.text_.get_params(),
+            },
+            "counts": dict(counts or {}),
+            "metrics": dict(metrics or {}),
+            "files": files,
+        }
+        with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=2, sort_keys=True, default=_json_default)
+        for name in [*files.values(), "manifest.json"]:
+            _fsync_file(tmp / name)
+        _fsync_dir(tmp)
+        os.rename(tmp, final)
+        _fsync_dir(final.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("saved model version %s", version)
+    if make_current:
+        set_current(root, version)
+    return version
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
+
+
+def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
+    files = {
+        "items": "items.npz",
+        "text": "text.npz",
+        "vocabulary": "text_vocabulary.json",
+        "saves": "saves.npz",
+    }
+    key_blob, key_off = _pack_strings(model.item_ids_.keys.tolist())
+    title_blob, title_off = _pack_strings(model.item_titles_.tolist())
+    np.savez(
+        directory / files["items"],
+        keys=key_blob,
+        key_offsets=key_off,
+        titles=title_blob,
+        title_offsets=title_off,
+    )
+    np.savez(
+        directory / files["text"], idf=model.text_.idf, **_csr_parts("vectors", model.text_.item_vectors_)
+    )
+    with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
+        json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
+    np.savez(directory / files["saves"], **_csr_parts("saves", model.saves_))
+    if model.als_ is not None:
+        files["als"] = "als.npz"
+        np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
+    return files
+
+
+def load(path: str | Path) -> HybridRecommender:
+    """Load one version directory. Never unpickles. The manifest is available as ``model.manifest_``."""
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise ValueError(f"not a model version directory (no manifest.json): {path}")
+    with open(manifest_path, encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"unsupported model format {manifest.get('format')!r} in {path}")
+    files = manifest["files"]
+    with np.load(path / files["items"], allow_pickle=False) as z:
+        keys = _unpack_strings(z["keys"], z["key_offsets"])
+        titles = _unpack_strings(z["titles"], z["title_offsets"])
+    with open(path / files["vocabulary"], encoding="utf-8") as fh:
+        vocabulary = json.load(fh)
+    with np.load(path / files["text"], allow_pickle=False) as z:
+        arrays = dict(z)
+    text = TextModel.from_arrays(
+        vocabulary, arrays["idf"], _csr_from(arrays, "vectors"), **manifest["params"]["text"]
+    )
+    with np.load(path / files["saves"], allow_pickle=False) as z:
+        saves = _csr_from(dict(z), "saves")
+    als = None
+    if "als" in files:
+        with np.load(path / files["als"], allow_pickle=False) as z:
+            als = ALSRecommender.from_factors(z["item_factors"], **manifest["params"]["als"])
+    model = HybridRecommender.from_parts(
+        config=manifest["config"], text=text, als=als, item_keys=keys, item_titles=titles, saves=saves
+    )
+    model.manifest_ = manifest
+    return model
+
+
+def current_version(root: str | Path) -> str | None:
+    """The current version id, or None when nothing has been published. Cheap: reads one small file."""
+    try:
+        with open(Path(root) / POINTER, encoding="utf-8") as fh:
+            value = fh.read().strip()
+    except FileNotFoundError:
+        return None
+    return value or None
+
+
+def load_current(root: str | Path) -> HybridRecommender:
+    version = current_version(root)
+    if version is None:
+        raise ValueError(f"no current model under {root}: train and publish one first")
+    return load(Path(root) / VERSIONS / version)
+
+
+def set_current(root: str | Path, version: str) -> None:
+    """Point ``current`` at an existing, complete version (atomic replace)."""
+    root = Path(root)
+    if not (root / VERSIONS / version / "manifest.json").is_file():
+        raise ValueError(f"unknown or incomplete model version {version!r} under {root}")
+    fd, tmp = tempfile.mkstemp(prefix=".current-", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / POINTER)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(root)
+    log.info("current model version is now %s", version)
+
+
+def list_versions(root: str | Path) -> list[str]:
+    """Complete versions, oldest first."""
+    base = Path(root) / VERSIONS
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "manifest.json").is_file())
+
+
+def prune(root: str | Path, keep: int = 5) -> list[str]:
+    """Delete all but the newest ``keep`` versions (never the current one) and leftovers of dead writers.
+
+    Returns the removed version ids.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep!r}")
+    root = Path(root)
+    current = current_version(root)
+    versions = list_versions(root)
+    removed = [v for v in versions[: max(0, len(versions) - keep)] if v != current]
+    for v in removed:
+        shutil.rmtree(root / VERSIONS / v, ignore_errors=True)
+    if root.is_dir():
+        for leftover in root.iterdir():
+            # Temp dirs of a writer that is still running are young; only old ones are debris.
+            if leftover.name.startswith((_TMP_PREFIX, ".current-")) and _age_seconds(leftover) > 3600:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+    return removed
+
+
+def _age_seconds(path: Path) -> float:
+    return datetime.now(UTC).timestamp() - path.stat().st_mtime
