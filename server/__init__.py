@@ -1,0 +1,57 @@
+"""PaperScout backend: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect
+
+from server import auth, cli
+from server.api import register as register_api
+from server.config import PROJECT_ROOT, defaults, load_secret_key
+from server.db import db
+from server.errors import PaperScoutApi
+from server.services import recommendations
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance = os.environ.get("PAPERSCOUT_INSTANCE", str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
+    app.config.from_mapping(defaults())
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    Path(app.config["MODEL_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    auth.init_app(app)
+    recommendations.init_app(app)
+    api = PaperScoutApi(app)
+    register_api(api)
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def root_health():  # the same check, where load balancers look for it
+        return redirect("/api/v1/healthz", code=307)
+
+    @app.after_request
+    def _cors(response):
+        # The extension calls from its own origin; bearer tokens (not cookies) authorise those calls.
+        from flask import request
+
+        origin = request.headers.get("Origin", "")
+        if origin.startswith(("chrome-extension://", "moz-extension://")):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+        return response
+
+    return app

@@ -1,0 +1,30 @@
+"""Interaction events from the extension, in idempotent batches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+
+from server.db import db
+from server.schemas import EventBatchResultSchema, EventBatchSchema
+from server.services.events import ingest_events
+
+blp = Blueprint("events", __name__, url_prefix="/events", description="Interaction events")
+
+
+@blp.route("", methods=["POST"])
+@login_required
+@blp.arguments(EventBatchSchema)
+@blp.response(200, EventBatchResultSchema)
+def post_events(data: dict[str, Any]) -> dict[str, Any]:
+    """Record a batch of up to 500 events.
+
+    Idempotent by (user, event id): a retried batch changes nothing and counts as duplicates. An invalid
+    event is rejected alone (its index and errors are returned); the rest are stored in one transaction.
+    """
+    result = ingest_events(db.session, current_user, data["events"])
+    db.session.commit()
+    return asdict(result)

@@ -1,0 +1,133 @@
+"""The signed-in user: profile, export, erase, tracking pause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, json
+from flask_login import current_user, login_required, logout_user
+from flask_smorest import Blueprint
+from sqlalchemy import delete, select
+
+from server.api.serialize import paper_dict
+from server.db import db
+from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
+from server.schemas import TrackingSchema, UserSchema
+
+blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
+
+
+@blp.route("", methods=["GET"])
+@login_required
+@blp.response(200, UserSchema)
+def me() -> User:
+    """Who am I."""
+    return current_user
+
+
+@blp.route("", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_me() -> None:
+    """Erase my account and every row about me (interactions, saves, dismissals, tokens)."""
+    user_id = current_user.id
+    session = db.session
+    for model in (Interaction, Save, Dismissal, ApiToken):
+        session.execute(delete(model).where(model.user_id == user_id))
+    session.execute(delete(User).where(User.id == user_id))
+    session.commit()
+    logout_user()
+
+
+@blp.route("/tracking", methods=["PUT"])
+@login_required
+@blp.arguments(TrackingSchema)
+@blp.response(200, UserSchema)
+def set_tracking(data: dict[str, Any]) -> User:
+    """Pause or resume tracking: while paused, open/click events are dropped; saves still work."""
+    user = db.session.get(User, current_user.id)
+    user.tracking_paused = data["paused"]
+    db.session.commit()
+    return user
+
+
+@blp.route("/export", methods=["GET"])
+@login_required
+@blp.response(200, description="Everything stored about me, as a JSON download")
+def export() -> Response:
+    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions."""
+    session = db.session
+    uid = current_user.id
+    user = UserSchema().dump(current_user)
+    tokens = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "prefix": t.prefix,
+            "created_at": _iso(t.created_at),
+            "last_used_at": _iso(t.last_used_at),
+            "expires_at": _iso(t.expires_at),
+            "revoked_at": _iso(t.revoked_at),
+        }
+        for t in session.scalars(select(ApiToken).where(ApiToken.user_id == uid))
+    ]
+    saves = [
+        {"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)}
+        for s, p in session.execute(
+            select(Save, Paper)
+            .join(Paper, Paper.id == Save.paper_id)
+            .where(Save.user_id == uid)
+            .order_by(Save.saved_at.desc())
+        )
+    ]
+    dismissals = [
+        {"paper_key": key, "dismissed_at": _iso(at)}
+        for key, at in session.execute(
+            select(Paper.key, Dismissal.dismissed_at)
+            .join(Paper, Paper.id == Dismissal.paper_id)
+            .where(Dismissal.user_id == uid)
+        )
+    ]
+    interactions = [
+        {
+            "id": cid,
+            "type": kind,
+            "paper_key": key,
+            "occurred_at": _iso(occ),
+            "received_at": _iso(rec),
+            "context": ctx,
+        }
+        for cid, kind, key, occ, rec, ctx in session.execute(
+            select(
+                Interaction.client_event_id,
+                Interaction.type,
+                Paper.key,
+                Interaction.occurred_at,
+                Interaction.received_at,
+                Interaction.context,
+            )
+            .join(Paper, Paper.id == Interaction.paper_id)
+            .where(Interaction.user_id == uid)
+            .order_by(Interaction.occurred_at, Interaction.id)
+        )
+    ]
+    body = {
+        "user": user,
+        "tokens": tokens,
+        "saves": saves,
+        "dismissals": dismissals,
+        "interactions": interactions,
+    }
+    return Response(
+        json.dumps(body, indent=1),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="paperscout-export.json"'},
+    )
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _jsonable(paper: dict[str, Any]) -> dict[str, Any]:
+    return {**paper, "published_at": _iso(paper.get("published_at"))}

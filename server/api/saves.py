@@ -1,0 +1,115 @@
+"""Saved papers: current state, paged newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import json
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+from sqlalchemy import and_, or_, select
+
+from server.api.params import parse_key
+from server.api.serialize import paper_dict
+from server.db import db
+from server.errors import abort
+from server.models import Dismissal, Paper, Save
+from server.schemas import PageArgsSchema, SaveBodySchema, SavePageSchema, SaveSchema
+from server.services.papers import PaperMeta, upsert_papers
+from server.services.state import apply_action, log_interaction
+
+blp = Blueprint("saves", __name__, url_prefix="/saves", description="Saved papers")
+
+
+def _encode_cursor(saved_at: datetime, paper_id: int) -> str:
+    raw = json.dumps([saved_at.isoformat(), paper_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, paper_id = json.loads(raw)
+        at = datetime.fromisoformat(stamp)
+        if not isinstance(paper_id, int):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        abort(422, "Invalid cursor; use the next_cursor of a previous page.", {"cursor": ["invalid"]})
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)), paper_id
+
+
+@blp.route("", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, SavePageSchema)
+def list_saves(args: dict[str, Any]) -> dict[str, Any]:
+    """My saved papers, newest first, with cursor pagination."""
+    query = (
+        select(Save, Paper)
+        .join(Paper, Paper.id == Save.paper_id)
+        .where(Save.user_id == current_user.id)
+        .order_by(Save.saved_at.desc(), Save.paper_id.desc())
+        .limit(args["limit"] + 1)
+    )
+    if args["cursor"]:
+        at, paper_id = _decode_cursor(args["cursor"])
+        query = query.where(or_(Save.saved_at < at, and_(Save.saved_at == at, Save.paper_id < paper_id)))
+    rows = db.session.execute(query).all()
+    page = rows[: args["limit"]]
+    items = [{"paper": paper_dict(p, saved=True, dismissed=False), "saved_at": s.saved_at} for s, p in page]
+    next_cursor = (
+        _encode_cursor(page[-1][0].saved_at, page[-1][0].paper_id) if len(rows) > len(page) else None
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/<path:key>", methods=["PUT"])
+@login_required
+@blp.arguments(SaveBodySchema(partial=False), required=False)
+@blp.response(200, SaveSchema)
+def put_save(body: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    """Save a paper (idempotent). Optional metadata in `paper` enriches or creates the paper record."""
+    canonical = parse_key(key)
+    meta_payload = (body or {}).get("paper") or {}
+    for name in ("canonical_key", "canonical_url"):
+        if meta_payload.get(name) and meta_payload[name] != canonical:
+            abort(
+                422,
+                "The paper in the body is not the paper in the path.",
+                {"paper": {name[10:]: ["mismatch"]}},
+            )
+    session = db.session
+    paper_id = upsert_papers(session, {canonical: PaperMeta.from_payload(canonical, meta_payload)})[canonical]
+    existing = session.get(Save, (current_user.id, paper_id))
+    if existing is None:
+        apply_action(session, current_user.id, paper_id, "save", datetime.now(UTC))
+        log_interaction(session, current_user.id, paper_id, "save")
+    session.commit()
+    save = session.get(Save, (current_user.id, paper_id))
+    return {
+        "paper": paper_dict(session.get(Paper, paper_id), saved=True, dismissed=False),
+        "saved_at": save.saved_at,
+    }
+
+
+@blp.route("/<path:key>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_save(key: str) -> None:
+    """Unsave a paper (idempotent)."""
+    canonical = parse_key(key)
+    session = db.session
+    paper_id = session.scalar(select(Paper.id).where(Paper.key == canonical))
+    if paper_id is None:
+        return
+    if session.get(Save, (current_user.id, paper_id)) is not None:
+        apply_action(session, current_user.id, paper_id, "unsave", datetime.now(UTC))
+        log_interaction(session, current_user.id, paper_id, "unsave")
+        session.commit()
+
+
+def is_dismissed(user_id: int, paper_id: int) -> bool:
+    return db.session.get(Dismissal, (user_id, paper_id)) is not None

@@ -1,0 +1,54 @@
+"""Turning rows into response dicts without per-row queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Paper
+from server.services.sql import chunks
+from server.services.state import saved_and_dismissed
+
+
+def paper_dict(paper: Paper, *, saved: bool | None = None, dismissed: bool | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "key": paper.key,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors or []),
+        "keywords": list(paper.keywords or []),
+        "url": paper.url,
+        "published_at": paper.published_at,
+        "source": paper.source,
+    }
+    if saved is not None:
+        out["saved"] = saved
+    if dismissed is not None:
+        out["dismissed"] = dismissed
+    return out
+
+
+def papers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Paper]:
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    out: dict[int, Paper] = {}
+    for part in chunks(wanted):
+        out.update({p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(part)))})
+    return out
+
+
+def papers_by_key(session: Session, keys: Iterable[str]) -> dict[str, Paper]:
+    wanted = list(dict.fromkeys(keys))
+    out: dict[str, Paper] = {}
+    for part in chunks(wanted):
+        out.update({p.key: p for p in session.scalars(select(Paper).where(Paper.key.in_(part)))})
+    return out
+
+
+def paper_dicts_for_user(session: Session, user_id: int | None, papers: list[Paper]) -> list[dict[str, Any]]:
+    if user_id is None:
+        return [paper_dict(p) for p in papers]
+    saved, dismissed = saved_and_dismissed(session, user_id, [p.id for p in papers])
+    return [paper_dict(p, saved=p.id in saved, dismissed=p.id in dismissed) for p in papers]

@@ -1,0 +1,100 @@
+"""Authentication: session cookies for pages, bearer tokens for the extension, both through flask-login."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+
+from server.db import db
+from server.errors import abort
+from server.models import ApiToken, User
+
+login_manager = LoginManager()
+TOKEN_PREFIX = "ps_"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token row; the plain token is returned once and only its hash is stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ttl = current_app.config["TOKEN_TTL_DAYS"]
+    token = ApiToken(
+        user_id=user.id,
+        name=name[:100],
+        token_hash=hash_token(plain),
+        prefix=plain[:10],
+        expires_at=datetime.now(UTC) + timedelta(days=ttl) if ttl else None,
+    )
+    db.session.add(token)
+    return token, plain
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    # An explicit bearer token wins over a session cookie, and a bad one must fail loudly.
+    if request.headers.get("Authorization") or not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+@login_manager.request_loader
+def _load_user_from_token(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, plain = header.partition(" ")
+    if scheme.lower() != "bearer" or not plain.strip():
+        g.auth_error = "Authorization header must be 'Bearer <token>'."
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain.strip())))
+    now = datetime.now(UTC)
+    if token is None:
+        g.auth_error = "Unknown token."
+        return None
+    if token.revoked_at is not None:
+        g.auth_error = "This token was revoked; sign in again."
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        g.auth_error = "This token has expired; sign in again."
+        return None
+    g.api_token = token
+    if token.last_used_at is None or now - token.last_used_at > timedelta(hours=1):
+        # Throttled so that reads do not turn into a write per request.
+        token.last_used_at = now
+        db.session.commit()
+    return db.session.get(User, token.user_id)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> None:
+    abort(
+        401, g.get("auth_error") or "Sign in first: send 'Authorization: Bearer <token>' or a session cookie."
+    )
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+
+
+def admin_required(view: _F) -> _F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            _unauthorized()
+        if not current_user.is_admin:
+            abort(403, "Administrators only.")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

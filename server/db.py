@@ -1,0 +1,153 @@
+"""Database engine and sessions: one engine per process (created after a fork), one session per app context."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Set for the duration of a write request so SQLite takes its write lock up front instead of failing
+# with SQLITE_BUSY when a read transaction later tries to upgrade.
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy so BEGIN IMMEDIATE can be issued (pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class _State:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pid: int | None = None
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None or self._pid != os.getpid():
+            # A forked worker must not reuse the parent's connections.
+            self._engine = make_engine(self.url)
+            self._factory = sessionmaker(self._engine, expire_on_commit=False)
+            self._pid = os.getpid()
+        return self._engine
+
+    def new_session(self) -> Session:
+        self.engine  # noqa: B018 - ensures the factory exists for this process
+        assert self._factory is not None
+        return self._factory()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+class Database:
+    """Flask extension giving each app context one SQLAlchemy session (``db.session``)."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["paperscout_db"] = _State(app.config["DATABASE_URL"])
+        app.teardown_appcontext(self._teardown)
+        app.before_request(self._mark_writes)
+        app.cli.add_command(init_db_command)
+
+    @staticmethod
+    def _state() -> _State:
+        return current_app.extensions["paperscout_db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = self._state().new_session()
+        return g.db_session
+
+    @staticmethod
+    def _mark_writes() -> None:
+        from flask import request
+
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            g.db_immediate_token = _immediate.set(True)
+
+    @staticmethod
+    def _teardown(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+        token = g.pop("db_immediate_token", None)
+        if token is not None:
+            try:
+                _immediate.reset(token)
+            except ValueError:  # reset from another context (streamed responses); the var dies with it
+                pass
+
+
+db = Database()
+
+
+def alembic_config(url: str):  # -> alembic.config.Config
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(app: Flask, revision: str = "head") -> None:
+    """Bring the app's database schema up to ``revision`` with Alembic."""
+    from alembic import command
+
+    with app.app_context():
+        engine = db.engine
+        cfg = alembic_config(app.config["DATABASE_URL"])
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade_database(current_app)
+    click.echo(f"Database at revision head: {_safe_url(current_app.config['DATABASE_URL'])}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,238 @@
+"""Marshmallow request and response schemas; they also generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from server.keys import InvalidKey, canonical_key
+from server.models import EVENT_TYPES
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class FlexibleDate(fields.Field):
+    """An ISO date or datetime; dates mean midnight UTC."""
+
+    default_error_messages = {"invalid": "Not a valid ISO 8601 date or datetime."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.make_error("invalid")
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            except ValueError:
+                raise self.make_error("invalid") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        if not 1000 <= parsed.year <= 9999:
+            raise self.make_error("invalid")
+        return parsed.astimezone(UTC)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+_text = fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class PaperMetaSchema(StrictSchema):
+    """Paper metadata as the extension sends it; `key` or `url` identifies the paper."""
+
+    key = fields.String(validate=validate.Length(min=1, max=300))
+    url = fields.String(validate=validate.Length(min=1, max=2048))
+    title = fields.String(load_default="", validate=validate.Length(max=1000))
+    abstract = _text
+    authors = fields.List(
+        fields.String(validate=validate.Length(max=300)), load_default=list, validate=validate.Length(max=500)
+    )
+    keywords = fields.List(
+        fields.String(validate=validate.Length(max=100)), load_default=list, validate=validate.Length(max=100)
+    )
+    published_at = FlexibleDate(load_default=None, allow_none=True)
+    source = fields.String(load_default="", validate=validate.Length(max=40))
+
+    @validates_schema
+    def _identify(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("key") and not data.get("url"):
+            raise ValidationError("Give the paper's key or its url.", "key")
+        raw = data.get("key") or data["url"]
+        try:
+            data["canonical_key"] = canonical_key(raw)
+        except InvalidKey as exc:
+            raise ValidationError(str(exc), "key" if data.get("key") else "url") from None
+
+
+class PaperUpdateSchema(PaperMetaSchema):
+    """Optional metadata sent with a save; the key comes from the path."""
+
+    @validates_schema
+    def _identify(self, data: dict[str, Any], **_: Any) -> None:
+        for name in ("key", "url"):
+            raw = data.get(name)
+            if raw:
+                try:
+                    data[f"canonical_{name}"] = canonical_key(raw)
+                except InvalidKey as exc:
+                    raise ValidationError(str(exc), name) from None
+
+
+class EventSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    paper = fields.Nested(PaperMetaSchema, required=True)
+    occurred_at = FlexibleDate(required=True)
+    context = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=50)), load_default=None, allow_none=True
+    )
+
+    @validates("occurred_at")
+    def _not_future(self, value: datetime, **_: Any) -> None:
+        if value > datetime.now(UTC) + timedelta(days=1):
+            raise ValidationError("occurred_at is in the future.")
+
+    @validates("context")
+    def _small_context(self, value: dict | None, **_: Any) -> None:
+        if value is not None and len(value) > 20:
+            raise ValidationError("context holds at most 20 entries.")
+
+
+class EventBatchSchema(StrictSchema):
+    # Events are validated one by one in the view so that one bad event rejects only itself.
+    events = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class RejectedEventSchema(Schema):
+    index = fields.Integer()
+    errors = fields.Dict()
+
+
+class EventBatchResultSchema(Schema):
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    dropped = fields.Integer(metadata={"description": "open/click events dropped while tracking is paused"})
+    rejected = fields.List(fields.Nested(RejectedEventSchema))
+
+
+class PaperSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    abstract = fields.String()
+    authors = fields.List(fields.String())
+    keywords = fields.List(fields.String())
+    url = fields.String(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    source = fields.String()
+    saved = fields.Boolean(metadata={"description": "whether the current user saved it"})
+    dismissed = fields.Boolean(metadata={"description": "whether the current user dismissed it"})
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    is_admin = fields.Boolean()
+    tracking_paused = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class CredentialsSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, validate=validate.Length(min=8, max=200), load_only=True)
+    token_name = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class LoginSchema(CredentialsSchema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    current = fields.Boolean(metadata={"description": "the token this request authenticated with"})
+
+
+class AuthResultSchema(Schema):
+    user = fields.Nested(UserSchema)
+    token = fields.String(metadata={"description": "bearer token; shown only once"})
+
+
+class TokenListSchema(Schema):
+    items = fields.List(fields.Nested(TokenSchema))
+
+
+class SaveSchema(Schema):
+    paper = fields.Nested(PaperSchema)
+    saved_at = fields.DateTime()
+
+
+class SavePageSchema(Schema):
+    items = fields.List(fields.Nested(SaveSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SaveBodySchema(StrictSchema):
+    paper = fields.Nested(PaperUpdateSchema, load_default=None)
+
+
+class PageArgsSchema(StrictSchema):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class SearchArgsSchema(StrictSchema):
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+WINDOWS = ("1d", "7d", "30d")
+
+
+class ListArgsSchema(StrictSchema):
+    window = fields.String(load_default="7d", validate=validate.OneOf(WINDOWS))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ComponentsSchema(Schema):
+    cf = fields.Float()
+    text = fields.Float()
+    trend = fields.Float()
+
+
+class ListItemSchema(Schema):
+    paper = fields.Nested(PaperSchema)
+    score = fields.Float()
+    components = fields.Nested(ComponentsSchema)
+    reasons = fields.List(fields.String())
+
+
+class ListResultSchema(Schema):
+    items = fields.List(fields.Nested(ListItemSchema))
+    window = fields.String()
+    source = fields.String(metadata={"description": "what produced the list (model version, or a fallback)"})
+
+
+class PaperListSchema(Schema):
+    items = fields.List(fields.Nested(PaperSchema))
+
+
+class TrackingSchema(StrictSchema):
+    paused = fields.Boolean(required=True)
+
+
+class DismissalSchema(Schema):
+    paper = fields.Nested(PaperSchema)
+    dismissed_at = fields.DateTime()

@@ -1,0 +1,1 @@
+"""Glue between the HTTP layer, the database and the recommender."""

@@ -1,0 +1,273 @@
+"""The one module through which the server uses the recommender library.
+
+It keeps the current model in ``app.extensions``, notices a new ``current`` version cheaply and swaps it in
+whole (requests already running keep the model object they started with), and turns database rows into the
+library's inputs: the user's own log, their saves and dismissals, live trending scores, and the text of
+papers the model has not seen yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recommender import store
+from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc
+from server.api.serialize import paper_dict, papers_by_id, papers_by_key
+from server.models import Dismissal, Interaction, Paper, Save, User
+from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 500
+EXTRA_DOCS_LIMIT = 2000
+TRENDING_CANDIDATES = 300
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    model: HybridRecommender
+    manifest: dict[str, Any]
+    created_at: datetime | None
+
+
+class ModelHolder:
+    """Holds the current model of one app; checks the ``current`` pointer at most every few seconds."""
+
+    def __init__(self, root: Path, check_seconds: float) -> None:
+        self.root = root
+        self.check_seconds = check_seconds
+        self._loaded: LoadedModel | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> LoadedModel | None:
+        if time.monotonic() - self._checked_at >= self.check_seconds:
+            self._refresh()
+        return self._loaded
+
+    def _refresh(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is already loading; keep serving the model we have
+        try:
+            self._checked_at = time.monotonic()
+            version = store.current_version(self.root)
+            if version is None or (self._loaded is not None and self._loaded.version == version):
+                return
+            started = time.perf_counter()
+            model = store.load(self.root / store.VERSIONS / version)
+            manifest = model.manifest_
+            created = manifest.get("created_at")
+            self._loaded = LoadedModel(
+                version, model, manifest, datetime.fromisoformat(created) if created else None
+            )
+            log.info("loaded model %s in %.2fs", version, time.perf_counter() - started)
+        except Exception:
+            # A broken or half-written version must never take serving down: keep the previous model.
+            log.exception("could not load model version from %s; keeping the previous one", self.root)
+        finally:
+            self._lock.release()
+
+
+def init_app(app: Any) -> None:
+    app.extensions["paperscout_model"] = ModelHolder(
+        Path(app.config["MODEL_DIR"]), float(app.config["MODEL_CHECK_SECONDS"])
+    )
+
+
+def current_model() -> LoadedModel | None:
+    return current_app.extensions["paperscout_model"].get()
+
+
+def _trending(session: Session, window: str) -> TrendingList:
+    return get_trending(
+        session,
+        window,
+        cache_key=current_app.config["DATABASE_URL"],
+        max_age=float(current_app.config["TRENDING_CACHE_SECONDS"]),
+    )
+
+
+def _items(session: Session, user_id: int | None, scored: list[tuple[int, float, dict, list[str]]]):
+    papers = papers_by_id(session, [pid for pid, *_ in scored])
+    saved: set[int] = set()
+    dismissed: set[int] = set()
+    if user_id is not None and papers:
+        ids = list(papers)
+        saved = set(
+            session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(ids)))
+        )
+        dismissed = set(
+            session.scalars(
+                select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids))
+            )
+        )
+    items = []
+    for pid, score, components, reasons in scored:
+        paper = papers.get(pid)
+        if paper is None:
+            continue
+        items.append(
+            {
+                "paper": paper_dict(
+                    paper,
+                    saved=pid in saved if user_id else None,
+                    dismissed=pid in dismissed if user_id else None,
+                ),
+                "score": round(float(score), 6),
+                "components": components,
+                "reasons": reasons,
+            }
+        )
+    return items
+
+
+def trending_list(session: Session, window: str, limit: int, user_id: int | None) -> dict[str, Any]:
+    trend = _trending(session, window)
+    top = trend.scores[0] if len(trend.scores) else 1.0
+    scored = [
+        (
+            int(pid),
+            float(score),
+            {"cf": 0.0, "text": 0.0, "trend": float(score / top)},
+            [reason_for(window, int(r))],
+        )
+        for pid, score, r in zip(
+            trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True
+        )
+    ]
+    return {"items": _items(session, user_id, scored), "window": window, "source": "trending"}
+
+
+def _user_history(session: Session, user_id: int) -> tuple[list[HistoryEvent], dict[str, int]]:
+    rows = session.execute(
+        select(Paper.key, Paper.id, Interaction.type, Interaction.occurred_at)
+        .join(Paper, Paper.id == Interaction.paper_id)
+        .where(Interaction.user_id == user_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    rows.reverse()
+    return [HistoryEvent(key, kind, at) for key, _, kind, at in rows], {key: pid for key, pid, _, _ in rows}
+
+
+def _doc(paper: Paper) -> PaperDoc:
+    return PaperDoc(
+        key=paper.key,
+        title=paper.title or paper.key,
+        abstract=paper.abstract or "",
+        keywords=tuple(paper.keywords or ()),
+        published_at=paper.published_at,
+    )
+
+
+def _excluded_keys(session: Session, user_id: int) -> set[str]:
+    saved = session.scalars(
+        select(Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id)
+    )
+    dismissed = session.scalars(
+        select(Paper.key).join(Dismissal, Dismissal.paper_id == Paper.id).where(Dismissal.user_id == user_id)
+    )
+    return set(saved) | set(dismissed)
+
+
+def recommend_for(session: Session, user: User, *, window: str, limit: int) -> dict[str, Any]:
+    loaded = current_model()
+    trend = _trending(session, window)
+    exclude = _excluded_keys(session, user.id)
+    if loaded is None:
+        return _fallback(session, user.id, trend, window, limit, exclude)
+
+    model = loaded.model
+    history, _ = _user_history(session, user.id)
+    # Papers the model has not seen: the user's own (for their text profile and reasons) and the newest
+    # arrivals (so they can be recommended by text from the moment they exist).
+    unknown_keys = {e.key for e in history if e.key not in model}
+    newest_query = select(Paper).order_by(Paper.created_at.desc()).limit(EXTRA_DOCS_LIMIT)
+    if loaded.created_at is not None:
+        newest_query = newest_query.where(Paper.created_at > loaded.created_at)
+    extra = {p.key: p for p in session.scalars(newest_query) if p.key not in model}
+    extra.update(papers_by_key(session, unknown_keys - extra.keys()))
+
+    trend_ids = trend.paper_ids[:TRENDING_CANDIDATES].tolist()
+    trend_papers = papers_by_id(session, trend_ids)
+    id_to_key = {pid: p.key for pid, p in trend_papers.items()}
+    trending_scores = {
+        id_to_key[pid]: float(s) for pid, s in zip(trend_ids, trend.scores, strict=False) if pid in id_to_key
+    }
+    readers = {id_to_key[pid]: int(r) for pid, r in zip(trend_ids, trend.readers, strict=False) if pid in id_to_key}
+    for _pid, paper in trend_papers.items():
+        if paper.key not in model and paper.key not in extra:
+            extra[paper.key] = paper
+
+    recs = model.recommend(
+        history,
+        n=limit,
+        trending=trending_scores,
+        trending_readers=readers,
+        extra_docs=[_doc(p) for p in extra.values()],
+        exclude=exclude,
+        window_label=WINDOW_LABELS[window],
+    )
+    key_to_paper = papers_by_key(session, [r.key for r in recs])
+    scored = [
+        (
+            key_to_paper[r.key].id,
+            r.score,
+            {c: round(float(r.components.get(c, 0.0)), 6) for c in ("cf", "text", "trend")},
+            r.reasons,
+        )
+        for r in recs
+        if r.key in key_to_paper
+    ]
+    return {"items": _items(session, user.id, scored), "window": window, "source": f"model {loaded.version}"}
+
+
+def _fallback(
+    session: Session, user_id: int, trend: TrendingList, window: str, limit: int, exclude: set[str]
+) -> dict[str, Any]:
+    """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
+    papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())
+    top = trend.scores[0] if len(trend.scores) else 1.0
+    scored = []
+    for pid, score, readers in zip(trend.paper_ids, trend.scores, trend.readers, strict=True):
+        paper = papers.get(int(pid))
+        if paper is None or paper.key in exclude:
+            continue
+        reasons = [reason_for(window, int(readers)), "No personal model has been trained yet"]
+        scored.append(
+            (int(pid), float(score / top), {"cf": 0.0, "text": 0.0, "trend": float(score / top)}, reasons)
+        )
+        if len(scored) >= limit:
+            break
+    return {"items": _items(session, user_id, scored), "window": window, "source": "trending (no model yet)"}
+
+
+def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit: int) -> dict[str, Any]:
+    loaded = current_model()
+    if loaded is None:
+        return {"items": [], "window": "", "source": "no model yet"}
+    doc = None if paper.key in loaded.model else _doc(paper)
+    recs = loaded.model.similar(paper.key, n=limit, doc=doc)
+    key_to_paper = papers_by_key(session, [r.key for r in recs])
+    scored = [
+        (
+            key_to_paper[r.key].id,
+            r.score,
+            {c: round(float(r.components.get(c, 0.0)), 6) for c in ("cf", "text", "trend")},
+            r.reasons,
+        )
+        for r in recs
+        if r.key in key_to_paper
+    ]
+    return {"items": _items(session, user_id, scored), "window": "", "source": f"model {loaded.version}"}
