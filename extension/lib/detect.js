@@ -152,14 +152,14 @@ export function normalizeDate(raw) {
   return `${m[1]}-${pad(m[2])}-${pad(m[3])}`;
 }
 
-function titleFromDocument(doc) {
-  const t = clean(doc && doc.title, 1000);
+/** Strip the site decorations that page titles and og:title carry. */
+export function cleanTitle(raw) {
+  const t = clean(raw, 1000);
   if (!t) return null;
   return clean(t
-    .replace(/^\[[^\]]+\]\s*/, '') // arXiv: "[2401.01234] Title"
+    .replace(/^\[[^\]]+\]\s*/, '') // arXiv "[2401.01234] Title", Semantic Scholar "[PDF] Title"
     .replace(/^Paper page - /, '') // Hugging Face
-    .replace(/\s*\|\s*(OpenReview|Semantic Scholar|alphaXiv)\s*$/i, '')
-    .replace(/^\s*(OpenReview|alphaXiv)\s*[|-]\s*/i, ''), 1000);
+    .replace(/\s*[|\u2013-]\s*(OpenReview|Semantic Scholar|alphaXiv|arXiv)\s*$/i, ''), 1000);
 }
 
 /** Links on the page that identify the paper (Semantic Scholar and other aggregator pages). */
@@ -206,10 +206,10 @@ export function detectPaper(doc, url) {
     if (k && k.key.startsWith('arxiv:')) key = k.key;
   }
   if (!key && metaDoi) key = doiKey(metaDoi);
-  if (!key && site === 'semanticscholar.org') key = keyFromLinks(doc);
+  const isSemanticScholarPaper = site === 'semanticscholar.org' && /^\/paper\//.test(u.pathname);
+  if (!key && isSemanticScholarPaper) key = keyFromLinks(doc);
 
   // A page is a paper page when it has an identifier, or (on a supported site) citation metadata.
-  const isSemanticScholarPaper = site === 'semanticscholar.org' && /^\/paper\//.test(u.pathname);
   if (!key && !(metaTitle && (site || metaArxiv || metaDoi)) && !(isSemanticScholarPaper && metaTitle)) {
     return null;
   }
@@ -219,8 +219,8 @@ export function detectPaper(doc, url) {
     .flatMap((k) => k.split(/[;,]/)).map((k) => clean(k, 100)).filter(Boolean).slice(0, 50);
   const published = normalizeDate(first(doc, 'citation_date', 'citation_publication_date',
     'citation_online_date', 'citation_cover_date') || '');
-  const title = clean(metaTitle, 1000) || clean(first(doc, 'og:title', 'twitter:title'), 1000)
-    || titleFromDocument(doc);
+  const title = clean(metaTitle, 1000) || cleanTitle(first(doc, 'og:title', 'twitter:title'))
+    || cleanTitle(doc && doc.title);
   const abstract = clean(first(doc, 'citation_abstract', 'dc.description'), 20000)
     || clean(first(doc, 'og:description', 'description', 'twitter:description'), 20000);
 
