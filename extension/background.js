@@ -3,7 +3,7 @@
 // per-tab data (the paper shown in a tab, recent opens) in chrome.storage.session.
 
 import { MSG } from './lib/messages.js';
-import { apiPaper, keyFromUrl } from './lib/detect.js';
+import { apiPaper, keyFromUrl, urlForKey } from './lib/detect.js';
 import { ApiError, apiRequest, isServerDown, keyPath } from './lib/api.js';
 import { getSettings, siteEnabled } from './lib/settings.js';
 import {
@@ -151,7 +151,11 @@ async function setSaved(rawPaper, saved, source) {
     queued = true;
   } else {
     try {
-      if (saved) await apiRequest(settings, 'PUT', `/saves/${keyPath(paper.key)}`, { paper: apiPaper(paper) });
+      // The body's url must name the same paper as the path: send the canonical address for the key.
+      const meta = { ...apiPaper(paper), url: urlForKey(paper.key) || undefined };
+      delete meta.key;
+      if (!meta.url) delete meta.url;
+      if (saved) await apiRequest(settings, 'PUT', `/saves/${keyPath(paper.key)}`, { paper: meta });
       else await apiRequest(settings, 'DELETE', `/saves/${keyPath(paper.key)}`);
     } catch (err) {
       if (!saved && err instanceof ApiError && err.status === 404) {
@@ -204,7 +208,7 @@ async function toggleSaveInTab(tabId) {
 
 async function saveFromMenu(info, tab) {
   const linked = info.linkUrl && keyFromUrl(info.linkUrl);
-  const paper = linked ? { key: linked.key, url: info.linkUrl } : await tabPaper(tab && tab.id);
+  const paper = linked ? { key: linked.key, url: urlForKey(linked.key) } : await tabPaper(tab && tab.id);
   if (!paper) return;
   const res = await setSaved(paper, true, 'context-menu');
   if (!res.ok) console.warn('PaperScout: could not save from the context menu:', res.message || res.error);

@@ -240,13 +240,22 @@ export function detectPaper(doc, url) {
   return paper;
 }
 
-/** The URL to store for a paper: the abstract page for arXiv papers seen on arxiv.org, else the page URL
- *  without the fragment. */
+/** The canonical web address of a paper key (what the backend also derives from the key). */
+export function urlForKey(key) {
+  if (typeof key !== 'string') return null;
+  if (key.startsWith('arxiv:')) return `https://arxiv.org/abs/${key.slice(6)}`;
+  if (key.startsWith('openreview:')) return `https://openreview.net/forum?id=${encodeURIComponent(key.slice(11))}`;
+  if (key.startsWith('doi:')) return `https://doi.org/${key.slice(4)}`;
+  return null;
+}
+
+/** The URL to store for a paper: the canonical address for a known key (the page itself goes into the
+ *  event's context), else the page URL without its fragment. */
 export function canonicalUrl(u, key) {
+  const byKey = urlForKey(key);
+  if (byKey) return byKey;
   const url = toUrl(u);
   if (!url) return null;
-  const host = hostOf(url);
-  if (key && key.startsWith('arxiv:') && host === 'arxiv.org') return `https://arxiv.org/abs/${key.slice(6)}`;
   url.hash = '';
   return url.href;
 }
@@ -255,7 +264,7 @@ export function canonicalUrl(u, key) {
 export function apiPaper(paper) {
   if (!paper) return null;
   const out = {};
-  for (const f of ['key', 'url', 'title', 'abstract', 'authors', 'keywords', 'published_at']) {
+  for (const f of ['key', 'url', 'title', 'abstract', 'authors', 'keywords', 'published_at', 'source']) {
     if (paper[f] !== undefined && paper[f] !== null) out[f] = paper[f];
   }
   return out;

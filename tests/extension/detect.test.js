@@ -104,7 +104,7 @@ test('arXiv HTML (experimental) page: key from URL, title from og:title', () => 
 test('citation_arxiv_id identifies the paper on any host (the local test fixture host)', () => {
   const p = detectPaper(fixture('arxiv_abs.html'), 'http://127.0.0.1:8123/abs/2401.01234v3');
   assert.equal(p.key, 'arxiv:2401.01234');
-  assert.equal(p.url, 'http://127.0.0.1:8123/abs/2401.01234v3');
+  assert.equal(p.url, 'https://arxiv.org/abs/2401.01234', 'the canonical address, not the page');
 });
 
 test('Hugging Face paper page', () => {
@@ -118,6 +118,7 @@ test('Hugging Face paper page', () => {
 test('OpenReview forum page', () => {
   const p = detectPaper(fixture('openreview_forum.html'), 'https://openreview.net/forum?id=AbC_dEf-123');
   assert.equal(p.key, 'openreview:AbC_dEf-123');
+  assert.equal(p.url, 'https://openreview.net/forum?id=AbC_dEf-123');
   assert.equal(p.source, 'openreview');
   assert.equal(p.title, 'Calibrated Contrastive Rankers');
   assert.deepEqual(p.authors, ['Emmy Noether', 'Kurt Gödel']);

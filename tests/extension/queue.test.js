@@ -5,7 +5,7 @@ import {
 } from '../../extension/lib/queue.js';
 import { memoryStorage } from './helpers.js';
 
-const paper = { key: 'arxiv:2401.01234', url: 'https://arxiv.org/abs/2401.01234', title: 'T', version: 'v3', pdf_url: 'x' };
+const paper = { key: 'arxiv:2401.01234', url: 'https://arxiv.org/abs/2401.01234', title: 'T', version: 'v3', pdf_url: 'x', doi: 'd' };
 const settings = { backendUrl: 'http://127.0.0.1:5000/', apiToken: 'tok' };
 const quiet = { warn() {}, error() {}, log() {} };
 
