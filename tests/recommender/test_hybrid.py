@@ -1,0 +1,176 @@
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from synthetic_papers import NOW
+
+from recommender.hybrid import HistoryEvent, PaperDoc, Recommendation
+
+TITLES = {}
+
+
+@pytest.fixture(autouse=True)
+def _titles(papers):
+    TITLES.update({p.key: p.title for p in papers})
+
+
+def saves(*keys, days_ago=1):
+    return [HistoryEvent(k, "save", NOW - timedelta(days=days_ago, minutes=i)) for i, k in enumerate(keys)]
+
+
+def test_components_and_reasons_are_present_and_bounded(model):
+    recs = model.recommend(saves("g1", "g2", "g4"), n=5, now=NOW)
+    assert 0 < len(recs) <= 5
+    for r in recs:
+        assert isinstance(r, Recommendation)
+        assert set(r.components) == {"cf", "text", "trend"}
+        assert all(0.0 <= v <= 1.0 for v in r.components.values())
+        assert r.reasons and all(isinstance(s, str) and s for s in r.reasons)
+
+
+def test_graph_reader_gets_graph_papers(model):
+    recs = model.recommend(saves("g1", "g2", "g4"), n=5, now=NOW)
+    assert all(r.key.startswith("g") for r in recs)
+    recs = model.recommend(saves("p0", "p1", "p2"), n=5, now=NOW)
+    assert all(r.key.startswith("p") for r in recs)
+
+
+def test_reasons_name_papers_the_user_really_saved(model, interactions):
+    saved = ["g1", "g2", "g4"]
+    saved_titles = {TITLES[k] for k in saved}
+    recs = model.recommend(saves(*saved), n=8, now=NOW)
+    savers = {}
+    for user, key, typ, _ in interactions:
+        if typ == "save":
+            savers.setdefault(key, set()).add(user)
+    said_similar = said_readers = 0
+    for r in recs:
+        for reason in r.reasons:
+            if reason.startswith("Similar to “"):
+                assert reason[len("Similar to “") : reason.index("”")] in saved_titles
+                said_similar += 1
+            if "who saved “" in reason:
+                title = reason[reason.index("“") + 1 : reason.index("”")]
+                assert title in saved_titles
+                anchor = next(k for k in saved if TITLES[k] == title)
+                count = len(savers.get(anchor, set()) & savers.get(r.key, set()))
+                claimed = 1 if reason.startswith("A reader") else int(reason.split()[0])
+                assert claimed == count >= 1
+                said_readers += 1
+    assert said_similar and said_readers
+
+
+def test_saved_dismissed_and_excluded_never_appear(model):
+    history = saves("g1", "g2") + [
+        HistoryEvent("g3", "dismiss", NOW - timedelta(hours=1)),
+        HistoryEvent("g5", "save", NOW - timedelta(hours=3)),
+        HistoryEvent("g5", "unsave", NOW - timedelta(hours=2)),  # no longer saved: may come back
+    ]
+    trend = {k: 1.0 for k in TITLES}
+    recs = model.recommend(history, n=30, trending=trend, exclude={"g6"}, now=NOW)
+    keys = {r.key for r in recs}
+    assert not keys & {"g1", "g2", "g3", "g6"}
+    assert len(keys) == len(recs)
+
+
+def test_dismissal_lowers_similar_papers(model):
+    base = saves("g1", "g2")
+    before = {r.key: r for r in model.recommend(base, n=20, now=NOW)}
+    dismissed = [*base, HistoryEvent("g10", "dismiss", NOW)]  # knowledge graph completion with GNNs
+    after = {r.key: r for r in model.recommend(dismissed, n=20, now=NOW)}
+    # g0 "graph neural networks for node classification" shares most words with the dismissed paper.
+    assert after["g0"].components["text"] < before["g0"].components["text"]
+
+
+def test_new_user_is_folded_in_after_three_saves(model):
+    history = saves("p3", "p7", "p9")  # a user the model has never seen
+    trend = {"g0": 9.0, "g1": 8.0, "g2": 7.0}
+    recs = model.recommend(history, n=5, trending=trend, trending_readers={"g0": 9}, now=NOW)
+    assert recs[0].key.startswith("p")
+    assert any(r.components["cf"] > 0.5 for r in recs)
+    assert sum(r.key.startswith("p") for r in recs) >= 4
+
+
+def test_cold_user_gets_trending_with_an_honest_reason(model):
+    trend = {"g0": 3.0, "p1": 5.0}
+    recs = model.recommend([], n=5, trending=trend, trending_readers={"p1": 12, "g0": 1}, now=NOW)
+    assert [r.key for r in recs] == ["p1", "g0"]
+    assert recs[0].reasons == ["Trending this week: 12 readers — save papers to personalise this list"]
+    assert recs[1].reasons[0].startswith("Trending this week: 1 reader —")
+    assert model.recommend([], n=5, now=NOW) == []
+
+
+def test_trending_reason_uses_the_reader_count_passed_in(model):
+    recs = model.recommend(
+        saves("g1"), n=20, trending={"g7": 4.0}, trending_readers={"g7": 3}, window_label="today", now=NOW
+    )
+    g7 = next(r for r in recs if r.key == "g7")
+    assert "Trending today: 3 readers" in g7.reasons
+
+
+def test_papers_added_after_training(model):
+    new_saved = PaperDoc("arxiv:new1", "Graph neural networks for traffic forecasting", "graph networks")
+    new_candidate = PaperDoc("arxiv:new2", "Message passing graph neural networks at scale", "graph")
+    history = [HistoryEvent("arxiv:new1", "save", NOW)]
+    recs = model.recommend(history, n=10, extra_docs=[new_saved, new_candidate], now=NOW)
+    keys = [r.key for r in recs]
+    assert "arxiv:new1" not in keys  # saved
+    assert "arxiv:new2" in keys
+    assert keys[0].startswith(("g", "arxiv:new2"))
+    new2 = next(r for r in recs if r.key == "arxiv:new2")
+    assert new2.components["cf"] == 0.0
+    assert f"Similar to “{new_saved.title}”" in new2.reasons
+    # Unknown history without text is ignored rather than failing.
+    assert model.recommend([HistoryEvent("arxiv:unknown", "save", NOW)], n=3, now=NOW) == []
+
+
+def test_similar_papers(model):
+    recs = model.similar("g0", n=5)
+    assert len(recs) == 5 and "g0" not in {r.key for r in recs}
+    assert all(r.key.startswith("g") for r in recs)
+    assert all(r.reasons for r in recs)
+    assert any(reason.startswith("Shares key terms:") for r in recs for reason in r.reasons)
+    doc = PaperDoc("new", "Protein folding of amino acid sequences", "protein folding")
+    recs = model.similar("new", n=3, doc=doc)
+    assert all(r.key.startswith("p") for r in recs)
+    assert model.similar("g0", n=3, exclude={recs[0].key})
+
+
+def test_mixed_interests_get_both_topics(model):
+    mixed = model.recommend(saves("g1", "p1"), n=6, now=NOW)
+    assert {r.key[0] for r in mixed} == {"g", "p"}
+
+
+def test_bad_input_raises_value_errors(model):
+    with pytest.raises(ValueError, match="n must be"):
+        model.recommend([], n=0)
+    with pytest.raises(ValueError, match="unknown event type"):
+        model.recommend([HistoryEvent("g1", "like", NOW)])
+    with pytest.raises(ValueError, match="HistoryEvent"):
+        model.recommend([("g1", "save", NOW)])
+    with pytest.raises(ValueError, match="PaperDoc"):
+        model.recommend([], extra_docs=[{"key": "x"}])
+    with pytest.raises(ValueError, match="unknown paper key"):
+        model.similar("nope")
+    from recommender.hybrid import HybridRecommender
+
+    with pytest.raises(ValueError, match="not fitted"):
+        HybridRecommender().recommend([])
+
+
+def test_scores_are_vectorised_not_catalog_loops(model):
+    # The blend only touches candidates: a request returns at most the candidate union, whatever n asks.
+    recs = model.recommend(saves("g1"), n=1000, now=NOW)
+    assert len(recs) <= model.n_items
+    assert np.all(np.isfinite([r.score for r in recs]))
+
+
+def test_mmr_prefers_a_different_topic_over_a_near_duplicate():
+    import scipy.sparse as sp
+
+    from recommender.hybrid import HybridRecommender
+
+    vectors = sp.csr_matrix(np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]], dtype=np.float32))
+    score = np.array([1.0, 0.95, 0.7])
+    assert HybridRecommender._mmr(score, vectors, 2, 1.0) == [0, 1]
+    assert HybridRecommender._mmr(score, vectors, 2, 0.5) == [0, 2]

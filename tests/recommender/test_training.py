@@ -1,0 +1,56 @@
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from synthetic_papers import NOW, TEST_CONFIG
+
+from recommender.hybrid import PaperDoc
+from recommender.training import holdout_split, train
+
+
+def test_train_reports_metrics_and_counts(trained):
+    m = trained.metrics
+    assert set(m["hybrid"]) == {"recall@20", "ndcg@20", "users"}
+    assert m["hybrid"]["users"] == 30
+    # Two clean communities: personalisation must beat global popularity on the held-out saves.
+    assert m["hybrid"]["ndcg@20"] > m["trending"]["ndcg@20"]
+    c = trained.counts
+    assert c["papers"] == 24 and c["users"] == 30 and c["positive_pairs"] == 180
+    assert trained.model.blend_weights == trained.config["blend"]
+
+
+def test_nothing_to_train_on(papers):
+    with pytest.raises(ValueError, match="nothing to train on: no papers"):
+        train([], [("u", "g1", "save", NOW)])
+    with pytest.raises(ValueError, match="nothing to train on: no interactions"):
+        train(papers, [])
+    with pytest.raises(ValueError, match="nothing to train on: no positive interactions"):
+        train(papers, [("u", "g1", "dismiss", NOW), ("u", "zz", "save", NOW)])
+    with pytest.raises(ValueError, match="duplicate paper keys"):
+        train([PaperDoc("a", "x"), PaperDoc("a", "y")], [("u", "a", "save", NOW)])
+    with pytest.raises(ValueError, match="tuples"):
+        train(papers, [("u", "g1", "save")])
+    with pytest.raises(ValueError, match="unknown config key 'als.factor'"):
+        train(papers, [("u", "g1", "save", NOW)], config={"als": {"factor": 3}})
+
+
+def test_tiny_training_set_without_holdout_still_trains(papers):
+    rows = [("u", "g1", "save", NOW - timedelta(days=1))]
+    result = train(papers, rows, config=TEST_CONFIG, now=NOW, progress=True)
+    assert "hybrid" not in result.metrics
+    assert result.model.recommend([], n=2, trending={"g1": 1.0}) != []
+
+
+def test_holdout_split_hides_a_fraction_per_user():
+    rng = np.random.default_rng(0)
+    m = sp.random(50, 40, density=0.2, format="csr", random_state=rng) + sp.eye(50, 40, format="csr")
+    train_m, test_m = holdout_split(m, 0.2, random_state=1)
+    assert abs(train_m + test_m - m).sum() < 1e-6
+    lengths = np.diff(sp.csr_matrix(m).indptr)
+    held = np.diff(test_m.indptr)
+    assert np.all(held[lengths >= 2] >= 1)
+    assert np.all(held[lengths < 2] == 0)
+    assert np.all(held <= np.maximum(1, np.floor(lengths * 0.2)))
+    with pytest.raises(ValueError, match="fraction"):
+        holdout_split(m, 1.5)
