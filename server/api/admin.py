@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import func, select
 
+from server.api.base import Blueprint
 from server.auth import admin_required
 from server.db import db
 from server.models import Interaction, ModelVersion, Paper, User

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import g
 from flask_login import current_user, login_user, logout_user
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server.api.base import Blueprint
 from server.auth import issue_token
 from server.db import db
 from server.errors import abort
@@ -67,8 +67,10 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(204)
 def logout() -> None:
     """End the session; with a bearer token, also revoke that token."""
+    # Reading current_user first runs the loaders, which record the token this request used.
+    authenticated = current_user.is_authenticated
     token = g.get("api_token")
-    if current_user.is_authenticated and token is not None:
+    if authenticated and token is not None:
         from datetime import UTC, datetime
 
         token.revoked_at = datetime.now(UTC)

@@ -6,8 +6,8 @@ from dataclasses import asdict
 from typing import Any
 
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 
+from server.api.base import Blueprint
 from server.db import db
 from server.schemas import EventBatchResultSchema, EventBatchSchema
 from server.services.events import ingest_events

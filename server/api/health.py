@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from server.api.base import Blueprint
 from server.db import db
 from server.services import recommendations
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 
+from server.api.base import Blueprint
 from server.db import db
 from server.schemas import ListArgsSchema, ListResultSchema
 from server.services import recommendations

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, json
 from flask_login import current_user, login_required, logout_user
-from flask_smorest import Blueprint
 from sqlalchemy import delete, select
 
+from server.api.base import Blueprint
 from server.api.serialize import paper_dict
 from server.db import db
 from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User

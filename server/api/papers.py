@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
 
+from server.api.base import Blueprint
 from server.api.params import paper_or_404
 from server.api.serialize import paper_dict, paper_dicts_for_user
 from server.db import db

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import json
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 from sqlalchemy import and_, or_, select
 
+from server.api.base import Blueprint
 from server.api.params import parse_key
 from server.api.serialize import paper_dict
 from server.db import db

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import g
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from server.api.base import Blueprint
 from server.db import db
 from server.errors import abort
 from server.models import ApiToken
@@ -23,9 +23,10 @@ blp = Blueprint("tokens", __name__, url_prefix="/tokens", description="API token
 @blp.response(200, TokenListSchema)
 def list_tokens() -> dict[str, Any]:
     """Tokens of the current user, newest first (hashes are never shown)."""
+    user_id = current_user.id
     current = g.get("api_token")
     rows = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
     ).all()
     items = []
     for token in rows:
