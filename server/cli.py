@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -104,6 +106,7 @@ def import_file(path: Path) -> int:
 
 
 @click.command("import-papers")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_papers_command(path: Path) -> None:
     """Import papers from a JSON array or JSON-lines file ({key|url, title, abstract, authors, keywords, ...})."""
@@ -112,6 +115,7 @@ def import_papers_command(path: Path) -> None:
 
 
 @click.command("load-demo")
+@with_appcontext
 def load_demo_command() -> None:
     """Load the demo catalog shipped with PaperScout (idempotent)."""
     count = import_file(DEMO_CATALOG)
@@ -169,6 +173,7 @@ def run_retrain(*, progress: bool = True, config_path: Path | None = None) -> di
 
 
 @click.command("retrain")
+@with_appcontext
 @click.option(
     "--config",
     "config_path",

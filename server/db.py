@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -141,6 +142,7 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     upgrade_database(current_app)

@@ -1,0 +1,69 @@
+# PaperScout: `make run` serves the API with a demo catalog; `make test` runs the whole suite.
+# Both set up what they need on a fresh machine (virtualenv, Python and npm packages, Chromium).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+WORKERS ?= 2
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+
+# The evaluation data set lives beside the checkout (never copied into the project).
+export PAPERSCOUT_DATA ?= $(abspath ../shared/data/citeulike-a)
+
+.PHONY: run dev test install node-deps browser-deps lint db demo retrain clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+db: install
+	$(BIN)/flask --app server init-db
+
+demo: db
+	$(BIN)/flask --app server load-demo
+
+retrain: install
+	$(BIN)/flask --app server retrain
+
+# The main job: migrate, load the demo catalog, train a first model, serve with gunicorn.
+run: demo
+	$(BIN)/flask --app server retrain --quiet
+	@echo "PaperScout API on http://127.0.0.1:$(PORT)/api/v1 (OpenAPI: /api/v1/openapi.json)"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'server:create_app()'
+
+# Flask's debug server, for development only.
+dev: demo
+	$(BIN)/flask --app server run --debug --port $(PORT)
+
+$(NODE_STAMP): package.json
+	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+	else npm install --no-audit --no-fund --loglevel=error; fi
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+	@chromium --version
+
+lint: install node-deps
+	$(BIN)/ruff check .
+	npx --no-install web-ext lint --source-dir extension --self-hosted --output text
+
+test: install node-deps browser-deps lint
+	node --test tests/extension/
+	$(BIN)/python -m pytest -ra
+
+clean:
+	rm -rf $(VENV) node_modules var instance .pytest_cache
