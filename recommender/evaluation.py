@@ -1,0 +1,505 @@
+"""Offline evaluation on the published citeulike protocol: methods, vectorised metrics, runner, report.
+
+Protocol (see docs/evaluation.md): rank ALL items for each user, excluding the user's training items; Recall@K =
+|top-K ∩ test| / |test|, averaged over users with at least one test item; NDCG@K with binary gains; catalog
+coverage@K = share of the catalog that appears in at least one evaluated user's top-K.
+
+Methods (all rank the whole catalog, batched over users):
+
+- ``toppop``: training popularity.
+- ``text``, ``als``, ``hybrid``: the library's :class:`~recommender.hybrid.HybridRecommender`, fitted through the
+  same ``fit`` the server's training uses, with the packaged default config (or a given one); ``text`` and
+  ``als`` are its text and CF components alone, ``hybrid`` the blend (:meth:`HybridRecommender.score_matrix`).
+- ``asl_svm``: the arxiv-sanity-lite recommender as a peer: TF-IDF (1-2-grams, 20k features), one LinearSVC
+  per user (C=0.01, balanced classes; positives = the user's training items, negatives = all other items),
+  ranked by the decision function.
+
+No printing: progress goes through tqdm (``progress=True``), results are returned as dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from recommender.datasets import CiteULikeData
+
+log = logging.getLogger(__name__)
+
+RECALL_KS = (20, 50, 100, 300)
+NDCG_KS = (20, 50, 100)
+COVERAGE_K = 50
+ALL_METHODS = ("toppop", "text", "als", "hybrid", "asl_svm")
+# The published TopPop row at P=10 (Ferrari Dacrema et al., TOIS 2021): Recall@50/100/300.
+PUBLISHED_TOPPOP_P10 = {"recall@50": 0.0040, "recall@100": 0.0078, "recall@300": 0.0258}
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def top_k_excluding(scores: np.ndarray, exclude: sp.csr_matrix, k: int) -> np.ndarray:
+    """Row-wise indices of the ``k`` best scores (descending), with ``exclude``'s entries never chosen.
+
+    ``scores`` is modified in place (excluded entries set to -inf). Ties break by lower item index.
+    """
+    scores = np.asarray(scores)
+    r, c = exclude.nonzero()
+    scores[r, c] = -np.inf
+    scores[~np.isfinite(scores)] = -np.inf
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part.sort(axis=1)  # index order first, so the stable sort below breaks ties by item index
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def hits_matrix(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """Boolean (users x k): whether each ranked item is relevant for that user."""
+    rel = relevant.tocsr()
+    out = np.zeros(top.shape, dtype=bool)
+    for j in range(top.shape[0]):
+        items = rel.indices[rel.indptr[j] : rel.indptr[j + 1]]
+        if len(items):
+            out[j] = np.isin(top[j], items)
+    return out
+
+
+def ranking_metrics(hits: np.ndarray, n_relevant: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-user Recall@K and NDCG@K arrays from a hits matrix (users x max K) and |relevant| per user."""
+    n_relevant = np.asarray(n_relevant, dtype=np.float64)
+    cum = np.cumsum(hits, axis=1)
+    out: dict[str, np.ndarray] = {}
+    for k in RECALL_KS:
+        out[f"recall@{k}"] = cum[:, k - 1] / n_relevant
+    disc = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
+    for k in NDCG_KS:
+        dcg = (hits[:, :k] * disc[:k]).sum(axis=1)
+        ideal = np.cumsum(disc[:k])[np.minimum(n_relevant.astype(np.int64), k) - 1]
+        out[f"ndcg@{k}"] = dcg / ideal
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- methods
+class Method:
+    """A ranking method: ``fit(data)`` then ``score(users)`` -> dense float32 (len(users) x n_items)."""
+
+    name = "method"
+    notes = ""
+
+    def fit(self, data: CiteULikeData) -> Method:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def score(self, users: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class TopPop(Method):
+    name = "toppop"
+
+    def fit(self, data: CiteULikeData) -> TopPop:
+        self.pop_ = np.asarray(data.train.sum(axis=0), dtype=np.float32).ravel()
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.pop_, (len(users), 1))
+
+
+def library_papers(data: CiteULikeData) -> list:
+    """The dataset's items as the library's ``PaperDoc`` catalog (key = item id as a string)."""
+    from recommender.hybrid import PaperDoc
+
+    docs = data.papers()
+    return [
+        PaperDoc(key=str(d["id"]), title=d["title"], abstract=d["abstract"], keywords=tuple(d["keywords"]))
+        for d in docs
+    ]
+
+
+def library_interactions(train: sp.csr_matrix, config: Mapping[str, Any]):
+    """Training pairs as the server's interaction log would hold them: one ``save`` per (user, paper), all at
+    the same instant (the dataset has no timestamps, so time decay is 1)."""
+    from recommender.interactions import build_matrix
+
+    coo = train.tocoo()
+    n = coo.nnz
+    t0 = 1.7e9
+    return build_matrix(
+        coo.row.astype(str),
+        coo.col.astype(str),
+        np.full(n, "save", dtype=object),
+        np.full(n, t0),
+        weights=config["events"]["weights"],
+        half_life_days=config["events"]["half_life_days"],
+        now=t0,
+        user_keys=[str(u) for u in range(train.shape[0])],
+        item_keys=[str(i) for i in range(train.shape[1])],
+    )
+
+
+class LibraryHybrid:
+    """Fits the library's HybridRecommender once and serves its components and blend as methods."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None, *, show_progress: bool = False) -> None:
+        from recommender.config import merge_config
+
+        self.config = merge_config(config)
+        self.show_progress = show_progress
+        self.fit_seconds: dict[str, float] = {}
+
+    def fit(self, data: CiteULikeData) -> LibraryHybrid:
+        from recommender.hybrid import HybridRecommender
+
+        t0 = time.perf_counter()
+        papers = library_papers(data)
+        inter = library_interactions(data.train, self.config)
+        t1 = time.perf_counter()
+        self.model_ = HybridRecommender(config=self.config).fit(papers, inter, show_progress=self.show_progress)
+        t2 = time.perf_counter()
+        self.user_items_ = inter.matrix.tocsr()
+        self.popularity_ = np.asarray(inter.matrix.sum(axis=0), dtype=np.float64).ravel()
+        self.fit_seconds["total"] = t2 - t0
+        self.fit_seconds["prep"] = t1 - t0
+        return self
+
+    def method(self, component: str) -> Method:
+        return _LibraryComponent(self, component)
+
+
+class _LibraryComponent(Method):
+    def __init__(self, owner: LibraryHybrid, component: str) -> None:
+        self.owner = owner
+        self.component = component
+        self.name = {"cf": "als", "text": "text", "blend": "hybrid"}[component]
+
+    def fit(self, data: CiteULikeData) -> _LibraryComponent:
+        if not hasattr(self.owner, "model_"):
+            self.owner.fit(data)
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        o = self.owner
+        fn = getattr(o.model_, "score_matrix", None)
+        if fn is None:  # library without the batch scorer: same maths, written here
+            return _score_matrix(o.model_, o.user_items_[users], self.component, o.popularity_)
+        return fn(o.user_items_[users], component=self.component, trending=o.popularity_)
+
+
+def _scale_rows(raw: np.ndarray, exclude: sp.csr_matrix) -> np.ndarray:
+    """Row-wise version of the hybrid's per-request scaling: excluded/negative/NaN -> 0, divide by row max."""
+    out = np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    r, c = exclude.nonzero()
+    out[r, c] = 0.0
+    np.maximum(out, 0.0, out=out)
+    top = out.max(axis=1, keepdims=True)
+    return np.divide(out, top, out=np.zeros_like(out), where=top > 0)
+
+
+def _score_matrix(model, user_items: sp.csr_matrix, component: str, trending: np.ndarray) -> np.ndarray:
+    """Scores of every catalog item for a batch of users given as rows of the training matrix."""
+    user_items = sp.csr_matrix(user_items)
+    raw: dict[str, np.ndarray] = {}
+    if component in ("cf", "blend") and model.als_ is not None:
+        U = model.als_.fold_in_rows(user_items)
+        raw["cf"] = U @ model.als_.item_factors_.T
+    if component in ("text", "blend"):
+        V = model.text_.item_vectors_
+        prof = sp.csr_matrix(user_items @ V)
+        raw["text"] = np.asarray((prof @ V.T).todense())
+    if component == "blend":
+        raw["trend"] = np.tile(np.asarray(trending, dtype=np.float64), (user_items.shape[0], 1))
+    if component != "blend":
+        return raw[component].astype(np.float32)
+    weights = {c: float(model.config_["blend"].get(c, 0.0)) for c in raw}
+    total = sum(weights.values()) or 1.0
+    score = sum(weights[c] * _scale_rows(raw[c], user_items) for c in raw) / total
+    return score.astype(np.float32)
+
+
+class AslSvm(Method):
+    """arxiv-sanity-lite's recommender (karpathy/arxiv-sanity-lite, ``serve.py`` / ``compute.py``): TF-IDF with
+    the project's settings and one LinearSVC per user, ranked by the decision function. Per-user SVMs are
+    trained lazily inside :meth:`score` (their time is reported as fit time)."""
+
+    name = "asl_svm"
+
+    def __init__(self, *, max_features: int = 20000, C: float = 0.01, n_jobs: int = 1) -> None:
+        self.max_features = max_features
+        self.C = C
+        self.n_jobs = n_jobs
+        self.svm_seconds = 0.0
+
+    def fit(self, data: CiteULikeData) -> AslSvm:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        docs = [" ".join([d["title"], d["abstract"], " ".join(d["keywords"])]) for d in data.papers()]
+        v = TfidfVectorizer(
+            input="content",
+            encoding="utf-8",
+            decode_error="replace",
+            strip_accents="unicode",
+            lowercase=True,
+            analyzer="word",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=self.max_features,
+            norm="l2",
+            use_idf=True,
+            smooth_idf=True,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+            dtype=np.float32,
+        )
+        self.X_ = sp.csr_matrix(v.fit_transform(docs), dtype=np.float64)
+        self.train_ = data.train
+        return self
+
+    def _one(self, u: int) -> tuple[np.ndarray, float]:
+        from sklearn import svm
+
+        t0 = time.perf_counter()
+        y = np.zeros(self.X_.shape[0], dtype=np.int8)
+        y[self.train_.indices[self.train_.indptr[u] : self.train_.indptr[u + 1]]] = 1
+        clf = svm.LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=self.C)
+        clf.fit(self.X_, y)
+        t1 = time.perf_counter()
+        return clf.decision_function(self.X_).astype(np.float32), t1 - t0
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        if self.n_jobs > 1 and len(users) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.n_jobs) as ex:
+                res = list(ex.map(self._one, [int(u) for u in users]))
+        else:
+            res = [self._one(int(u)) for u in users]
+        self.svm_seconds += sum(t for _, t in res)
+        return np.vstack([s for s, _ in res])
+
+
+# ---------------------------------------------------------------------------------------------- runner
+@dataclass
+class MethodResult:
+    metrics: dict[str, float]
+    per_user_recall: dict[int, np.ndarray] = field(default_factory=dict)
+    n_users: int = 0
+    notes: str = ""
+
+
+def evaluate_method(
+    method: Method,
+    data: CiteULikeData,
+    users: np.ndarray,
+    *,
+    batch_size: int = 256,
+    progress: bool = False,
+    fit_seconds: float | None = None,
+) -> MethodResult:
+    """Rank the whole catalog for ``users`` with a fitted method and compute the protocol's metrics."""
+    kmax = max(max(RECALL_KS), max(NDCG_KS), COVERAGE_K)
+    per_user: dict[str, list[np.ndarray]] = {}
+    covered = np.zeros(data.n_items, dtype=bool)
+    rank_ms: list[float] = []
+    bar = tqdm(total=len(users), desc=method.name, unit="user", disable=not progress, leave=False)
+    for start in range(0, len(users), batch_size):
+        ub = users[start : start + batch_size]
+        t0 = time.perf_counter()
+        scores = np.array(method.score(ub), dtype=np.float32, copy=True)
+        top = top_k_excluding(scores, data.train[ub], kmax)
+        dt = time.perf_counter() - t0
+        rank_ms.extend([dt * 1000.0 / len(ub)] * len(ub))
+        te = data.test[ub]
+        m = ranking_metrics(hits_matrix(top, te), np.diff(te.indptr))
+        for k, v in m.items():
+            per_user.setdefault(k, []).append(v)
+        covered[np.unique(top[:, :COVERAGE_K])] = True
+        bar.update(len(ub))
+    bar.close()
+    metrics = {k: float(np.mean(np.concatenate(v))) for k, v in per_user.items()}
+    metrics = {k: metrics[k] for k in [f"recall@{k}" for k in RECALL_KS] + [f"ndcg@{k}" for k in NDCG_KS]}
+    metrics[f"coverage@{COVERAGE_K}"] = float(covered.mean())
+    metrics["fit_seconds"] = float(fit_seconds or 0.0)
+    metrics["rank_ms_median"] = float(np.median(rank_ms))
+    metrics["rank_ms_p90"] = float(np.percentile(rank_ms, 90))
+    recall_users = {k: np.concatenate(per_user[f"recall@{k}"]) for k in RECALL_KS}
+    return MethodResult(metrics=metrics, per_user_recall=recall_users, n_users=len(users))
+
+
+def sample_users(users: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    if n is None or n >= len(users):
+        return users
+    return np.sort(np.random.default_rng(seed).choice(users, int(n), replace=False))
+
+
+def run(
+    data: CiteULikeData,
+    *,
+    methods: Sequence[str] = ALL_METHODS,
+    n_users: int | None = None,
+    svm_users: int | None = 600,
+    seed: int = 0,
+    config: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    svm_jobs: int = 1,
+) -> dict[str, Any]:
+    """Evaluate ``methods`` on ``data`` (its published split). Returns the results dict (see results.json).
+
+    ``n_users`` samples the evaluated users (seeded); ``svm_users`` further caps the users of the expensive
+    ``asl_svm`` peer (its rows then say on how many users they were measured).
+    """
+    unknown = set(methods) - set(ALL_METHODS)
+    if unknown:
+        raise ValueError(f"unknown method(s) {sorted(unknown)}; choose from {ALL_METHODS}")
+    users = sample_users(data.eval_users, n_users, seed)
+    results: dict[str, Any] = {
+        "dataset": data.name,
+        "P": data.P,
+        "n_users_evaluated": int(len(users)),
+        "n_users_with_test_items": int(len(data.eval_users)),
+        "n_items_ranked": int(data.n_items),
+        "text_fields": list(data.text_fields),
+        "seed": seed,
+        "methods": {},
+    }
+    per_user: dict[str, dict[int, np.ndarray]] = {}
+    lib: LibraryHybrid | None = None
+    for name in [m for m in ALL_METHODS if m in methods]:
+        notes = ""
+        m_users = users
+        if name in ("text", "als", "hybrid"):
+            if lib is None:
+                lib = LibraryHybrid(config).fit(data)
+                results["config"] = lib.config
+            method: Method = lib.method({"text": "text", "als": "cf", "hybrid": "blend"}[name])
+            fit_s = lib.fit_seconds["total"]
+            notes = "one HybridRecommender fit shared by text, als and hybrid"
+        elif name == "toppop":
+            t0 = time.perf_counter()
+            method = TopPop().fit(data)
+            fit_s = time.perf_counter() - t0
+        else:
+            t0 = time.perf_counter()
+            method = AslSvm(n_jobs=svm_jobs).fit(data)
+            fit_s = time.perf_counter() - t0
+            m_users = sample_users(users, svm_users, seed + 1)
+            if len(m_users) < len(users):
+                notes = f"measured on a seeded sample of {len(m_users)} of the {len(users)} users"
+        res = evaluate_method(method, data, m_users, progress=progress, fit_seconds=fit_s)
+        if name == "asl_svm":
+            # per-user SVM training happens at ranking time; report it as fit time (all evaluated users)
+            res.metrics["fit_seconds"] = float(fit_s + method.svm_seconds)  # type: ignore[attr-defined]
+            notes = (notes + "; " if notes else "") + (
+                "fit_seconds = TF-IDF fit + training one LinearSVC per evaluated user; "
+                "rank_ms includes that user's SVM training"
+            )
+        entry = dict(res.metrics)
+        entry["n_users"] = int(len(m_users))
+        if notes:
+            entry["notes"] = notes
+        results["methods"][name] = entry
+        per_user[name] = res.per_user_recall
+    results["_per_user_recall"] = per_user
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- output
+def _fmt(v: float) -> str:
+    return f"{v:.4f}"
+
+
+def results_table(results: Mapping[str, Any]) -> str:
+    cols = [f"recall@{k}" for k in RECALL_KS] + [f"ndcg@{k}" for k in NDCG_KS] + [f"coverage@{COVERAGE_K}"]
+    head = "| method | " + " | ".join(cols) + " | fit s | rank ms median / p90 | users |"
+    sep = "|---" * (len(cols) + 4) + "|"
+    lines = [head, sep]
+    for name, m in results["methods"].items():
+        row = [name] + [_fmt(m[c]) for c in cols]
+        row += [f"{m['fit_seconds']:.1f}", f"{m['rank_ms_median']:.2f} / {m['rank_ms_p90']:.2f}", str(m["n_users"])]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def write_outputs(results: Mapping[str, Any], out_dir: str | Path, *, command: str = "") -> dict[str, Path]:
+    """Write ``results.json``, ``report.md`` and the PNG plots into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    per_user = results.get("_per_user_recall", {})
+    clean = {k: v for k, v in results.items() if not k.startswith("_")}
+    paths = {"results": out / "results.json", "report": out / "report.md"}
+    with open(paths["results"], "w", encoding="utf-8") as fh:
+        json.dump(clean, fh, indent=2, sort_keys=False)
+        fh.write("\n")
+    plots = _plots(clean, per_user, out)
+    paths.update(plots)
+    lines = [
+        f"# Evaluation: {clean['dataset']}, P={clean['P']}",
+        "",
+        f"Users evaluated: {clean['n_users_evaluated']} (of {clean['n_users_with_test_items']} with test items); "
+        f"every method ranks all {clean['n_items_ranked']} items, training items excluded.",
+        f"Text fields feeding the text models: {', '.join(clean['text_fields'])}.",
+    ]
+    if command:
+        lines += ["", "Command:", "", f"    {command}"]
+    lines += ["", results_table(clean), ""]
+    for name, m in clean["methods"].items():
+        if m.get("notes"):
+            lines.append(f"- `{name}`: {m['notes']}")
+    lines.append("")
+    for key, p in plots.items():
+        lines += [f"![{key}]({p.name})", ""]
+    with open(paths["report"], "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    return paths
+
+
+def _plots(results: Mapping[str, Any], per_user: Mapping[str, Any], out: Path) -> dict[str, Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plots are optional (matplotlib is an extra)
+        log.warning("matplotlib not installed: no plots")
+        return {}
+    paths = {}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, m in results["methods"].items():
+        ax.plot(RECALL_KS, [m[f"recall@{k}"] for k in RECALL_KS], marker="o", label=name)
+    ax.set_xlabel("K")
+    ax.set_ylabel("Recall@K")
+    ax.set_xscale("log")
+    ax.set_xticks(RECALL_KS, [str(k) for k in RECALL_KS])
+    ax.set_title(f"{results['dataset']} P={results['P']}: Recall@K")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    paths["recall_curves"] = out / "recall_at_k.png"
+    fig.savefig(paths["recall_curves"], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bins = np.linspace(0, 1, 21)
+    for name, rec in per_user.items():
+        if 100 in rec:
+            ax.hist(rec[100], bins=bins, histtype="step", linewidth=1.5, label=name)
+    ax.set_xlabel("per-user Recall@100")
+    ax.set_ylabel("users")
+    ax.set_title(f"{results['dataset']} P={results['P']}: per-user Recall@100")
+    ax.legend()
+    fig.tight_layout()
+    paths["per_user_recall"] = out / "per_user_recall.png"
+    fig.savefig(paths["per_user_recall"], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+MethodFactory = Callable[[], Method]
