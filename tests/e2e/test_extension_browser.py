@@ -1,0 +1,236 @@
+"""The extension in headless Chromium against the real backend: detection, events, popup, saves, dismissals,
+delivery while the backend is down and after the service worker was terminated."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ARTIFACTS, badge_text, wait_for
+
+pytestmark = pytest.mark.browser
+
+ABS_PATH = "/abs/2401.01234v3"
+ABS_KEY = "arxiv:2401.01234"
+OLD_PATH = "/abs/hep-th/9901001v2"
+OLD_KEY = "arxiv:hep-th/9901001"
+
+CATALOG = [
+    ("arxiv:2402.00001", "Contrastive Pretraining for Scientific Retrieval", ["Ada Lovelace", "Alan Turing"]),
+    ("arxiv:2402.00002", "Graph Neural Recommenders at Scale", ["Grace Hopper"]),
+    ("arxiv:2402.00003", "Implicit Feedback Is All You Need", ["Emmy Noether", "Kurt Gödel", "John von Neumann", "Claude Shannon"]),
+    ("arxiv:2402.00004", "Trending Topics in Language Modelling", ["Barbara Liskov"]),
+]
+
+
+def seed_readers(backend) -> None:
+    """Another reader opens and saves the catalogue, so that trending and recommendations have content."""
+    other = backend.register()
+    events = []
+    for key, title, authors in CATALOG:
+        paper = {"key": key, "title": title, "authors": authors, "abstract": f"About {title.lower()}."}
+        events += [{"type": "open", "paper": paper}, {"type": "save", "paper": paper}]
+    backend.post_events(other["token"], events)
+
+
+def sign_in(ext, backend, user) -> None:
+    ext.set_storage({"backendUrl": backend.url, "apiToken": user["token"], "user": {"email": user["email"]}})
+
+
+def saved_keys(backend, token) -> set[str]:
+    status, body = backend.api("GET", "/saves?limit=100", token=token)
+    assert status == 200, body
+    return {item["paper"]["key"] for item in body["items"]}
+
+
+def test_visiting_a_paper_records_exactly_one_open(extension, live_backend, pages):
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    page = extension.ctx.new_page()
+    page.goto(pages + ABS_PATH)
+    wait_for(lambda: live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1, message="one open event")
+    assert badge_text(page) == "Save"
+    # A reload of the same paper in the same tab is the same visit; a page without a paper sends nothing.
+    page.reload()
+    assert badge_text(page) == "Save"
+    page.goto(pages + "/list/cs.CL/recent")
+    page.wait_for_timeout(1000)
+    assert page.locator("#paperscout-badge").count() == 0
+    assert extension.queue() == []
+    assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
+    rows = live_backend.query("SELECT title, url FROM papers WHERE key = ?", ABS_KEY)
+    assert rows == [("Sparse Mixtures of Retrieval Experts for Long-Context Reasoning", "https://arxiv.org/abs/2401.01234")]
+
+
+def test_paused_tracking_and_disabled_sites_send_nothing(extension, live_backend, pages):
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    extension.set_storage({"paused": True})
+    page = extension.ctx.new_page()
+    page.goto(pages + OLD_PATH)
+    assert badge_text(page) == "Save"  # saving stays possible while tracking is paused
+    page.wait_for_timeout(500)
+    assert extension.queue() == []
+    assert live_backend.count_interactions(user["email"], OLD_KEY, "open") == 0
+    extension.set_storage({"paused": False, "disabledSites": ["127.0.0.1"]})
+    page2 = extension.ctx.new_page()
+    page2.goto(pages + OLD_PATH)
+    page2.wait_for_timeout(1000)
+    assert page2.locator("#paperscout-badge").count() == 0
+    assert extension.queue() == []
+    assert live_backend.count_interactions(user["email"], OLD_KEY, "open") == 0
+
+
+def test_popup_sign_in_shows_for_you_with_reasons(extension, live_backend):
+    seed_readers(live_backend)
+    user = live_backend.register()
+    extension.set_storage({"backendUrl": live_backend.url})
+    popup = extension.ctx.new_page()
+    popup.set_viewport_size({"width": 420, "height": 600})
+    popup.goto(extension.url("popup/popup.html"))
+    popup.get_by_label("Email").fill(user["email"])
+    popup.get_by_label("Password").fill("wrong password")
+    popup.get_by_role("button", name="Sign in").click()
+    popup.locator("#login-error").get_by_text("Wrong email or password").wait_for(timeout=10_000)
+    popup.get_by_label("Password").fill(user["password"])
+    popup.get_by_role("button", name="Sign in").click()
+    popup.locator("#items .item").first.wait_for(timeout=10_000)
+    assert popup.get_by_role("tab", name="For you").get_attribute("aria-selected") == "true"
+    titles = popup.locator("#items .item a.title").all_inner_texts()
+    assert set(titles) & {t for _, t, _ in CATALOG}, titles
+    reasons = popup.locator("#items .item .reasons li").all_inner_texts()
+    assert reasons and all(r.strip() for r in reasons)
+    assert extension.storage("apiToken")["apiToken"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
+    # Trending and Saved tabs, keyboard navigation between tabs
+    popup.get_by_role("tab", name="For you").focus()
+    popup.keyboard.press("ArrowRight")
+    assert popup.get_by_role("tab", name="Trending").get_attribute("aria-selected") == "true"
+    popup.locator("#items .item").first.wait_for(timeout=10_000)
+    popup.keyboard.press("ArrowRight")
+    popup.locator("#state").get_by_text("No saved papers yet").wait_for(timeout=10_000)
+
+
+def test_one_click_save_from_badge_and_popup(extension, live_backend, pages):
+    seed_readers(live_backend)
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    page = extension.ctx.new_page()
+    page.goto(pages + ABS_PATH)
+    assert badge_text(page) == "Save"
+    page.locator("#paperscout-badge button.save").click()
+    wait_for(lambda: ABS_KEY in saved_keys(live_backend, user["token"]), message="the save on the server")
+    assert badge_text(page) == "Saved"
+    assert page.locator("#paperscout-badge button.save").get_attribute("aria-pressed") == "true"
+
+    popup = extension.ctx.new_page()
+    popup.goto(extension.url("popup/popup.html"))
+    first = popup.locator("#items .item").first
+    first.wait_for(timeout=10_000)
+    key = first.get_attribute("data-key")
+    button = first.locator("button.save")
+    assert button.inner_text() == "Save"
+    button.click()
+    assert button.inner_text() == "Saved"  # shows the new state at once
+    wait_for(lambda: key in saved_keys(live_backend, user["token"]), message="the popup save on the server")
+    popup.get_by_role("tab", name="Saved").click()
+    popup.locator(f'#items .item[data-key="{ABS_KEY}"]').wait_for(timeout=10_000)
+    popup.locator(f'#items .item[data-key="{key}"]').wait_for(timeout=10_000)
+    # Unsave from the Saved list: the badge on the open paper page flips back.
+    popup.locator(f'#items .item[data-key="{ABS_KEY}"] button.save').click()
+    wait_for(lambda: ABS_KEY not in saved_keys(live_backend, user["token"]), message="the unsave on the server")
+    wait_for(lambda: badge_text(page) == "Save", message="the badge to flip back")
+
+
+def test_dismiss_removes_the_item_for_good(extension, live_backend):
+    seed_readers(live_backend)
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    popup = extension.ctx.new_page()
+    popup.goto(extension.url("popup/popup.html"))
+    first = popup.locator("#items .item").first
+    first.wait_for(timeout=10_000)
+    key = first.get_attribute("data-key")
+    before = popup.locator("#items .item").count()
+    first.get_by_role("button", name="Dismiss").click()
+    assert popup.locator(f'#items .item[data-key="{key}"]').count() == 0
+    assert popup.locator("#items .item").count() == before - 1
+    wait_for(lambda: live_backend.api("GET", f"/papers/{key}", token=user["token"])[1].get("dismissed"),
+             message="the dismissal on the server")
+    popup.reload()
+    popup.locator("#items .item").first.wait_for(timeout=10_000)
+    assert popup.locator(f'#items .item[data-key="{key}"]').count() == 0
+
+
+def test_click_from_popup_is_recorded_with_list_and_rank(extension, live_backend):
+    seed_readers(live_backend)
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    popup = extension.ctx.new_page()
+    popup.goto(extension.url("popup/popup.html"))
+    second = popup.locator("#items .item").nth(1)
+    second.wait_for(timeout=10_000)
+    key = second.get_attribute("data-key")
+    with extension.ctx.expect_page():
+        second.locator("a.title").click()
+    wait_for(lambda: live_backend.count_interactions(user["email"], key, "click") == 1, message="the click event")
+    rows = live_backend.query(
+        "SELECT i.context FROM interactions i JOIN papers p ON p.id = i.paper_id WHERE p.key = ? AND i.type = 'click'",
+        key,
+    )
+    assert '"list": "foryou"' in rows[0][0] and '"rank": 2' in rows[0][0]
+
+
+def test_backend_down_events_are_queued_then_delivered_once(extension, live_backend, pages):
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    live_backend.stop()
+    page = extension.ctx.new_page()
+    page.goto(pages + OLD_PATH)
+    assert badge_text(page) == "Save"
+    wait_for(lambda: len(extension.queue()) == 1, message="the open event in the queue")
+    # One click save while offline: queued, shown as saved.
+    page.locator("#paperscout-badge button.save").click()
+    wait_for(lambda: badge_text(page) == "Saved", message="optimistic save")
+    wait_for(lambda: [e["type"] for e in extension.queue()] == ["open", "save"], message="the queued save")
+    events = extension.queue()
+    assert all(e["id"] and e["paper"]["key"] == OLD_KEY for e in events)
+    status = extension.send({"type": "paperscout:status"})
+    assert status["queued"] == 2 and status["lastError"]
+
+    live_backend.start()
+    reply = extension.send({"type": "paperscout:flush"})
+    assert reply["status"] == "ok", reply
+    assert extension.queue() == []
+    assert live_backend.count_interactions(user["email"], OLD_KEY, "open") == 1
+    assert OLD_KEY in saved_keys(live_backend, user["token"])
+    # Redelivery of the same events (e.g. the answer was lost) changes nothing: ids make it idempotent.
+    status, body = live_backend.api("POST", "/events", {"events": events}, user["token"])
+    assert status == 200 and body["duplicates"] == 2 and body["accepted"] == 0
+    assert extension.send({"type": "paperscout:flush"})["status"] == "empty"
+    assert live_backend.count_interactions(user["email"], OLD_KEY, "open") == 1
+    assert live_backend.count_interactions(user["email"], OLD_KEY, "save") == 1
+
+
+def test_service_worker_terminated_mid_queue_loses_nothing(extension, live_backend, pages):
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    live_backend.stop()
+    page = extension.ctx.new_page()
+    page.goto(pages + ABS_PATH)
+    wait_for(lambda: len(extension.queue()) == 1, message="the open event in the queue")
+    page2 = extension.ctx.new_page()
+    page2.goto(pages + "/article/42")
+    wait_for(lambda: len(extension.queue()) == 2, message="the second event in the queue")
+    extension.page.close()
+    extension.stop_worker()
+    assert not extension.worker_running()
+
+    live_backend.start()
+    # Any extension activity wakes the worker; on wake-up it delivers what is waiting.
+    reply = extension.send({"type": "paperscout:flush"})
+    assert reply["status"] in ("ok", "empty"), reply
+    assert extension.worker_running()
+    wait_for(lambda: extension.queue() == [], message="the queue to drain")
+    assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
+    assert live_backend.count_interactions(user["email"], "doi:10.1145/abc.12345", "open") == 1
