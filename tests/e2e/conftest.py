@@ -9,6 +9,7 @@ this fixture host.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -275,6 +276,8 @@ class Extension:
 def extension(tmp_path):
     chromium = _chromium()
     if chromium is None:
+        if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (PAPERSCOUT_REQUIRE_BROWSER is set) but not installed")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -17,7 +17,11 @@ OLD_KEY = "arxiv:hep-th/9901001"
 CATALOG = [
     ("arxiv:2402.00001", "Contrastive Pretraining for Scientific Retrieval", ["Ada Lovelace", "Alan Turing"]),
     ("arxiv:2402.00002", "Graph Neural Recommenders at Scale", ["Grace Hopper"]),
-    ("arxiv:2402.00003", "Implicit Feedback Is All You Need", ["Emmy Noether", "Kurt Gödel", "John von Neumann", "Claude Shannon"]),
+    (
+        "arxiv:2402.00003",
+        "Implicit Feedback Is All You Need",
+        ["Emmy Noether", "Kurt Gödel", "John von Neumann", "Claude Shannon"],
+    ),
     ("arxiv:2402.00004", "Trending Topics in Language Modelling", ["Barbara Liskov"]),
 ]
 
@@ -58,7 +62,9 @@ def test_visiting_a_paper_records_exactly_one_open(extension, live_backend, page
     assert extension.queue() == []
     assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
     rows = live_backend.query("SELECT title, url FROM papers WHERE key = ?", ABS_KEY)
-    assert rows == [("Sparse Mixtures of Retrieval Experts for Long-Context Reasoning", "https://arxiv.org/abs/2401.01234")]
+    assert rows == [
+        ("Sparse Mixtures of Retrieval Experts for Long-Context Reasoning", "https://arxiv.org/abs/2401.01234")
+    ]
 
 
 def test_paused_tracking_and_disabled_sites_send_nothing(extension, live_backend, pages):
@@ -155,8 +161,10 @@ def test_dismiss_removes_the_item_for_good(extension, live_backend):
     first.get_by_role("button", name="Dismiss").click()
     assert popup.locator(f'#items .item[data-key="{key}"]').count() == 0
     assert popup.locator("#items .item").count() == before - 1
-    wait_for(lambda: live_backend.api("GET", f"/papers/{key}", token=user["token"])[1].get("dismissed"),
-             message="the dismissal on the server")
+    wait_for(
+        lambda: live_backend.api("GET", f"/papers/{key}", token=user["token"])[1].get("dismissed"),
+        message="the dismissal on the server",
+    )
     popup.reload()
     popup.locator("#items .item").first.wait_for(timeout=10_000)
     assert popup.locator(f'#items .item[data-key="{key}"]').count() == 0
