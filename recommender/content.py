@@ -147,7 +147,7 @@ class TextModel:
     def catalog_scores(self, profile: sp.spmatrix) -> np.ndarray:
         """Cosine of every catalog item with ``profile``: one sparse mat-vec."""
         self._check_fitted()
-        return np.asarray((self.item_vectors_ @ profile.T).todense()).ravel()
+        return self.item_vectors_ @ np.asarray(profile.todense()).ravel()
 
     def top_n(
         self, profile: sp.spmatrix, n: int, *, exclude: np.ndarray | None = None
