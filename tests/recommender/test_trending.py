@@ -45,3 +45,13 @@ def test_integer_items_empty_input_and_bad_window():
         trending([], [], [], window="2w")
     with pytest.raises(ValueError, match="same length"):
         trending(["a"], [], [], now=NOW)
+
+
+def test_config_section_supplies_defaults():
+    from recommender.config import default_config
+
+    cfg = default_config()["trending"]
+    cfg["event_weights"] = {"save": 1.0}  # opens no longer count
+    times = np.asarray([NOW - timedelta(hours=1)] * 2, dtype=object)
+    t = trending(["a", "b"], ["open", "save"], times, now=NOW, config=cfg)
+    assert t.keys.tolist() == ["b"]
