@@ -272,8 +272,18 @@ class Extension:
             cdp.detach()
 
 
-@pytest.fixture
-def extension(tmp_path):
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def launch_extension(profile: Path, extra_args: list[str] | None = None):
+    """Yield an Extension in a fresh persistent Chromium profile (generator used by the fixtures)."""
     chromium = _chromium()
     if chromium is None:
         if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
@@ -283,26 +293,97 @@ def extension(tmp_path):
 
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=chromium,
             headless=True,
-            args=[
-                f"--disable-extensions-except={EXT_DIR}",
-                f"--load-extension={EXT_DIR}",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
+            ignore_https_errors=True,
+            args=[f"--disable-extensions-except={EXT_DIR}", f"--load-extension={EXT_DIR}", *BASE_ARGS]
+            + (extra_args or []),
         )
         try:
             sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
-            ext = Extension(ctx, sw.url.split("/")[2])
-            yield ext
+            yield Extension(ctx, sw.url.split("/")[2])
         finally:
             ctx.close()
+
+
+@pytest.fixture
+def extension(tmp_path):
+    yield from launch_extension(tmp_path / "profile")
+
+
+# --------------------------------------------------------------------------- the real sites' host names
+
+# (host, path with query) -> fixture file; served over HTTPS on 127.0.0.1 and reached through Chromium's
+# --host-resolver-rules, so the extension sees the real https://arxiv.org/... addresses. Nothing leaves
+# the machine: every other host name resolves to nothing.
+SITE_PAGES = {
+    ("arxiv.org", "/abs/2401.01234v3"): "arxiv_abs.html",
+    ("arxiv.org", "/html/2401.01234v3"): "arxiv_html.html",
+    ("arxiv.org", "/abs/hep-th/9901001v2"): "arxiv_abs_old.html",
+    ("arxiv.org", "/list/cs.CL/recent"): "arxiv_listing.html",
+    ("huggingface.co", "/papers/2401.01234"): "huggingface_paper.html",
+    ("openreview.net", "/forum?id=AbC_dEf-123"): "openreview_forum.html",
+    ("www.alphaxiv.org", "/abs/2401.01234"): "alphaxiv_abs.html",
+    (
+        "www.semanticscholar.org",
+        "/paper/Attention-is-All-you-Need-Vaswani-Shazeer/204e3073870fae3d05bcbc2f6a8e263d9b72e776",
+    ): "semanticscholar_paper.html",
+    ("www.semanticscholar.org", "/paper/Deep-Residual-Learning-He/2c03df8b48bf3fa39054345bafabfeff15bfd11d"): (
+        "semanticscholar_doi.html"
+    ),
+}
+SITE_HOSTS = sorted({h for h, _ in SITE_PAGES})
+
+
+class _SiteHandler(_PageHandler):
+    def do_GET(self):  # noqa: N802
+        host = (self.headers.get("Host") or "").split(":")[0]
+        name = SITE_PAGES.get((host, self.path))
+        if name is None:
+            self.send_error(404)
+            return
+        body = (FIXTURES / name).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="session")
+def site_server(tmp_path_factory):
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=paperscout-test",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _SiteHandler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(d / "cert.pem", d / "key.pem")
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def site_extension(tmp_path, site_server):
+    rules = ", ".join(f"MAP {h} 127.0.0.1:{site_server}" for h in SITE_HOSTS)
+    rules += ", MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
+    yield from launch_extension(
+        tmp_path / "profile",
+        [f"--host-resolver-rules={rules}", "--ignore-certificate-errors", "--disable-features=HttpsUpgrades"],
+    )
 
 
 def badge_text(page) -> str:

@@ -242,3 +242,52 @@ def test_service_worker_terminated_mid_queue_loses_nothing(extension, live_backe
     wait_for(lambda: extension.queue() == [], message="the queue to drain")
     assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
     assert live_backend.count_interactions(user["email"], "doi:10.1145/abc.12345", "open") == 1
+
+
+SITE_VISITS = [
+    ("https://arxiv.org/abs/2401.01234v3", ABS_KEY),
+    ("https://arxiv.org/html/2401.01234v3", ABS_KEY),
+    ("https://arxiv.org/abs/hep-th/9901001v2", OLD_KEY),
+    ("https://huggingface.co/papers/2401.01234", ABS_KEY),
+    ("https://openreview.net/forum?id=AbC_dEf-123", "openreview:AbC_dEf-123"),
+    ("https://www.alphaxiv.org/abs/2401.01234", ABS_KEY),
+    (
+        "https://www.semanticscholar.org/paper/Attention-is-All-you-Need-Vaswani-Shazeer/"
+        "204e3073870fae3d05bcbc2f6a8e263d9b72e776",
+        "arxiv:1706.03762",
+    ),
+    (
+        "https://www.semanticscholar.org/paper/Deep-Residual-Learning-He/2c03df8b48bf3fa39054345bafabfeff15bfd11d",
+        "doi:10.1109/cvpr.2016.90",
+    ),
+]
+
+
+def test_real_site_addresses_are_detected(site_extension, live_backend):
+    """Site-shaped fixture pages under the real https host names: one open per visit, with the right key."""
+    ext = site_extension
+    user = live_backend.register()
+    sign_in(ext, live_backend, user)
+    expected: dict[str, int] = {}
+    for url, key in SITE_VISITS:
+        page = ext.ctx.new_page()
+        page.goto(url)
+        assert badge_text(page) == "Save", url
+        expected[key] = expected.get(key, 0) + 1
+        page.close()
+    listing = ext.ctx.new_page()
+    listing.goto("https://arxiv.org/list/cs.CL/recent")
+    listing.wait_for_timeout(1000)
+    assert listing.locator("#paperscout-badge").count() == 0
+    for key, n in expected.items():
+        wait_for(
+            lambda key=key, n=n: live_backend.count_interactions(user["email"], key, "open") == n,
+            message=f"{n} open(s) of {key}",
+        )
+    titles = dict(
+        live_backend.query("SELECT key, title FROM papers WHERE key IN (?, ?)", OLD_KEY, "openreview:AbC_dEf-123")
+    )
+    assert titles == {
+        OLD_KEY: "On the Large N Limit of Toy Gauge Theories",
+        "openreview:AbC_dEf-123": "Calibrated Contrastive Rankers",
+    }
