@@ -117,7 +117,7 @@ class HybridRecommender:
         if len(papers) == 0:
             raise ValueError("nothing to train on: no papers")
         keys = [p.key for p in papers]
-        if len(data.items) != len(keys) or list(data.items.keys[:5]) != keys[:5]:
+        if len(data.items) != len(keys) or data.items.keys.tolist() != keys:
             raise ValueError(
                 "data.items must be the paper keys in catalog order (build_matrix(item_keys=...))"
             )
@@ -149,7 +149,15 @@ class HybridRecommender:
             raise ValueError(f"inconsistent model parts for {n} items")
         return model._set_fitted(cfg, text, als, item_keys, item_titles, saves)
 
-    def _set_fitted(self, cfg, text, als, keys, titles, saves) -> HybridRecommender:  # noqa: ANN001
+    def _set_fitted(
+        self,
+        cfg: dict[str, Any],
+        text: TextModel,
+        als: ALSRecommender | None,
+        keys: Sequence[str],
+        titles: Sequence[str],
+        saves: sp.spmatrix,
+    ) -> HybridRecommender:
         self.config_ = cfg
         self.text_ = text
         self.als_ = als
