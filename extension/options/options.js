@@ -42,7 +42,8 @@ $('server-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   let url;
   try { url = normalizeBackendUrl($('backend-url').value); } catch (err) { say(err.message); return; }
-  const origin = `${new URL(url).origin}/*`;
+  const { protocol, hostname } = new URL(url);
+  const origin = `${protocol}//${hostname}/*`; // match patterns carry no port: this covers them all
   // The manifest grants the loopback hosts; any other server needs the user's permission.
   if (chrome.permissions && !(await chrome.permissions.contains({ origins: [origin] }))) {
     const granted = await chrome.permissions.request({ origins: [origin] }).catch(() => false);

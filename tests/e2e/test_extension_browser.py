@@ -291,3 +291,33 @@ def test_real_site_addresses_are_detected(site_extension, live_backend):
         OLD_KEY: "On the Large N Limit of Toy Gauge Theories",
         "openreview:AbC_dEf-123": "Calibrated Contrastive Rankers",
     }
+
+
+def test_options_page_settings_export_and_delete(extension, live_backend):
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    opts = extension.ctx.new_page()
+    opts.goto(extension.url("options/options.html"))
+    opts.get_by_text(f"Signed in as {user['email']}").wait_for(timeout=10_000)
+    opts.get_by_label("PaperScout server address").fill(live_backend.url + "/")
+    opts.get_by_role("button", name="Save address").click()
+    opts.get_by_text(f"Server set to {live_backend.url}.").wait_for(timeout=10_000)
+    assert extension.storage("backendUrl")["backendUrl"] == live_backend.url
+    opts.get_by_label("Pause tracking", exact=False).check()
+    wait_for(lambda: extension.storage("paused").get("paused") is True, message="paused in storage")
+    opts.get_by_label("huggingface.co").uncheck()
+    wait_for(lambda: extension.storage("disabledSites").get("disabledSites") == ["huggingface.co"], message="site off")
+    with opts.expect_download() as dl:
+        opts.get_by_role("button", name="Export my data (JSON)").click()
+    exported = dl.value
+    assert exported.suggested_filename.startswith("paperscout-export-") and exported.suggested_filename.endswith(
+        ".json"
+    )
+    opts.get_by_role("button", name="Delete my data…").click()
+    opts.get_by_role("button", name="Cancel").click()
+    assert live_backend.api("GET", "/me", token=user["token"])[0] == 200
+    opts.get_by_role("button", name="Delete my data…").click()
+    opts.get_by_role("button", name="Yes, delete everything").click()
+    opts.get_by_text("Your data was deleted").wait_for(timeout=10_000)
+    assert live_backend.api("GET", "/me", token=user["token"])[0] == 401
+    assert "apiToken" not in extension.storage("apiToken")
