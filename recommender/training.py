@@ -128,14 +128,17 @@ def train(
     try:
         stages.set_postfix_str("interactions")
         rows = list(interactions)
-        if not rows:
-            raise ValueError("nothing to train on: no interactions")
-        try:
-            users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}"
-            ) from exc
+        if rows:
+            try:
+                users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}"
+                ) from exc
+        else:
+            # A fresh catalog: a text-only model serves "similar to what you saved" from the first save on.
+            log.warning("no interactions yet: training the text model only")
+            users = items = types = times = np.zeros(0, dtype=object)
         data = build_matrix(
             users,
             items,
@@ -146,7 +149,7 @@ def train(
             now=now_s,
             item_keys=keys,
         )
-        if data.matrix.nnz == 0:
+        if rows and data.matrix.nnz == 0:
             raise ValueError(
                 f"nothing to train on: no positive interactions among {len(rows)} rows "
                 f"({data.n_rows_unknown_item} about papers not in the catalog)"

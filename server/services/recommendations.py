@@ -230,7 +230,17 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
         for r in recs
         if r.key in key_to_paper
     ]
+    if len(scored) < limit:
+        scored += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(scored), bool(history))
     return {"items": _items(session, user.id, scored), "window": window, "source": f"model {loaded.version}"}
+
+
+def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool) -> list:
+    """Too few candidates (a young install): newest catalog papers, saying plainly why they are here."""
+    reason = "New in the catalog" if has_history else "New in the catalog — save papers to personalise this list"
+    rows = session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(n + len(exclude)))
+    picked = [p for p in rows if p.key not in exclude][:n]
+    return [(p.id, 0.0, {"cf": 0.0, "text": 0.0, "trend": 0.0}, [reason]) for p in picked]
 
 
 def _fallback(
