@@ -124,8 +124,12 @@ class Accounts:
         body = response.get_json()
         # The test client keeps cookies; tests authenticate with the bearer token, like the extension.
         self.client.delete_cookie("session")
-        return {"email": email, "token": body["token"], "id": body["user"]["id"],
-                "headers": {"Authorization": f"Bearer {body['token']}"}}
+        return {
+            "email": email,
+            "token": body["token"],
+            "id": body["user"]["id"],
+            "headers": {"Authorization": f"Bearer {body['token']}"},
+        }
 
 
 @pytest.fixture

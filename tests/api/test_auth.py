@@ -93,8 +93,9 @@ def test_expired_token_is_rejected(app, client, accounts):
 
 def test_tokens_listed_and_revocable(client, accounts):
     user = accounts.new()
-    second = client.post(f"{API}/auth/login", json={"email": user["email"], "password": "correct horse battery",
-                                                    "token_name": "laptop"}).get_json()["token"]
+    second = client.post(
+        f"{API}/auth/login", json={"email": user["email"], "password": "correct horse battery", "token_name": "laptop"}
+    ).get_json()["token"]
     client.delete_cookie("session")
     listing = client.get(f"{API}/tokens", headers=user["headers"]).get_json()["items"]
     assert [t["name"] for t in listing] == ["laptop", "registration"]

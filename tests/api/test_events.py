@@ -15,9 +15,11 @@ def count_interactions(app) -> int:
 
 def test_batch_is_stored_and_retry_counts_once(app, client, accounts):
     user = accounts.new()
-    batch = [event("open", "https://arxiv.org/abs/2401.01234v2", title="Attention", authors=["A. B."]),
-             event("save", "arxiv:2401.01234"),
-             event("open", "https://openreview.net/forum?id=XyZ1234", title="An OpenReview paper")]
+    batch = [
+        event("open", "https://arxiv.org/abs/2401.01234v2", title="Attention", authors=["A. B."]),
+        event("save", "arxiv:2401.01234"),
+        event("open", "https://openreview.net/forum?id=XyZ1234", title="An OpenReview paper"),
+    ]
     first = client.post(f"{API}/events", json={"events": batch}, headers=user["headers"])
     assert first.status_code == 200
     assert first.get_json() == {"accepted": 3, "duplicates": 0, "dropped": 0, "rejected": []}
@@ -33,8 +35,9 @@ def test_same_event_id_from_two_users_is_two_events(app, client, accounts):
     alice, bob = accounts.new(), accounts.new()
     shared = event("open")
     for user in (alice, bob):
-        assert client.post(f"{API}/events", json={"events": [shared]}, headers=user["headers"]).get_json()[
-            "accepted"] == 1
+        assert (
+            client.post(f"{API}/events", json={"events": [shared]}, headers=user["headers"]).get_json()["accepted"] == 1
+        )
     assert count_interactions(app) == 2
 
 
@@ -67,8 +70,9 @@ def test_one_bad_event_rejects_only_itself(app, client, accounts, patch, field):
     bad = {**event("open"), **patch}
     if "id" not in patch and field == "id":
         bad.pop("id")
-    body = client.post(f"{API}/events", json={"events": [event("open"), bad, event("save")]},
-                       headers=user["headers"]).get_json()
+    body = client.post(
+        f"{API}/events", json={"events": [event("open"), bad, event("save")]}, headers=user["headers"]
+    ).get_json()
     assert body["accepted"] == 2
     assert [r["index"] for r in body["rejected"]] == [1]
     assert field in body["rejected"][0]["errors"]
@@ -107,8 +111,9 @@ def test_oversize_batch_rejected_whole(app, client, accounts):
 
 def test_malformed_json(client, accounts):
     user = accounts.new()
-    response = client.post(f"{API}/events", data=b'{"events": [', headers={**user["headers"],
-                                                                        "Content-Type": "application/json"})
+    response = client.post(
+        f"{API}/events", data=b'{"events": [', headers={**user["headers"], "Content-Type": "application/json"}
+    )
     assert_error_shape(response, 400)
 
 
@@ -125,21 +130,30 @@ def test_events_require_auth(client):
 
 def test_paused_tracking_drops_opens_but_keeps_saves(app, client, accounts):
     user = accounts.new()
-    assert client.put(f"{API}/me/tracking", json={"paused": True}, headers=user["headers"]).get_json()[
-        "tracking_paused"] is True
-    body = client.post(f"{API}/events", json={"events": [event("open"), event("click"), event("save")]},
-                       headers=user["headers"]).get_json()
+    assert (
+        client.put(f"{API}/me/tracking", json={"paused": True}, headers=user["headers"]).get_json()["tracking_paused"]
+        is True
+    )
+    body = client.post(
+        f"{API}/events", json={"events": [event("open"), event("click"), event("save")]}, headers=user["headers"]
+    ).get_json()
     assert (body["accepted"], body["dropped"]) == (1, 2)
     assert len(client.get(f"{API}/saves", headers=user["headers"]).get_json()["items"]) == 1
     client.put(f"{API}/me/tracking", json={"paused": False}, headers=user["headers"])
-    assert client.post(f"{API}/events", json={"events": [event("open")]}, headers=user["headers"]).get_json()[
-        "accepted"] == 1
+    assert (
+        client.post(f"{API}/events", json={"events": [event("open")]}, headers=user["headers"]).get_json()["accepted"]
+        == 1
+    )
 
 
 def test_unsave_and_dismiss_events_update_state_in_time_order(client, accounts):
     user = accounts.new()
     key = "arxiv:2401.05678"
-    batch = [event("unsave", key, minutes_ago=1), event("save", key, minutes_ago=5), event("dismiss", "arxiv:2402.00001")]
+    batch = [
+        event("unsave", key, minutes_ago=1),
+        event("save", key, minutes_ago=5),
+        event("dismiss", "arxiv:2402.00001"),
+    ]
     client.post(f"{API}/events", json={"events": batch}, headers=user["headers"])
     assert client.get(f"{API}/saves", headers=user["headers"]).get_json()["items"] == []
     paper = client.get(f"{API}/papers/arxiv:2402.00001", headers=user["headers"]).get_json()
@@ -149,11 +163,20 @@ def test_unsave_and_dismiss_events_update_state_in_time_order(client, accounts):
 def test_metadata_upsert_keeps_richest(app, client, accounts):
     user = accounts.new()
     key = "arxiv:2403.00001"
-    client.post(f"{API}/events", json={"events": [event("open", key, title="Title", abstract="A long abstract.",
-                                                            authors=["A", "B"], keywords=["graphs"])]},
-                headers=user["headers"])
-    client.post(f"{API}/events", json={"events": [event("open", key, title="", abstract="", authors=[],
-                                                            keywords=["networks"])]}, headers=user["headers"])
+    client.post(
+        f"{API}/events",
+        json={
+            "events": [
+                event("open", key, title="Title", abstract="A long abstract.", authors=["A", "B"], keywords=["graphs"])
+            ]
+        },
+        headers=user["headers"],
+    )
+    client.post(
+        f"{API}/events",
+        json={"events": [event("open", key, title="", abstract="", authors=[], keywords=["networks"])]},
+        headers=user["headers"],
+    )
     paper = client.get(f"{API}/papers/{key}").get_json()
     assert paper["abstract"] == "A long abstract." and paper["authors"] == ["A", "B"]
     assert paper["keywords"] == ["graphs", "networks"] and paper["title"] == "Title"

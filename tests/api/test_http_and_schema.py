@@ -26,8 +26,16 @@ def test_http_errors_use_the_error_shape(client, method, path, status):
 def test_openapi_document_describes_the_api(client):
     doc = client.get(f"{API}/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    for path in ("/api/v1/events", "/api/v1/saves", "/api/v1/saves/{key}", "/api/v1/recommendations",
-                 "/api/v1/trending", "/api/v1/auth/register", "/api/v1/me/export", "/api/v1/healthz"):
+    for path in (
+        "/api/v1/events",
+        "/api/v1/saves",
+        "/api/v1/saves/{key}",
+        "/api/v1/recommendations",
+        "/api/v1/trending",
+        "/api/v1/auth/register",
+        "/api/v1/me/export",
+        "/api/v1/healthz",
+    ):
         assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
     assert {"EventBatch", "EventBatchResult", "ListResult", "Paper"} <= set(schemas)
@@ -45,8 +53,16 @@ def test_migrations_upgrade_an_empty_database(tmp_path):
     upgrade_database(app)
     upgrade_database(app)  # a second run is a no-op
     tables = set(inspect(create_engine(url)).get_table_names())
-    assert {"users", "api_tokens", "papers", "interactions", "saves", "dismissals", "model_versions",
-            "alembic_version"} <= tables
+    assert {
+        "users",
+        "api_tokens",
+        "papers",
+        "interactions",
+        "saves",
+        "dismissals",
+        "model_versions",
+        "alembic_version",
+    } <= tables
 
 
 @pytest.mark.postgres

@@ -28,9 +28,23 @@ VALID = [
     ("ARXIV:2401.01234", "arxiv:2401.01234"),
 ]
 
-INVALID = ["", "   ", "x", "arxiv:", "arxiv:24.1", "arxiv:2401.123", "doi:abc", "openreview:a b",
-           "https://example.com/paper/1", "ftp://arxiv.org/abs/2401.01234", "https://openreview.net/forum",
-           "https://arxiv.org/list/cs.LG/recent", "s2:xyz", "unknown:thing", "a" * 3000]
+INVALID = [
+    "",
+    "   ",
+    "x",
+    "arxiv:",
+    "arxiv:24.1",
+    "arxiv:2401.123",
+    "doi:abc",
+    "openreview:a b",
+    "https://example.com/paper/1",
+    "ftp://arxiv.org/abs/2401.01234",
+    "https://openreview.net/forum",
+    "https://arxiv.org/list/cs.LG/recent",
+    "s2:xyz",
+    "unknown:thing",
+    "a" * 3000,
+]
 
 
 @pytest.mark.parametrize(("raw", "expected"), VALID)

@@ -12,8 +12,11 @@ API = "/api/v1"
 
 def test_export_holds_everything_about_me(client, accounts):
     user = accounts.new()
-    client.post(f"{API}/events", json={"events": [event("open", "arxiv:2401.00001", title="T1"),
-                                                  event("save", "arxiv:2401.00001")]}, headers=user["headers"])
+    client.post(
+        f"{API}/events",
+        json={"events": [event("open", "arxiv:2401.00001", title="T1"), event("save", "arxiv:2401.00001")]},
+        headers=user["headers"],
+    )
     client.post(f"{API}/papers/arxiv:2401.00001/dismiss", headers=user["headers"])
     response = client.get(f"{API}/me/export", headers=user["headers"])
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
@@ -71,12 +74,20 @@ def test_admin_import_papers(client, runner):
     email, password = make_admin(runner)
     token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
-    ok = client.post(f"{API}/admin/papers", json={"papers": [{"key": "arxiv:2401.00001", "title": "One"},
-                                                            {"url": "https://arxiv.org/abs/2401.00002", "title": "Two"}]},
-                     headers=headers)
+    ok = client.post(
+        f"{API}/admin/papers",
+        json={
+            "papers": [
+                {"key": "arxiv:2401.00001", "title": "One"},
+                {"url": "https://arxiv.org/abs/2401.00002", "title": "Two"},
+            ]
+        },
+        headers=headers,
+    )
     assert ok.get_json() == {"imported": 2}
-    bad = client.post(f"{API}/admin/papers", json={"papers": [{"key": "arxiv:2401.00003"}, {"key": "bad"}]},
-                      headers=headers)
+    bad = client.post(
+        f"{API}/admin/papers", json={"papers": [{"key": "arxiv:2401.00003"}, {"key": "bad"}]}, headers=headers
+    )
     body = assert_error_shape(bad, 422)
     assert "1" in body["errors"]["json"]["papers"]
     assert_error_shape(client.get(f"{API}/papers/arxiv:2401.00003"), 404)
@@ -89,10 +100,15 @@ def test_create_user_cli_rejects_short_password(runner):
 
 def test_import_papers_cli_validates_whole_file(app, runner, tmp_path):
     good = tmp_path / "good.jsonl"
-    good.write_text("\n".join(json.dumps(p) for p in [
-        {"key": "arxiv:2401.00001", "title": "First", "abstract": "Long abstract"},
-        {"url": "https://openreview.net/forum?id=Abcd123", "title": "Second", "keywords": ["rl"]},
-    ]))
+    good.write_text(
+        "\n".join(
+            json.dumps(p)
+            for p in [
+                {"key": "arxiv:2401.00001", "title": "First", "abstract": "Long abstract"},
+                {"url": "https://openreview.net/forum?id=Abcd123", "title": "Second", "keywords": ["rl"]},
+            ]
+        )
+    )
     result = runner.invoke(args=["import-papers", str(good)])
     assert result.exit_code == 0 and "imported 2 papers" in result.output
     bad = tmp_path / "bad.jsonl"

@@ -7,8 +7,11 @@ API = "/api/v1"
 
 def test_save_unsave_roundtrip_with_metadata(client, accounts):
     user = accounts.new()
-    put = client.put(f"{API}/saves/arxiv:2401.01234v2", json={"paper": {"title": "Saved paper", "authors": ["Z"]}},
-                     headers=user["headers"])
+    put = client.put(
+        f"{API}/saves/arxiv:2401.01234v2",
+        json={"paper": {"title": "Saved paper", "authors": ["Z"]}},
+        headers=user["headers"],
+    )
     assert put.status_code == 200
     assert put.get_json()["paper"]["key"] == "arxiv:2401.01234" and put.get_json()["paper"]["saved"] is True
     again = client.put(f"{API}/saves/arxiv%3A2401.01234", headers=user["headers"])
@@ -21,8 +24,11 @@ def test_save_unsave_roundtrip_with_metadata(client, accounts):
 def test_saves_paginate_newest_first(client, accounts):
     user = accounts.new()
     keys = [f"arxiv:2401.0{i:04d}" for i in range(7)]
-    client.post(f"{API}/events", json={"events": [event("save", k, minutes_ago=10 - i) for i, k in enumerate(keys)]},
-                headers=user["headers"])
+    client.post(
+        f"{API}/events",
+        json={"events": [event("save", k, minutes_ago=10 - i) for i, k in enumerate(keys)]},
+        headers=user["headers"],
+    )
     seen, cursor = [], None
     while True:
         url = f"{API}/saves?limit=3" + (f"&cursor={cursor}" if cursor else "")
@@ -74,8 +80,11 @@ def test_doi_keys_with_slashes_route_correctly(client, accounts):
 
 def test_users_are_isolated(client, accounts):
     alice, bob = accounts.new(), accounts.new()
-    client.post(f"{API}/events", json={"events": [event("save", "arxiv:2401.00001"), event("open", "arxiv:2401.00002")]},
-                headers=alice["headers"])
+    client.post(
+        f"{API}/events",
+        json={"events": [event("save", "arxiv:2401.00001"), event("open", "arxiv:2401.00002")]},
+        headers=alice["headers"],
+    )
     client.post(f"{API}/papers/arxiv:2401.00002/dismiss", headers=alice["headers"])
     assert client.get(f"{API}/saves", headers=bob["headers"]).get_json()["items"] == []
     # Bob unsaving or undismissing changes nothing of Alice's.
@@ -90,11 +99,17 @@ def test_users_are_isolated(client, accounts):
 
 def test_search_titles_and_abstracts(client, accounts):
     user = accounts.new()
-    client.post(f"{API}/events", json={"events": [
-        event("open", "arxiv:2401.00001", title="Graph neural networks", abstract="Message passing."),
-        event("open", "arxiv:2401.00002", title="Protein folding", abstract="Graph of residues."),
-        event("open", "arxiv:2401.00003", title="Unrelated 100% stuff", abstract="Nothing."),
-    ]}, headers=user["headers"])
+    client.post(
+        f"{API}/events",
+        json={
+            "events": [
+                event("open", "arxiv:2401.00001", title="Graph neural networks", abstract="Message passing."),
+                event("open", "arxiv:2401.00002", title="Protein folding", abstract="Graph of residues."),
+                event("open", "arxiv:2401.00003", title="Unrelated 100% stuff", abstract="Nothing."),
+            ]
+        },
+        headers=user["headers"],
+    )
     keys = [p["key"] for p in client.get(f"{API}/papers?q=graph").get_json()["items"]]
     assert keys == ["arxiv:2401.00001", "arxiv:2401.00002"]
     assert [p["key"] for p in client.get(f"{API}/papers?q=graph+message").get_json()["items"]] == ["arxiv:2401.00001"]
@@ -108,9 +123,11 @@ def test_trending_counts_readers_and_windows(client, accounts):
     hot, warm, old = "arxiv:2401.00001", "arxiv:2401.00002", "arxiv:2401.00003"
     for user in users:
         client.post(f"{API}/events", json={"events": [event("open", hot), event("save", hot)]}, headers=user["headers"])
-    client.post(f"{API}/events", json={"events": [event("open", warm, minutes_ago=60 * 30),
-                                                  event("open", old, minutes_ago=60 * 24 * 10)]},
-                headers=users[0]["headers"])
+    client.post(
+        f"{API}/events",
+        json={"events": [event("open", warm, minutes_ago=60 * 30), event("open", old, minutes_ago=60 * 24 * 10)]},
+        headers=users[0]["headers"],
+    )
     week = client.get(f"{API}/trending?window=7d").get_json()
     assert [i["paper"]["key"] for i in week["items"]] == [hot, warm]
     assert week["items"][0]["reasons"] == ["Trending this week: 3 readers"]
@@ -129,8 +146,11 @@ def test_dismissed_and_unsave_events_do_not_trend(client, accounts):
 
 def test_recommendations_without_model_fall_back_to_trending(client, accounts):
     alice, bob = accounts.new(), accounts.new()
-    client.post(f"{API}/events", json={"events": [event("save", "arxiv:2401.00001"), event("open", "arxiv:2401.00002")]},
-                headers=alice["headers"])
+    client.post(
+        f"{API}/events",
+        json={"events": [event("save", "arxiv:2401.00001"), event("open", "arxiv:2401.00002")]},
+        headers=alice["headers"],
+    )
     items = client.get(f"{API}/recommendations", headers=bob["headers"]).get_json()["items"]
     assert [i["paper"]["key"] for i in items] == ["arxiv:2401.00001", "arxiv:2401.00002"]
     assert all(any("Trending this week" in r for r in i["reasons"]) for i in items)

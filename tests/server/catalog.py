@@ -3,37 +3,63 @@
 from __future__ import annotations
 
 GRAPH_TOPICS = [
-    "community detection", "random walks", "spectral clustering", "link prediction", "graph neural networks",
-    "network motifs", "small-world networks", "scale-free degree distributions", "node embeddings",
-    "graph partitioning", "percolation on networks", "centrality measures", "temporal networks",
-    "hypergraph clustering", "network robustness",
+    "community detection",
+    "random walks",
+    "spectral clustering",
+    "link prediction",
+    "graph neural networks",
+    "network motifs",
+    "small-world networks",
+    "scale-free degree distributions",
+    "node embeddings",
+    "graph partitioning",
+    "percolation on networks",
+    "centrality measures",
+    "temporal networks",
+    "hypergraph clustering",
+    "network robustness",
 ]
 PROTEIN_TOPICS = [
-    "protein folding", "protein structure prediction", "molecular dynamics of proteins", "protein docking",
-    "enzyme active sites", "protein-protein interaction", "amino acid sequence alignment", "protein design",
-    "membrane protein structure", "protein stability mutations", "cryo-EM protein maps", "protein language models",
-    "allosteric regulation in proteins", "intrinsically disordered proteins", "antibody structure",
+    "protein folding",
+    "protein structure prediction",
+    "molecular dynamics of proteins",
+    "protein docking",
+    "enzyme active sites",
+    "protein-protein interaction",
+    "amino acid sequence alignment",
+    "protein design",
+    "membrane protein structure",
+    "protein stability mutations",
+    "cryo-EM protein maps",
+    "protein language models",
+    "allosteric regulation in proteins",
+    "intrinsically disordered proteins",
+    "antibody structure",
 ]
 
 
 def papers() -> list[dict]:
     out = []
     for i, topic in enumerate(GRAPH_TOPICS):
-        out.append({
-            "key": f"arxiv:2401.{i:05d}",
-            "title": f"Scalable {topic} in large complex networks",
-            "abstract": f"We study {topic} on graphs with millions of nodes and edges, using network science "
-                        f"and graph algorithms for community structure and connectivity.",
-            "keywords": ["networks", "graphs"],
-        })
+        out.append(
+            {
+                "key": f"arxiv:2401.{i:05d}",
+                "title": f"Scalable {topic} in large complex networks",
+                "abstract": f"We study {topic} on graphs with millions of nodes and edges, using network science "
+                f"and graph algorithms for community structure and connectivity.",
+                "keywords": ["networks", "graphs"],
+            }
+        )
     for i, topic in enumerate(PROTEIN_TOPICS):
-        out.append({
-            "key": f"arxiv:2402.{i:05d}",
-            "title": f"Learning {topic} from sequence and structure",
-            "abstract": f"We address {topic} for proteins, combining amino acid sequences, residue contacts and "
-                        f"three-dimensional structure of biomolecules.",
-            "keywords": ["proteins", "structural biology"],
-        })
+        out.append(
+            {
+                "key": f"arxiv:2402.{i:05d}",
+                "title": f"Learning {topic} from sequence and structure",
+                "abstract": f"We address {topic} for proteins, combining amino acid sequences, residue contacts and "
+                f"three-dimensional structure of biomolecules.",
+                "keywords": ["proteins", "structural biology"],
+            }
+        )
     return out
 
 

@@ -19,7 +19,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from recommender.store import _TMP_PREFIX as TMP_PREFIX
-
 from tests.api.helpers import assert_error_shape, event
 from tests.server.catalog import GRAPH_KEYS, PROTEIN_KEYS, papers
 
@@ -36,16 +35,21 @@ def load_catalog(runner, tmp_path: Path) -> dict[str, str]:
 
 
 def save_all(client, user, keys, minutes_ago=30):
-    body = client.post(f"{API}/events", json={"events": [event("open", k, minutes_ago=minutes_ago + 1) for k in keys]
-                                              + [event("save", k, minutes_ago=minutes_ago) for k in keys]},
-                       headers=user["headers"]).get_json()
+    body = client.post(
+        f"{API}/events",
+        json={
+            "events": [event("open", k, minutes_ago=minutes_ago + 1) for k in keys]
+            + [event("save", k, minutes_ago=minutes_ago) for k in keys]
+        },
+        headers=user["headers"],
+    ).get_json()
     assert body["accepted"] == 2 * len(keys), body
 
 
 def retrain(runner) -> dict:
     result = runner.invoke(args=["retrain", "--quiet"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output[result.output.index("{"):])
+    return json.loads(result.output[result.output.index("{") :])
 
 
 @pytest.fixture
@@ -79,17 +83,25 @@ def test_retrain_then_lists_differ_by_interest_with_true_reasons(client, runner,
             items = body["items"]
             assert len(items) == 8
             top = keys_of(items)[:5]
-            assert sum(k in own for k in top) >= 4, (group, top, [(i["paper"]["key"], i["components"], i["score"], i["reasons"]) for i in items])
-            saved = {s["paper"]["key"] for s in client.get(f"{API}/saves?limit=100",
-                                                           headers=user["headers"]).get_json()["items"]}
+            assert sum(k in own for k in top) >= 4, (
+                group,
+                top,
+                [(i["paper"]["key"], i["components"], i["score"], i["reasons"]) for i in items],
+            )
+            saved = {
+                s["paper"]["key"]
+                for s in client.get(f"{API}/saves?limit=100", headers=user["headers"]).get_json()["items"]
+            }
             assert not saved & set(keys_of(items))
             saved_titles = {titles[k] for k in saved}
             for item in items:
                 assert item["reasons"], item
                 assert set(item["components"]) == {"cf", "text", "trend"}
                 for quoted in QUOTED.findall(" ".join(item["reasons"])):
-                    assert quoted.rstrip("…") and any(t.startswith(quoted.rstrip("…")) for t in saved_titles), \
-                        (quoted, saved_titles)
+                    assert quoted.rstrip("…") and any(t.startswith(quoted.rstrip("…")) for t in saved_titles), (
+                        quoted,
+                        saved_titles,
+                    )
 
 
 def test_dismissed_paper_leaves_the_list_and_save_changes_it_without_retrain(client, runner, community):
@@ -154,13 +166,23 @@ class ServerThread:
 
 
 def cli_env(app) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "test-secret",
-            "PAPERSCOUT_MODEL_DIR": app.config["MODEL_DIR"]}
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SECRET_KEY": "test-secret",
+        "PAPERSCOUT_MODEL_DIR": app.config["MODEL_DIR"],
+    }
 
 
 def run_cli(app, *args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "server", *args], env=cli_env(app),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "server", *args],
+        env=cli_env(app),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def wait_for_version(server: ServerThread, version: str, timeout: float = 20) -> None:
@@ -180,7 +202,7 @@ def test_running_server_picks_up_a_new_model_without_restart(app, client, runner
         proc = run_cli(app, "retrain", "--quiet")
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-        first = json.loads(out[out.index("{"):])["version"]
+        first = json.loads(out[out.index("{") :])["version"]
         wait_for_version(server, first)
         token = users["graph"][0]["token"]
         assert server.get(f"{API}/recommendations", token)["source"] == f"model {first}"
@@ -188,7 +210,7 @@ def test_running_server_picks_up_a_new_model_without_restart(app, client, runner
         proc = run_cli(app, "retrain", "--quiet")
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-        second = json.loads(out[out.index("{"):])["version"]
+        second = json.loads(out[out.index("{") :])["version"]
         assert second != first
         wait_for_version(server, second)
         assert server.get(f"{API}/recommendations", token)["source"] == f"model {second}"
@@ -206,7 +228,7 @@ def test_retrain_killed_midway_keeps_previous_model(app, client, runner, communi
     out, err = proc.communicate(timeout=300)
     duration = time.monotonic() - started
     assert proc.returncode == 0, err
-    first = json.loads(out[out.index("{"):])["version"]
+    first = json.loads(out[out.index("{") :])["version"]
     current = root / "current"
     headers = community[1]["graph"][0]["headers"]
 
