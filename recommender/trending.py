@@ -56,6 +56,7 @@ def trending(
     *,
     window: str = "7d",
     users: Sequence | np.ndarray | None = None,
+    counts: Sequence[float] | np.ndarray | None = None,
     now: datetime | float | None = None,
     published_at: Mapping[str, datetime | None] | None = None,
     half_life_days: float | None = None,
@@ -67,23 +68,28 @@ def trending(
     """Score items (keys or indices) by decayed interaction counts within ``window`` before ``now``.
 
     ``users`` (parallel to ``items``) enables distinct-reader counts; without it ``readers`` counts events.
+    ``counts`` (parallel to ``items``) says how many events each row stands for, so callers can pass rows
+    pre-aggregated per (item, type, hour) instead of one row per event.
     ``config`` (the ``"trending"`` section of the recommender config) supplies defaults for the keyword
     arguments left at None.
     """
     days = window_days(window)
     cfg = dict(config or {})
     if half_life_days is None:
-        half_life_days = dict(cfg.get("half_life_days", DEFAULT_HALF_LIVES)).get(
-            window, DEFAULT_HALF_LIVES[window]
-        )
+        half_life_days = dict(cfg.get("half_life_days", DEFAULT_HALF_LIVES)).get(window, DEFAULT_HALF_LIVES[window])
     if event_weights is None:
         event_weights = cfg.get("event_weights", DEFAULT_EVENT_WEIGHTS)
     if config is not None:
         freshness_half_life_days = cfg.get("freshness_half_life_days", freshness_half_life_days)
         freshness_weight = cfg.get("freshness_weight", freshness_weight)
     n = len(items)
-    if len(types) != n or len(timestamps) != n or (users is not None and len(users) != n):
-        raise ValueError("items, types, timestamps (and users) must have the same length")
+    if (
+        len(types) != n
+        or len(timestamps) != n
+        or (users is not None and len(users) != n)
+        or (counts is not None and len(counts) != n)
+    ):
+        raise ValueError("items, types, timestamps (and users, counts) must have the same length")
     now_s = now_seconds(now)
     empty = Trending(np.zeros(0, dtype=object), np.zeros(0), np.zeros(0, dtype=np.int64), window)
     if n == 0:
@@ -100,17 +106,18 @@ def trending(
     if item_arr.dtype == object:
         item_arr = item_arr.astype(str)
     keys, inv = np.unique(item_arr, return_inverse=True)
-    contrib = w[in_window] * decay(ts[in_window], now_s, half_life_days)
+    mult = np.ones(n) if counts is None else np.asarray(counts, dtype=np.float64)
+    if np.any(mult < 0):
+        raise ValueError("counts must be non-negative")
+    contrib = w[in_window] * mult[in_window] * decay(ts[in_window], now_s, half_life_days)
     scores = np.bincount(inv, weights=contrib, minlength=len(keys))
     if users is not None:
         user_arr = np.asarray(users)[in_window]
-        _, uinv = np.unique(
-            user_arr.astype(str) if user_arr.dtype == object else user_arr, return_inverse=True
-        )
+        _, uinv = np.unique(user_arr.astype(str) if user_arr.dtype == object else user_arr, return_inverse=True)
         distinct = np.unique(inv.astype(np.int64) * (int(uinv.max()) + 1) + uinv)
         readers = np.bincount(distinct // (int(uinv.max()) + 1), minlength=len(keys))
     else:
-        readers = np.bincount(inv, minlength=len(keys))
+        readers = np.bincount(inv, weights=mult[in_window], minlength=len(keys)).round()
     if published_at and freshness_weight:
         pub = np.array([_pub_seconds(published_at.get(str(k))) for k in keys], dtype=np.float64)
         has = np.isfinite(pub)

@@ -65,11 +65,11 @@ def compute_trending(session: Session, window: str, now: datetime | None = None)
             select(Paper.id, Paper.published_at).where(Paper.id.in_(np.unique(paper_ids).tolist()))
         ).all()
     }
-    repeat = counts.astype(np.int64)
     scored = trending(
-        np.repeat(paper_ids, repeat),
-        np.repeat(types, repeat),
-        np.repeat(stamps, repeat),
+        paper_ids,
+        types,
+        stamps,
+        counts=counts,
         window=window,
         now=now,
         published_at={str(k): v for k, v in published.items()},

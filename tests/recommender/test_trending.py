@@ -55,3 +55,18 @@ def test_config_section_supplies_defaults():
     times = np.asarray([NOW - timedelta(hours=1)] * 2, dtype=object)
     t = trending(["a", "b"], ["open", "save"], times, now=NOW, config=cfg)
     assert t.keys.tolist() == ["b"]
+
+
+def test_counts_of_preaggregated_rows_equal_expanded_rows():
+    now = 1_700_000_000.0
+    items = np.array(["a", "a", "b"])
+    types = np.array(["open", "save", "open"])
+    stamps = np.array([now - 3600, now - 7200, now - 60])
+    counts = np.array([3, 2, 1])
+    aggregated = trending(items, types, stamps, counts=counts, now=now)
+    expanded = trending(np.repeat(items, counts), np.repeat(types, counts), np.repeat(stamps, counts), now=now)
+    assert list(aggregated.keys) == list(expanded.keys)
+    np.testing.assert_allclose(aggregated.scores, expanded.scores)
+    assert list(aggregated.readers) == list(expanded.readers) == [5, 1]
+    with pytest.raises(ValueError):
+        trending(items, types, stamps, counts=[1, 2], now=now)
