@@ -29,6 +29,7 @@ class ALSRecommender:
         iterations: int = 15,
         random_state: int | None = 42,
         blas_threads: int = 1,
+        feature_weight: float = 0.0,
     ) -> None:
         self.factors = factors
         self.regularization = regularization
@@ -36,14 +37,42 @@ class ALSRecommender:
         self.iterations = iterations
         self.random_state = random_state
         self.blas_threads = blas_threads
+        self.feature_weight = feature_weight
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, user_items: sp.spmatrix, *, show_progress: bool = False) -> ALSRecommender:
-        """Factorise ``user_items`` (CSR, users x items, confidences > 0)."""
+    def fit(
+        self,
+        user_items: sp.spmatrix,
+        *,
+        item_features: sp.spmatrix | None = None,
+        show_progress: bool = False,
+    ) -> ALSRecommender:
+        """Factorise ``user_items`` (CSR, users x items, confidences > 0).
+
+        With ``feature_weight > 0`` and ``item_features`` (items x features, e.g. the TF-IDF item vectors),
+        every feature also enters the factorisation as a pseudo-user whose row holds
+        ``feature_weight * item_features[:, f]`` (collective matrix factorisation): items that share text get
+        nearby factors even when few users connect them. Only item factors are kept; real users are always
+        folded in from their rows, so serving is unchanged.
+        """
         self._check_params()
         user_items = _check_user_items(user_items)
         if user_items.nnz == 0:
             raise ValueError("nothing to train on: the user x item matrix has no positive entries")
+        n_real_users = user_items.shape[0]
+        if item_features is not None and float(self.feature_weight) > 0:
+            feats = sp.csr_matrix(item_features, dtype=np.float32)
+            if feats.shape[0] != user_items.shape[1]:
+                raise ValueError(
+                    f"item_features has {feats.shape[0]} rows, the user x item matrix {user_items.shape[1]} items"
+                )
+            # a feature seen in one item only links nothing: leave it out (a large share of a vocabulary)
+            feats = sp.csc_matrix(feats)
+            feats = feats[:, np.flatnonzero(np.diff(feats.indptr) >= 2)]
+            feats = sp.csr_matrix(feats.T * float(self.feature_weight), dtype=np.float32)
+            feats.data = np.maximum(feats.data, 0.0)
+            feats.eliminate_zeros()
+            user_items = sp.vstack([user_items, feats]).tocsr()
         # implicit's own OpenMP threads parallelise over users; a multi-threaded BLAS underneath each of
         # them oversubscribes the CPU (implicit warns about it), so BLAS is pinned for the fit only.
         with threadpool_limits(limits=self.blas_threads, user_api="blas"):
@@ -58,7 +87,7 @@ class ALSRecommender:
                 dtype=np.float32,
             )
             model.fit(user_items, show_progress=show_progress)
-            self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+            self.user_factors_ = np.ascontiguousarray(model.user_factors[:n_real_users], dtype=np.float32)
             self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
             self.n_items_ = self.item_factors_.shape[0]
             # Measured: right after implicit's OpenMP fit, a multi-threaded BLAS Y^T Y was ~25x slower.
@@ -89,6 +118,8 @@ class ALSRecommender:
             raise ValueError(f"factors must be >= 1, got {self.factors!r}")
         if int(self.iterations) < 1:
             raise ValueError(f"iterations must be >= 1, got {self.iterations!r}")
+        if float(self.feature_weight) < 0:
+            raise ValueError(f"feature_weight must be >= 0, got {self.feature_weight!r}")
         if float(self.regularization) < 0 or float(self.alpha) <= 0:
             raise ValueError("regularization must be >= 0 and alpha > 0")
 
@@ -171,6 +202,7 @@ class ALSRecommender:
             "iterations": self.iterations,
             "random_state": self.random_state,
             "blas_threads": self.blas_threads,
+            "feature_weight": self.feature_weight,
         }
 
 

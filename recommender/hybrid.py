@@ -127,7 +127,9 @@ class HybridRecommender:
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
         als = None
         if data.matrix.nnz:
-            als = ALSRecommender(**cfg["als"]).fit(data.matrix, show_progress=show_progress)
+            als = ALSRecommender(**cfg["als"]).fit(
+                data.matrix, item_features=text_model.item_vectors_, show_progress=show_progress
+            )
         return self._set_fitted(cfg, text_model, als, keys, [p.title for p in papers], data.saved)
 
     @classmethod
@@ -420,6 +422,65 @@ class HybridRecommender:
             picked.append(int(pool[j]))
             max_sim = np.maximum(max_sim, sims[j])
         return picked
+
+    # ------------------------------------------------------------------ batch scoring (offline evaluation)
+    def score_matrix(
+        self,
+        user_items: sp.spmatrix,
+        *,
+        component: str = "blend",
+        trending: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Scores of every catalog item for a batch of users given as rows of a users x items confidence
+        matrix (dense ``n_users x n_items`` float32). The users' own items are excluded from the scaling.
+
+        ``component`` is ``"cf"``, ``"text"`` or ``"trend"`` for one component's raw scores, or ``"blend"``
+        for the hybrid score: each component scaled per user exactly as :meth:`recommend` scales it over its
+        candidates (:func:`_scale`: negatives -> 0, divided by the best item) and blended with the configured
+        weights. ``trending`` is one trend score per catalog item (offline: training popularity).
+        This is the vectorised form of the request path's ranking (before MMR and reasons), used by the
+        evaluation harness to rank the whole catalog.
+        """
+        self._check_fitted()
+        if component not in ("blend", *COMPONENTS):
+            raise ValueError(f"component must be 'blend' or one of {COMPONENTS}, got {component!r}")
+        user_items = sp.csr_matrix(user_items, dtype=np.float32)
+        if user_items.shape[1] != self.n_items:
+            raise ValueError(f"user_items has {user_items.shape[1]} columns, the model {self.n_items} items")
+        n_users = user_items.shape[0]
+        want = COMPONENTS if component == "blend" else (component,)
+        raw: dict[str, np.ndarray] = {}
+        if "cf" in want and self.als_ is not None:
+            raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
+        if "text" in want:
+            V = self.text_.item_vectors_
+            # the text profile is the confidence-weighted mean of the item vectors; its cosine with an item
+            # ranks like the sum of the item's cosines with the user's items (ItemKNN-CBF)
+            prof = sp.csr_matrix(user_items @ V)
+            raw["text"] = np.asarray((prof @ V.T).todense(), dtype=np.float32)
+        if "trend" in want and trending is not None:
+            raw["trend"] = np.broadcast_to(np.asarray(trending, dtype=np.float32), (n_users, self.n_items))
+        if component != "blend":
+            if component not in raw:
+                return np.zeros((n_users, self.n_items), dtype=np.float32)
+            return np.asarray(raw[component], dtype=np.float32)
+        weights = {c: float(self.config_["blend"].get(c, 0.0)) for c in raw}
+        total = sum(weights.values())
+        if total <= 0:
+            weights = {c: 1.0 for c in weights}
+            total = float(len(weights)) or 1.0
+        score = np.zeros((n_users, self.n_items), dtype=np.float32)
+        rows, cols = user_items.nonzero()
+        for c, w in weights.items():
+            if w == 0:
+                continue
+            part = np.nan_to_num(np.array(raw[c], dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+            part[rows, cols] = 0.0
+            np.maximum(part, 0.0, out=part)
+            top = part.max(axis=1, keepdims=True)
+            np.divide(part, top, out=part, where=top > 0)
+            score += (w / total) * part
+        return score
 
     # ------------------------------------------------------------------ reasons
     def _title(self, idx: int, key: str, extra_titles: Mapping[str, str]) -> str:
