@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 RECALL_KS = (20, 50, 100, 300)
 NDCG_KS = (20, 50, 100)
 COVERAGE_K = 50
-ALL_METHODS = ("toppop", "text", "als", "hybrid", "asl_svm")
+ALL_METHODS = ("toppop", "text", "als", "als_cf", "hybrid", "asl_svm")
 # The published TopPop row at P=10 (Ferrari Dacrema et al., TOIS 2021): Recall@50/100/300.
 PUBLISHED_TOPPOP_P10 = {"recall@50": 0.0040, "recall@100": 0.0078, "recall@300": 0.0258}
 
@@ -186,41 +186,7 @@ class _LibraryComponent(Method):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         o = self.owner
-        fn = getattr(o.model_, "score_matrix", None)
-        if fn is None:  # library without the batch scorer: same maths, written here
-            return _score_matrix(o.model_, o.user_items_[users], self.component, o.popularity_)
-        return fn(o.user_items_[users], component=self.component, trending=o.popularity_)
-
-
-def _scale_rows(raw: np.ndarray, exclude: sp.csr_matrix) -> np.ndarray:
-    """Row-wise version of the hybrid's per-request scaling: excluded/negative/NaN -> 0, divide by row max."""
-    out = np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    r, c = exclude.nonzero()
-    out[r, c] = 0.0
-    np.maximum(out, 0.0, out=out)
-    top = out.max(axis=1, keepdims=True)
-    return np.divide(out, top, out=np.zeros_like(out), where=top > 0)
-
-
-def _score_matrix(model, user_items: sp.csr_matrix, component: str, trending: np.ndarray) -> np.ndarray:
-    """Scores of every catalog item for a batch of users given as rows of the training matrix."""
-    user_items = sp.csr_matrix(user_items)
-    raw: dict[str, np.ndarray] = {}
-    if component in ("cf", "blend") and model.als_ is not None:
-        U = model.als_.fold_in_rows(user_items)
-        raw["cf"] = U @ model.als_.item_factors_.T
-    if component in ("text", "blend"):
-        V = model.text_.item_vectors_
-        prof = sp.csr_matrix(user_items @ V)
-        raw["text"] = np.asarray((prof @ V.T).todense())
-    if component == "blend":
-        raw["trend"] = np.tile(np.asarray(trending, dtype=np.float64), (user_items.shape[0], 1))
-    if component != "blend":
-        return raw[component].astype(np.float32)
-    weights = {c: float(model.config_["blend"].get(c, 0.0)) for c in raw}
-    total = sum(weights.values()) or 1.0
-    score = sum(weights[c] * _scale_rows(raw[c], user_items) for c in raw) / total
-    return score.astype(np.float32)
+        return o.model_.score_matrix(o.user_items_[users], component=self.component, trending=o.popularity_)
 
 
 class AslSvm(Method):
@@ -375,7 +341,18 @@ def run(
     for name in [m for m in ALL_METHODS if m in methods]:
         notes = ""
         m_users = users
-        if name in ("text", "als", "hybrid"):
+        if name == "als_cf":
+            # the ALS component without text side information (pure collaborative filtering), for comparison
+            # with the published iALS row; same library code, config with als.feature_weight = 0
+            from recommender.config import merge_config
+
+            cf_cfg = merge_config({"als": {"feature_weight": 0.0}}, merge_config(config))
+            cf_lib = LibraryHybrid(cf_cfg).fit(data)
+            method = cf_lib.method("cf")
+            method.name = "als_cf"
+            fit_s = cf_lib.fit_seconds["total"]
+            notes = "ALS component with als.feature_weight = 0 (no text pseudo-users): pure collaborative filtering"
+        elif name in ("text", "als", "hybrid"):
             if lib is None:
                 lib = LibraryHybrid(config).fit(data)
                 results["config"] = lib.config
@@ -503,3 +480,112 @@ def _plots(results: Mapping[str, Any], per_user: Mapping[str, Any], out: Path) -
 
 
 MethodFactory = Callable[[], Method]
+
+
+# ---------------------------------------------------------------------------------------------- tuning
+TUNE_ALS_GRID = (
+    {"factors": 128, "regularization": 1.0, "alpha": 2.5, "feature_weight": 0.0},
+    {"factors": 256, "regularization": 1.0, "alpha": 2.5, "feature_weight": 40.0},
+    {"factors": 256, "regularization": 1.0, "alpha": 2.5, "feature_weight": 80.0},
+)
+TUNE_BLEND_GRID = tuple(
+    {"cf": cf, "text": round(1.0 - cf - tr, 3), "trend": tr} for cf in (0.4, 0.5, 0.6, 0.7) for tr in (0.0, 0.05)
+)
+
+
+def validation_views(train: sp.csr_matrix, *, fraction: float = 0.3, seed: int = 0) -> dict[str, tuple]:
+    """Validation splits carved from the TRAINING matrix only.
+
+    ``dense``: per user, ``fraction`` of the training items held out (3 of 10 at P=10), the rest kept.
+    ``sparse``: the same held-out items, but only ONE kept item per user as input (simulates P=1 users).
+    """
+    from recommender.datasets import holdout_split, lists_to_csr
+
+    fit, val = holdout_split(train, fraction=fraction, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    one = []
+    for u in range(fit.shape[0]):
+        items = fit.indices[fit.indptr[u] : fit.indptr[u + 1]]
+        j = int(rng.integers(len(items))) if len(items) else 0
+        one.append(items[j : j + 1])
+    sparse_fit = lists_to_csr(one, train.shape[1])
+    return {"dense": (fit, val), "sparse": (sparse_fit, val)}
+
+
+def tune(
+    data: CiteULikeData,
+    *,
+    seed: int = 0,
+    max_users: int = 1500,
+    progress: bool = False,
+    als_grid: Sequence[Mapping[str, Any]] = TUNE_ALS_GRID,
+    blend_grid: Sequence[Mapping[str, float]] = TUNE_BLEND_GRID,
+) -> dict[str, Any]:
+    """Grid search over ALS settings and blend weights on train-only validation splits.
+
+    Never reads ``data.test``. Objective: mean of Recall@50/100/300 over the dense and sparse views.
+    Returns the trials and the best config overrides (``{"als": {...}, "blend": {...}}``).
+    """
+    from dataclasses import replace
+
+    from recommender.config import merge_config
+
+    views = validation_views(data.train, seed=seed)
+    trials = []
+    bar = tqdm(total=len(als_grid) * len(views), desc="tune", disable=not progress)
+    for als in als_grid:
+        for view, (fit_m, val_m) in views.items():
+            sub = replace(data, train=fit_m, test=val_m)
+            users = sample_users(sub.eval_users, max_users, seed)
+            lib = LibraryHybrid(merge_config({"als": dict(als)})).fit(sub)
+            base = {}
+            for comp in ("cf", "text"):
+                base[comp] = evaluate_method(lib.method(comp), sub, users).metrics
+            for blend in blend_grid:
+                lib.model_.config_["blend"] = dict(blend)
+                m = evaluate_method(lib.method("blend"), sub, users).metrics
+                trials.append(
+                    {
+                        "view": view,
+                        "als": dict(als),
+                        "blend": dict(blend),
+                        "fit_seconds": round(lib.fit_seconds["total"], 1),
+                        **{f"recall@{k}": round(m[f"recall@{k}"], 4) for k in RECALL_KS},
+                        **{f"cf_recall@{k}": round(base["cf"][f"recall@{k}"], 4) for k in RECALL_KS},
+                        **{f"text_recall@{k}": round(base["text"][f"recall@{k}"], 4) for k in RECALL_KS},
+                    }
+                )
+            bar.update(1)
+    bar.close()
+    # objective per (als, blend): mean over views of mean Recall@50/100/300
+    scores: dict[str, list[float]] = {}
+    for t in trials:
+        key = json.dumps({"als": t["als"], "blend": t["blend"]}, sort_keys=True)
+        scores.setdefault(key, []).append(np.mean([t[f"recall@{k}"] for k in (50, 100, 300)]))
+    ranked = sorted(scores.items(), key=lambda kv: -np.mean(kv[1]))
+    best = json.loads(ranked[0][0])
+    return {
+        "validation": "train-only: 30% of each user's training items held out; dense view keeps the rest, "
+        "sparse view keeps one item per user",
+        "users_per_view": max_users,
+        "objective": "mean over dense+sparse views of mean(Recall@50, @100, @300)",
+        "best": best,
+        "best_objective": round(float(np.mean(ranked[0][1])), 4),
+        "ranking": [{"params": json.loads(k), "objective": round(float(np.mean(v)), 4)} for k, v in ranked[:10]],
+        "trials": trials,
+    }
+
+
+def write_default_config(overrides: Mapping[str, Any]) -> Path:
+    """Merge tuned values into the packaged default config (recommender/defaults/default_config.json)."""
+    from recommender.config import DEFAULT_CONFIG_PATH, merge_config
+
+    cfg = merge_config(overrides)
+    with open(DEFAULT_CONFIG_PATH, encoding="utf-8") as fh:
+        current = json.load(fh)
+    for section in overrides:
+        current[section] = cfg[section]
+    with open(DEFAULT_CONFIG_PATH, "w", encoding="utf-8") as fh:
+        json.dump(current, fh, indent=2)
+        fh.write("\n")
+    return DEFAULT_CONFIG_PATH

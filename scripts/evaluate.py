@@ -1,0 +1,100 @@
+#!/usr/bin/env python
+"""Evaluate PaperScout's recommender on a dataset in the citeulike-a layout (published protocol).
+
+    python scripts/evaluate.py --P 10 --out var/eval/p10
+    python scripts/evaluate.py --data <dataset dir> --P 1 --out var/eval/p1 --users 500
+    python scripts/evaluate.py --P 10 --tune          # search on a validation split carved from training
+
+The dataset directory comes from --data, else the PAPERSCOUT_DATA environment variable, else
+../shared/data/citeulike-a beside the project. See docs/evaluation.md and docs/tuning.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from recommender import evaluation  # noqa: E402
+from recommender.datasets import default_data_dir, load_citeulike  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", help="dataset directory (citeulike-a layout)")
+    ap.add_argument("--P", type=int, default=10, choices=(1, 10), help="published split: items per user in training")
+    ap.add_argument("--out", default="var/eval", help="output directory for results.json, report.md, plots")
+    ap.add_argument("--methods", default=",".join(evaluation.ALL_METHODS), help="comma-separated methods")
+    ap.add_argument("--users", type=int, default=None, help="evaluate a seeded sample of N users")
+    ap.add_argument(
+        "--svm-users",
+        type=int,
+        default=600,
+        help="cap the users of the asl_svm peer (one LinearSVC each); 0 = all (default 600)",
+    )
+    ap.add_argument("--svm-jobs", type=int, default=2, help="threads training per-user SVMs")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--config", help="JSON config merged over the packaged default (default: none)")
+    ap.add_argument("--tune", action="store_true", help="hyper-parameter search on a train-only validation split")
+    ap.add_argument("--no-write-config", action="store_true", help="with --tune: do not update the default config")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    data_dir = Path(args.data) if args.data else default_data_dir(ROOT)
+    if data_dir is None or not (data_dir / "users.dat").exists():
+        print("no dataset: pass --data or set PAPERSCOUT_DATA", file=sys.stderr)
+        return 2
+    config = None
+    if args.config:
+        from recommender.config import load_config
+
+        config = load_config(args.config)
+
+    if args.tune:
+        import json
+
+        data = load_citeulike(data_dir, 10)  # validation is carved from the P=10 TRAINING items only
+        result = evaluation.tune(data, seed=args.seed, progress=not args.quiet, max_users=args.users or 1500)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "tuning.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: result[k] for k in ("best", "best_objective", "ranking")}, indent=2))
+        if not args.no_write_config:
+            print(f"wrote {evaluation.write_default_config(result['best']).name}")
+        return 0
+
+    t0 = time.perf_counter()
+    data = load_citeulike(data_dir, args.P)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    results = evaluation.run(
+        data,
+        methods=methods,
+        n_users=args.users,
+        svm_users=args.svm_users or None,
+        seed=args.seed,
+        config=config,
+        progress=not args.quiet,
+        svm_jobs=args.svm_jobs,
+    )
+    results["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    shown = ["python scripts/evaluate.py"] + [a for a in (argv if argv is not None else sys.argv[1:])]
+    if args.data:  # never print a machine path into a committed report
+        i = shown.index("--data") if "--data" in shown else -1
+        if i >= 0 and i + 1 < len(shown):
+            shown[i + 1] = "<dataset dir>"
+    paths = evaluation.write_outputs(results, args.out, command=shlex.join(shown))
+    print(evaluation.results_table(results))
+    print(f"\nwall time {results['wall_seconds']} s; wrote {paths['results']} and {paths['report']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+from recommender.datasets import default_data_dir
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    d = default_data_dir()
+    if d is None or not (d / "users.dat").exists():
+        pytest.skip(
+            "citeulike-a dataset directory not found (set PAPERSCOUT_DATA or keep ../shared beside the checkout)"
+        )
+    return d
