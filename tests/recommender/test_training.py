@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG
 
-from recommender.hybrid import PaperDoc
+from recommender.hybrid import HistoryEvent, PaperDoc
 from recommender.training import holdout_split, train
 
 
@@ -23,8 +23,6 @@ def test_train_reports_metrics_and_counts(trained):
 def test_nothing_to_train_on(papers):
     with pytest.raises(ValueError, match="nothing to train on: no papers"):
         train([], [("u", "g1", "save", NOW)])
-    with pytest.raises(ValueError, match="nothing to train on: no interactions"):
-        train(papers, [])
     with pytest.raises(ValueError, match="nothing to train on: no positive interactions"):
         train(papers, [("u", "g1", "dismiss", NOW), ("u", "zz", "save", NOW)])
     with pytest.raises(ValueError, match="duplicate paper keys"):
@@ -33,6 +31,16 @@ def test_nothing_to_train_on(papers):
         train(papers, [("u", "g1", "save")])
     with pytest.raises(ValueError, match="unknown config key 'als.factor'"):
         train(papers, [("u", "g1", "save", NOW)], config={"als": {"factor": 3}})
+
+
+def test_catalog_without_interactions_trains_a_text_only_model(papers):
+    result = train(papers, [], config=TEST_CONFIG, now=NOW)
+    assert result.model.als_ is None and result.counts["interactions"] == 0
+    saved = papers[0].key
+    recs = result.model.recommend([HistoryEvent(saved, "save", NOW)], n=3)
+    assert recs and saved not in {r.key for r in recs}
+    assert all(r.components["cf"] == 0 for r in recs)
+    assert any(reason.startswith("Similar to") for r in recs for reason in r.reasons)
 
 
 def test_tiny_training_set_without_holdout_still_trains(papers):
