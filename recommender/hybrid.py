@@ -514,24 +514,24 @@ class HybridRecommender:
                     rec.reasons.append(f"New paper — {COLD_START_HINT}")
             return
 
-        # The anchors of "similar to" reasons: saved papers first; papers only opened when nothing is saved.
+        # The anchors of "similar to" reasons: every paper in the user's positive history, saved ones named
+        # plainly and ones only opened said to be opened, so each reason points at the paper it comes from.
         saved_mask = np.isin(state.pos_idx, state.saved_idx)
-        anchor_vecs, anchor_titles = [], []
         extra_saved = state.extra_pos_saved if state.extra_pos_saved is not None else np.zeros(0, bool)
-        any_saved = bool(np.any(saved_mask) or np.any(extra_saved))
-        suffix = "" if any_saved else ", which you opened"
-        known_anchor = state.pos_idx[saved_mask] if any_saved else state.pos_idx
-        if len(known_anchor):
-            anchor_vecs.append(self.text_.vectors(known_anchor))
-            anchor_titles += [str(t) for t in self.item_titles_[known_anchor]]
-        if state.extra_pos_vectors is not None:
-            rows = np.flatnonzero(extra_saved) if any_saved else np.arange(state.extra_pos_vectors.shape[0])
-            if len(rows):
-                anchor_vecs.append(state.extra_pos_vectors[rows])
-                anchor_titles += [state.extra_pos_titles[r] for r in rows]
+        anchor_vecs, anchor_titles, anchor_saved = [], [], []
+        if len(state.pos_idx):
+            anchor_vecs.append(self.text_.vectors(state.pos_idx))
+            anchor_titles += [str(t) for t in self.item_titles_[state.pos_idx]]
+            anchor_saved += saved_mask.tolist()
+        if state.extra_pos_vectors is not None and state.extra_pos_vectors.shape[0]:
+            anchor_vecs.append(state.extra_pos_vectors)
+            anchor_titles += list(state.extra_pos_titles)
+            anchor_saved += [bool(x) for x in extra_saved]
         text_best = text_sim = None
         if anchor_vecs:
             sims = np.asarray((vectors @ sp.vstack(anchor_vecs).tocsr().T).todense())
+            # A saved paper wins over an opened one of nearly the same similarity.
+            sims = sims + 1e-3 * np.asarray(anchor_saved, dtype=np.float64)[None, :]
             text_best, text_sim = sims.argmax(axis=1), sims.max(axis=1)
 
         co_best = co_count = None
@@ -548,9 +548,12 @@ class HybridRecommender:
         for j, rec in enumerate(recs):
             scored: list[tuple[float, str]] = []
             comp = rec.components
-            if text_best is not None and text_sim[j] >= float(rcfg["min_text_similarity"]):
-                title = _shorten(anchor_titles[int(text_best[j])])
-                scored.append((weights.get("text", 0.0) * comp["text"], f"Similar to “{title}”{suffix}"))
+            if text_best is not None and text_sim[j] > 1e-3 + 1e-9:
+                best = int(text_best[j])
+                title = _shorten(anchor_titles[best])
+                suffix = "" if anchor_saved[best] else ", which you opened"
+                verb = "Similar to" if text_sim[j] >= float(rcfg["min_text_similarity"]) else "Shares topics with"
+                scored.append((weights.get("text", 0.0) * comp["text"], f"{verb} “{title}”{suffix}"))
             if co_count is not None and co_count[j] >= int(rcfg["min_co_savers"]):
                 c = int(co_count[j])
                 title = _shorten(str(self.item_titles_[co_best[j]]))

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 500
 EXTRA_DOCS_LIMIT = 2000
 TRENDING_CANDIDATES = 300
+SEEN_LONG_AGO = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,7 @@ class ModelHolder:
             model = store.load(self.root / store.VERSIONS / version)
             manifest = model.manifest_
             created = manifest.get("created_at")
-            self._loaded = LoadedModel(
-                version, model, manifest, datetime.fromisoformat(created) if created else None
-            )
+            self._loaded = LoadedModel(version, model, manifest, datetime.fromisoformat(created) if created else None)
             log.info("loaded model %s in %.2fs", version, time.perf_counter() - started)
         except Exception:
             # A broken or half-written version must never take serving down: keep the previous model.
@@ -104,13 +103,9 @@ def _items(session: Session, user_id: int | None, scored: list[tuple[int, float,
     dismissed: set[int] = set()
     if user_id is not None and papers:
         ids = list(papers)
-        saved = set(
-            session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(ids)))
-        )
+        saved = set(session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(ids))))
         dismissed = set(
-            session.scalars(
-                select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids))
-            )
+            session.scalars(select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids)))
         )
     items = []
     for pid, score, components, reasons in scored:
@@ -142,9 +137,7 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
             {"cf": 0.0, "text": 0.0, "trend": float(score / top)},
             [reason_for(window, int(r))],
         )
-        for pid, score, r in zip(
-            trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True
-        )
+        for pid, score, r in zip(trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True)
     ]
     return {"items": _items(session, user_id, scored), "window": window, "source": "trending"}
 
@@ -172,9 +165,7 @@ def _doc(paper: Paper) -> PaperDoc:
 
 
 def _excluded_keys(session: Session, user_id: int) -> set[str]:
-    saved = session.scalars(
-        select(Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id)
-    )
+    saved = session.scalars(select(Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id))
     dismissed = session.scalars(
         select(Paper.key).join(Dismissal, Dismissal.paper_id == Paper.id).where(Dismissal.user_id == user_id)
     )
@@ -190,6 +181,9 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
 
     model = loaded.model
     history, _ = _user_history(session, user.id)
+    # Papers read more than a day ago are known to the reader: recommending them again is noise.
+    seen_before = datetime.now(UTC) - SEEN_LONG_AGO
+    exclude |= {e.key for e in history if e.type in ("open", "click") and e.occurred_at < seen_before}
     # Papers the model has not seen: the user's own (for their text profile and reasons) and the newest
     # arrivals (so they can be recommended by text from the moment they exist).
     unknown_keys = {e.key for e in history if e.key not in model}
@@ -255,9 +249,7 @@ def _fallback(
         if paper is None or paper.key in exclude:
             continue
         reasons = [reason_for(window, int(readers)), "No personal model has been trained yet"]
-        scored.append(
-            (int(pid), float(score / top), {"cf": 0.0, "text": 0.0, "trend": float(score / top)}, reasons)
-        )
+        scored.append((int(pid), float(score / top), {"cf": 0.0, "text": 0.0, "trend": float(score / top)}, reasons))
         if len(scored) >= limit:
             break
     return {"items": _items(session, user_id, scored), "window": window, "source": "trending (no model yet)"}

@@ -262,3 +262,17 @@ def test_retrain_killed_midway_keeps_previous_model(app, client, runner, communi
     assert killed_while_writing
     assert first in {p.name for p in (root / "versions").iterdir()}
     assert retrain(runner)["version"] != first
+
+
+def test_papers_read_long_ago_are_not_recommended_again(client, runner, accounts, community):
+    retrain(runner)
+    reader = accounts.new()
+    save_all(client, reader, GRAPH_KEYS[:3], minutes_ago=5)
+    long_ago, recently = GRAPH_KEYS[3], GRAPH_KEYS[4]
+    client.post(
+        f"{API}/events",
+        json={"events": [event("open", long_ago, minutes_ago=60 * 24 * 3), event("open", recently, minutes_ago=10)]},
+        headers=reader["headers"],
+    )
+    keys = keys_of(client.get(f"{API}/recommendations?limit=20", headers=reader["headers"]).get_json()["items"])
+    assert long_ago not in keys and recently in keys
