@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from recommender.collaborative import ALSRecommender, top_n_indices
 from recommender.config import merge_config
 from recommender.content import TextModel, doc_text
+from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData, build_matrix
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class HybridRecommender:
     ) -> HybridRecommender:
         self.config_ = cfg
         self.text_ = text
+        self._doc_cache = DocVectorCache(text)
         self.als_ = als
         self.item_ids_ = IdMap(keys)
         self.item_titles_ = np.asarray(list(titles), dtype=object)
@@ -233,7 +235,7 @@ class HybridRecommender:
         )
         if np.any(extra_pos):
             docs = [extra_docs[k] for k in hkeys[extra_pos]]
-            state.extra_pos_vectors = self.text_.transform([d.text for d in docs])
+            state.extra_pos_vectors = self._doc_cache.vectors(docs)
             state.extra_pos_conf = conf[extra_pos]
             state.extra_pos_titles = [d.title for d in docs]
             state.extra_pos_saved = saved[extra_pos]
@@ -243,7 +245,7 @@ class HybridRecommender:
         if len(neg_known):
             parts.append(self.text_.vectors(neg_known))
         if neg_docs:
-            parts.append(self.text_.transform([d.text for d in neg_docs]))
+            parts.append(self._doc_cache.vectors(neg_docs))
         if parts:
             state.negative_vectors = sp.vstack(parts).tocsr()
         for k, doc in extra_docs.items():
@@ -397,7 +399,7 @@ class HybridRecommender:
         n_terms = self.text_.item_vectors_.shape[1]
         blocks = [self.text_.vectors(idx[known])]
         if len(with_doc):
-            blocks.append(self.text_.transform([extra_docs[k].text for k in keys[with_doc]]))
+            blocks.append(self._doc_cache.vectors([extra_docs[k] for k in keys[with_doc]]))
         blocks.append(sp.csr_matrix((len(rest), n_terms), dtype=np.float32))
         stacked = sp.vstack(blocks).tocsr()
         position = np.empty(len(keys), dtype=np.int64)
@@ -597,7 +599,7 @@ class HybridRecommender:
         item = self.item_ids_.get(key)
         if item < 0 and doc is None:
             raise ValueError(f"unknown paper key {key!r}: pass doc= to find papers similar to a new paper")
-        vec = self.text_.vectors(np.array([item])) if item >= 0 else self.text_.transform([doc.text])
+        vec = self.text_.vectors(np.array([item])) if item >= 0 else self._doc_cache.vectors([doc])
         sizes = self.config_["candidates"]
         skip = self.item_ids_.lookup(sorted({str(k) for k in exclude} | {key}))
         skip = skip[skip >= 0]
