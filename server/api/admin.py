@@ -60,6 +60,15 @@ def model_status() -> dict[str, Any]:
     }
 
 
+@blp.route("/model/reload", methods=["POST"])
+@admin_required
+@blp.response(200)
+def reload_model() -> dict[str, Any]:
+    """Load the current model version in this worker now (other workers notice it within seconds anyway)."""
+    loaded = recommendations.reload_model()
+    return {"version": loaded.version if loaded else None}
+
+
 @blp.route("/stats", methods=["GET"])
 @admin_required
 @blp.response(200)

@@ -57,6 +57,11 @@ class ModelHolder:
             self._refresh()
         return self._loaded
 
+    def reload(self) -> LoadedModel | None:
+        """Check the pointer now instead of waiting for the next periodic check."""
+        self._checked_at = float("-inf")
+        return self.get()
+
     def _refresh(self) -> None:
         if not self._lock.acquire(blocking=False):
             return  # another thread is already loading; keep serving the model we have
@@ -82,6 +87,10 @@ def init_app(app: Any) -> None:
     app.extensions["paperscout_model"] = ModelHolder(
         Path(app.config["MODEL_DIR"]), float(app.config["MODEL_CHECK_SECONDS"])
     )
+
+
+def reload_model() -> LoadedModel | None:
+    return current_app.extensions["paperscout_model"].reload()
 
 
 def current_model() -> LoadedModel | None:

@@ -68,6 +68,8 @@ def test_admin_endpoints_need_admin(client, runner, accounts):
     assert client.get(f"{API}/admin/stats", headers=headers).get_json()["users"] == 2
     status = client.get(f"{API}/admin/model", headers=headers).get_json()
     assert status["version"] is None and "retrain" in status["message"]
+    assert client.post(f"{API}/admin/model/reload", headers=headers).get_json() == {"version": None}
+    assert_error_shape(client.post(f"{API}/admin/model/reload", headers=user["headers"]), 403)
 
 
 def test_admin_import_papers(client, runner):

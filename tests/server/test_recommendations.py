@@ -276,3 +276,15 @@ def test_papers_read_long_ago_are_not_recommended_again(client, runner, accounts
     )
     keys = keys_of(client.get(f"{API}/recommendations?limit=20", headers=reader["headers"]).get_json()["items"])
     assert long_ago not in keys and recently in keys
+
+
+def test_admin_model_status_after_retrain(client, runner, community):
+    summary = retrain(runner)
+    email, password = "admin@example.org", "admin password"
+    assert runner.invoke(args=["create-user", "--admin", email], input=password + "\n").exit_code == 0
+    token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).get_json()["token"]
+    client.delete_cookie("session")
+    status = client.get(f"{API}/admin/model", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert status["version"] == summary["version"]
+    assert status["counts"]["users"] == 16 and status["metrics"] == summary["metrics"]
+    assert status["history"][0]["version"] == summary["version"]

@@ -1,0 +1,36 @@
+"""Quick end-to-end run of the harness on a few hundred users at P=10 (real data, default config)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recommender import evaluation as E
+from recommender.datasets import load_citeulike
+
+pytestmark = pytest.mark.slow
+
+# Floors measured on this sample (300 users, seed 0) minus a margin; see docs/evaluation.md.
+HYBRID_RECALL300_FLOOR = 0.40
+
+
+def test_quick_p10_run(data_dir, tmp_path):
+    data = load_citeulike(data_dir, 10)
+    res = E.run(data, methods=["toppop", "text", "als", "hybrid"], n_users=300, seed=0)
+    m = res["methods"]
+    assert res["n_users_evaluated"] == 300
+    for name in ("toppop", "text", "als", "hybrid"):
+        for k in E.RECALL_KS:
+            assert 0.0 <= m[name][f"recall@{k}"] <= 1.0
+        assert m[name]["recall@300"] >= m[name]["recall@50"]
+    assert m["hybrid"]["recall@300"] >= HYBRID_RECALL300_FLOOR
+    for k in E.RECALL_KS:
+        assert m["hybrid"][f"recall@{k}"] > m["toppop"][f"recall@{k}"]
+    paths = E.write_outputs(res, tmp_path)
+    on_disk = json.loads(paths["results"].read_text())
+    assert set(on_disk["methods"]) == {"toppop", "text", "als", "hybrid"}
+    assert {"recall@50", "ndcg@20", "coverage@50", "fit_seconds", "rank_ms_median", "rank_ms_p90"} <= set(
+        on_disk["methods"]["hybrid"]
+    )
+    assert "report.md" in {p.name for p in tmp_path.iterdir()}
