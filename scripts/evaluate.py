@@ -85,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         svm_jobs=args.svm_jobs,
     )
     results["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    shown = ["python scripts/evaluate.py"] + [a for a in (argv if argv is not None else sys.argv[1:])]
+    shown = list(argv if argv is not None else sys.argv[1:])
     if args.data:  # never print a machine path into a committed report
         i = shown.index("--data") if "--data" in shown else -1
         if i >= 0 and i + 1 < len(shown):
             shown[i + 1] = "<dataset dir>"
-    paths = evaluation.write_outputs(results, args.out, command=shlex.join(shown))
+    paths = evaluation.write_outputs(results, args.out, command="python scripts/evaluate.py " + shlex.join(shown))
     print(evaluation.results_table(results))
     print(f"\nwall time {results['wall_seconds']} s; wrote {paths['results']} and {paths['report']}")
     return 0

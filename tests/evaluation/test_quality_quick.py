@@ -11,8 +11,9 @@ from recommender.datasets import load_citeulike
 
 pytestmark = pytest.mark.slow
 
-# Floors measured on this sample (300 users, seed 0) minus a margin; see docs/evaluation.md.
-HYBRID_RECALL300_FLOOR = 0.40
+# Hybrid Recall@300: .533 on all 5,139 users, .509 on this 300-user sample (seed 0), default config; floor
+# = measured minus a margin for BLAS/platform differences; see docs/evaluation.md.
+HYBRID_RECALL300_FLOOR = 0.45
 
 
 def test_quick_p10_run(data_dir, tmp_path):
