@@ -25,7 +25,7 @@ PG_URL = os.environ.get("PAPERSCOUT_TEST_PG_URL", "postgresql+psycopg://postgres
 REQUIRE_PG = os.environ.get("PAPERSCOUT_REQUIRE_POSTGRES") == "1"
 
 
-def _config(database_url: str, tmp_path: Path) -> dict:
+def app_config(database_url: str, tmp_path: Path) -> dict:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -40,7 +40,7 @@ def _config(database_url: str, tmp_path: Path) -> dict:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating every time)."""
     path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
-    app = create_app(_config(f"sqlite:///{path}", path.parent))
+    app = create_app(app_config(f"sqlite:///{path}", path.parent))
     upgrade_database(app)
     app.extensions["paperscout_db"].dispose()
     return path
@@ -62,7 +62,7 @@ def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    app = create_app(_config(url, tmp_path_factory.mktemp("pg-migrate")))
+    app = create_app(app_config(url, tmp_path_factory.mktemp("pg-migrate")))
     upgrade_database(app)
     app.extensions["paperscout_db"].dispose()
     try:
@@ -94,7 +94,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(app_config(database_url, tmp_path))
     yield app
     app.extensions["paperscout_db"].dispose()
 

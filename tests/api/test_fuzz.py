@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server import create_app
 from tests.api.helpers import event
+from tests.conftest import Accounts, app_config
 
 API = "/api/v1"
 json_values = st.recursive(
@@ -24,10 +28,18 @@ def check(response) -> None:
 
 
 @pytest.fixture
-def token_headers(accounts, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("fuzzing runs on SQLite; the same code paths are covered on PostgreSQL by the API suite")
-    return accounts.new()["headers"]
+def client(sqlite_template, tmp_path):
+    """Fuzzing runs on SQLite only: the API suite covers the same code paths on PostgreSQL."""
+    path = tmp_path / "fuzz.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = create_app(app_config(f"sqlite:///{path}", tmp_path))
+    yield app.test_client()
+    app.extensions["paperscout_db"].dispose()
+
+
+@pytest.fixture
+def token_headers(client):
+    return Accounts(client).new()["headers"]
 
 
 @fuzz
