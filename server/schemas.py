@@ -236,3 +236,8 @@ class TrackingSchema(StrictSchema):
 class DismissalSchema(Schema):
     paper = fields.Nested(PaperSchema)
     dismissed_at = fields.DateTime()
+
+
+class ResetResultSchema(Schema):
+    interactions_removed = fields.Integer()
+    dismissals_removed = fields.Integer()

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Response, json
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from server.api.base import Blueprint
 from server.api.serialize import paper_dict
 from server.db import db
 from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
-from server.schemas import TrackingSchema, UserSchema
+from server.schemas import ResetResultSchema, TrackingSchema, UserSchema
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -37,6 +37,37 @@ def delete_me() -> None:
     session.execute(delete(User).where(User.id == user_id))
     session.commit()
     logout_user()
+
+
+@blp.route("/reset", methods=["POST"])
+@login_required
+@blp.response(200, ResetResultSchema)
+def reset_personalisation() -> dict[str, int]:
+    """Forget what personalises my lists: opens, clicks, dismissals and past save/unsave history.
+
+    My saved papers stay saved, and each keeps one save event so the recommender still knows my library.
+    """
+    session = db.session
+    uid = current_user.id
+    saved = select(Save.paper_id).where(Save.user_id == uid)
+    removed = session.execute(
+        delete(Interaction).where(
+            Interaction.user_id == uid,
+            ~((Interaction.type == "save") & Interaction.paper_id.in_(saved)),
+        )
+    ).rowcount
+    # Keep only the newest save event per saved paper.
+    newest = (
+        select(func.max(Interaction.id))
+        .where(Interaction.user_id == uid, Interaction.type == "save")
+        .group_by(Interaction.paper_id)
+    )
+    removed += session.execute(
+        delete(Interaction).where(Interaction.user_id == uid, Interaction.id.not_in(newest))
+    ).rowcount
+    dismissals = session.execute(delete(Dismissal).where(Dismissal.user_id == uid)).rowcount
+    session.commit()
+    return {"interactions_removed": removed, "dismissals_removed": dismissals}
 
 
 @blp.route("/tracking", methods=["PUT"])

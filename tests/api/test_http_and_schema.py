@@ -79,3 +79,17 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     second = create_app(config).config["SECRET_KEY"]
     assert first == second and len(first) >= 32
     assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_migrations_match_the_models(database_url):
+    """The ORM models and the migrated schema agree (no pending autogenerate diff), on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from server.models import Base
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+    engine.dispose()
+    assert diff == []

@@ -133,3 +133,23 @@ def test_load_demo_is_idempotent(app, runner):
     with app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Paper))
     assert count >= 50 and f"{count} papers in the database" in second.output
+
+
+def test_reset_forgets_history_but_keeps_saves(app, client, accounts):
+    user, other = accounts.new(), accounts.new()
+    batch = [
+        event("open", "arxiv:2401.00001"),
+        event("save", "arxiv:2401.00001"),
+        event("save", "arxiv:2401.00002"),
+        event("unsave", "arxiv:2401.00002", minutes_ago=0.5),
+        event("dismiss", "arxiv:2401.00003"),
+        event("save", "arxiv:2401.00001", minutes_ago=0.1),
+    ]
+    client.post(f"{API}/events", json={"events": batch}, headers=user["headers"])
+    client.post(f"{API}/events", json={"events": [event("open", "arxiv:2401.00001")]}, headers=other["headers"])
+    body = client.post(f"{API}/me/reset", headers=user["headers"]).get_json()
+    assert body == {"interactions_removed": 5, "dismissals_removed": 1}
+    export = client.get(f"{API}/me/export", headers=user["headers"]).get_json()
+    assert [(i["type"], i["paper_key"]) for i in export["interactions"]] == [("save", "arxiv:2401.00001")]
+    assert [s["paper"]["key"] for s in export["saves"]] == ["arxiv:2401.00001"] and export["dismissals"] == []
+    assert len(client.get(f"{API}/me/export", headers=other["headers"]).get_json()["interactions"]) == 1
