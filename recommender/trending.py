@@ -120,12 +120,18 @@ def trending(
         readers = np.bincount(inv, weights=mult[in_window], minlength=len(keys)).round()
     if published_at and freshness_weight:
         pub = np.array([_pub_seconds(published_at.get(str(k))) for k in keys], dtype=np.float64)
-        has = np.isfinite(pub)
-        boost = np.ones(len(keys))
-        boost[has] += float(freshness_weight) * decay(pub[has], now_s, freshness_half_life_days)
-        scores = scores * boost
+        scores = scores * freshness_boost(pub, now_s, freshness_half_life_days, freshness_weight)
     order = np.lexsort((keys, -scores))
     return Trending(keys[order], scores[order], readers[order].astype(np.int64), window)
+
+
+def freshness_boost(published_seconds: np.ndarray, now: float, half_life_days: float, weight: float) -> np.ndarray:
+    """``1 + weight * 0.5 ** (paper age / half-life)``; 1 for papers without a date (NaN)."""
+    pub = np.asarray(published_seconds, dtype=np.float64)
+    boost = np.ones(len(pub))
+    has = np.isfinite(pub)
+    boost[has] += float(weight) * decay(pub[has], now, half_life_days)
+    return boost
 
 
 def _pub_seconds(value: datetime | None) -> float:

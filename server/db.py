@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+import math
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        try:
+            cursor.execute("SELECT power(2, 2)")
+        except sqlite3.OperationalError:
+            # SQLite built without its math functions: trending's decay needs power().
+            dbapi_connection.create_function("power", 2, math.pow, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")

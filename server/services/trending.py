@@ -1,20 +1,27 @@
-"""Trending papers: time-decayed interaction counts over all users, cached briefly per process."""
+"""Trending papers: time-decayed interaction counts over all users, cached briefly per process.
+
+The decayed sum is computed by the database (one grouped query returning only the best few thousand papers),
+so a refresh costs one index range scan over the window instead of shipping every event to Python. The
+formula is the one of ``recommender.trending.trending`` (a test checks that both agree).
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from recommender.trending import WINDOWS, trending
+from recommender.config import load_config
+from recommender.trending import WINDOWS, freshness_boost
 from server.models import Interaction, Paper
 
-POSITIVE_TYPES = ("open", "click", "save")
 WINDOW_LABELS = {"1d": "today", "7d": "this week", "30d": "this month"}
 KEEP_TOP = 2000
 
@@ -27,80 +34,47 @@ class TrendingList:
     scores: np.ndarray
     readers: np.ndarray
 
-    def readers_by_id(self) -> dict[int, int]:
-        return dict(zip(self.paper_ids.tolist(), self.readers.tolist(), strict=True))
-
 
 _cache: dict[tuple[str, str], TrendingList] = {}
 _lock = threading.Lock()
+_config: dict[str, Any] = load_config()["trending"]
 
 
-def _hour_bucket(session: Session):
+def _age_days(session: Session, now: datetime) -> Any:
     if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H:00:00", Interaction.occurred_at)
-    return func.date_trunc("hour", Interaction.occurred_at)
+        # SQLite keeps these columns as naive UTC text, which julianday() reads.
+        stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        return func.julianday(literal(stamp)) - func.julianday(Interaction.occurred_at)
+    return func.extract("epoch", literal(now) - Interaction.occurred_at) / 86400.0
 
 
 def compute_trending(session: Session, window: str, now: datetime | None = None) -> TrendingList:
     now = now or datetime.now(UTC)
     since = now - timedelta(days=WINDOWS[window])
-    bucket = _hour_bucket(session)
-    # Hourly buckets keep the rows fetched proportional to active (paper, hour) pairs, not to events.
+    weights = {k: float(v) for k, v in _config["event_weights"].items() if float(v) > 0}
+    half_life = float(_config["half_life_days"][window])
+    weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
+    decayed = func.sum(weight * func.power(0.5, _age_days(session, now) / half_life)).label("score")
     rows = session.execute(
-        select(Interaction.paper_id, Interaction.type, bucket, func.count())
-        .where(Interaction.occurred_at >= since, Interaction.type.in_(POSITIVE_TYPES))
-        .group_by(Interaction.paper_id, Interaction.type, bucket)
+        select(Interaction.paper_id, decayed, func.count(distinct(Interaction.user_id)))
+        .where(Interaction.occurred_at >= since, Interaction.occurred_at <= now, Interaction.type.in_(list(weights)))
+        .group_by(Interaction.paper_id)
+        .order_by(decayed.desc(), Interaction.paper_id)
+        .limit(2 * KEEP_TOP)
     ).all()
     if not rows:
         empty = np.zeros(0)
         return TrendingList(window, time.monotonic(), empty.astype(np.int64), empty, empty.astype(np.int64))
-    paper_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    types = np.array([r[1] for r in rows])
-    stamps = np.fromiter((_epoch(r[2]) for r in rows), dtype=np.float64, count=len(rows))
-    counts = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
-
-    published = {
-        int(pid): pub
-        for pid, pub in session.execute(
-            select(Paper.id, Paper.published_at).where(Paper.id.in_(np.unique(paper_ids).tolist()))
-        ).all()
-    }
-    scored = trending(
-        paper_ids,
-        types,
-        stamps,
-        counts=counts,
-        window=window,
-        now=now,
-        published_at={str(k): v for k, v in published.items()},
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    scores = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+    readers = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    published = dict(session.execute(select(Paper.id, Paper.published_at).where(Paper.id.in_(ids.tolist()))).all())
+    pub = np.array([published[i].timestamp() if published.get(i) else math.nan for i in ids.tolist()])
+    scores = scores * freshness_boost(
+        pub, now.timestamp(), float(_config["freshness_half_life_days"]), float(_config["freshness_weight"])
     )
-    unique_ids = scored.keys.astype(np.int64)
-    scores = scored.scores
-    readers = dict(
-        session.execute(
-            select(Interaction.paper_id, func.count(func.distinct(Interaction.user_id)))
-            .where(Interaction.occurred_at >= since, Interaction.type.in_(POSITIVE_TYPES))
-            .group_by(Interaction.paper_id)
-        ).all()
-    )
-    keep = scores[:KEEP_TOP] > 0
-    ids = unique_ids[:KEEP_TOP][keep]
-    return TrendingList(
-        window,
-        time.monotonic(),
-        ids,
-        scores[:KEEP_TOP][keep],
-        np.array([readers.get(int(i), 0) for i in ids], dtype=np.int64),
-    )
-
-
-def _epoch(value: object) -> float:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    order = np.lexsort((ids, -scores))[:KEEP_TOP]
+    return TrendingList(window, time.monotonic(), ids[order], scores[order], readers[order])
 
 
 def get_trending(session: Session, window: str, *, cache_key: str, max_age: float) -> TrendingList:

@@ -1,0 +1,253 @@
+"""Request-path and retrain benchmark on a synthetic catalog; prints JSON figures (medians and p90s).
+
+    .venv/bin/python scripts/benchmark.py --papers 100000 --users 10000 --interactions 1000000 --out var/bench.json
+
+It builds a fresh database (SQLite under a temp dir by default, or --database-url for PostgreSQL), fills it in
+bulk with topic-structured synthetic papers and interactions, retrains the model with the real code, then
+times the real Flask app in process (test client: no network, no gunicorn) on each endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert
+
+TOPICS = [
+    ["graph", "network", "community", "node", "edge", "spectral", "clustering", "random", "walk", "centrality"],
+    ["protein", "folding", "structure", "residue", "sequence", "docking", "enzyme", "binding", "molecular", "fold"],
+    ["language", "model", "transformer", "token", "attention", "pretraining", "instruction", "alignment", "text"],
+    ["reinforcement", "policy", "reward", "agent", "value", "offline", "exploration", "control", "planning"],
+    ["image", "diffusion", "generative", "pixel", "segmentation", "vision", "convolution", "detection", "video"],
+    ["quantum", "qubit", "entanglement", "circuit", "error", "correction", "hamiltonian", "state", "gate"],
+    ["genome", "gene", "expression", "cell", "transcription", "sequencing", "regulatory", "variant", "rna"],
+    ["optimization", "gradient", "convex", "stochastic", "convergence", "descent", "regularization", "bound"],
+]
+COMMON = ["learning", "method", "analysis", "efficient", "scalable", "robust", "novel", "approach", "data", "theory"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def summary(values_ms: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(values_ms), 2),
+        "p90_ms": round(percentile(values_ms, 90), 2),
+        "n": len(values_ms),
+    }
+
+
+def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
+    from server.db import db, upgrade_database
+    from server.models import ApiToken, Interaction, Paper, Save, User
+
+    upgrade_database(app)
+    timings = {}
+    now = datetime.now(UTC)
+    paper_topic = rng.integers(0, len(TOPICS), args.papers)
+    with app.app_context():
+        session = db.session
+        started = time.perf_counter()
+        rows = []
+        for i in range(args.papers):
+            words = TOPICS[paper_topic[i]]
+            title = " ".join(rng.choice(words, 4).tolist() + rng.choice(COMMON, 2).tolist()).capitalize()
+            abstract = " ".join(rng.choice(words + COMMON, 60).tolist())
+            rows.append(
+                {
+                    "key": f"arxiv:{2000 + i // 99999 % 600:04d}.{i % 99999:05d}",
+                    "title": title,
+                    "abstract": abstract,
+                    "authors": ["A. Author"],
+                    "keywords": [words[0]],
+                    "url": None,
+                    "published_at": now - timedelta(days=int(rng.integers(0, 400))),
+                    "source": "bench",
+                    "created_at": now - timedelta(days=30),
+                    "updated_at": now,
+                }
+            )
+            if len(rows) == 5000:
+                session.execute(insert(Paper), rows)
+                rows = []
+        if rows:
+            session.execute(insert(Paper), rows)
+        session.commit()
+        timings["insert_papers_s"] = round(time.perf_counter() - started, 2)
+
+        started = time.perf_counter()
+        session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"u{u}@bench.invalid",
+                    "password_hash": "x",
+                    "is_admin": False,
+                    "tracking_paused": False,
+                    "created_at": now,
+                }
+                for u in range(args.users)
+            ],
+        )
+        session.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": u + 1,
+                    "name": "bench",
+                    "prefix": "ps_bench",
+                    "token_hash": hashlib.sha256(f"ps_bench_{u + 1}".encode()).hexdigest(),
+                    "created_at": now,
+                }
+                for u in range(args.users)
+            ],
+        )
+        user_topic = rng.integers(0, len(TOPICS), args.users)
+        by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
+        users = rng.integers(0, args.users, args.interactions)
+        own = rng.random(args.interactions) < 0.8
+        papers = np.empty(args.interactions, dtype=np.int64)
+        for t in range(len(TOPICS)):
+            mask = own & (user_topic[users] == t)
+            # Zipf-like popularity inside a topic, so trending and ALS see real structure.
+            ranks = np.minimum(rng.zipf(1.3, mask.sum()) - 1, len(by_topic[t]) - 1)
+            papers[mask] = by_topic[t][ranks]
+        papers[~own] = rng.integers(0, args.papers, (~own).sum())
+        kinds = rng.choice(["open", "click", "save"], args.interactions, p=[0.7, 0.15, 0.15])
+        ages = rng.exponential(20, args.interactions)
+        batch = []
+        saves: dict[tuple[int, int], datetime] = {}
+        for j in range(args.interactions):
+            at = now - timedelta(days=float(ages[j]))
+            batch.append(
+                {
+                    "user_id": int(users[j]) + 1,
+                    "paper_id": int(papers[j]) + 1,
+                    "type": str(kinds[j]),
+                    "occurred_at": at,
+                    "received_at": at,
+                    "client_event_id": uuid.uuid4().hex[:32],
+                    "context": None,
+                }
+            )
+            if kinds[j] == "save":
+                saves[(int(users[j]) + 1, int(papers[j]) + 1)] = at
+            if len(batch) == 20000:
+                session.execute(insert(Interaction), batch)
+                batch = []
+        if batch:
+            session.execute(insert(Interaction), batch)
+        items = [{"user_id": u, "paper_id": p, "saved_at": at} for (u, p), at in saves.items()]
+        for start in range(0, len(items), 20000):
+            session.execute(insert(Save), items[start : start + 20000])
+        session.commit()
+        timings["insert_interactions_s"] = round(time.perf_counter() - started, 2)
+    return timings
+
+
+def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    client = app.test_client()
+    users = rng.integers(1, args.users + 1, args.requests)
+
+    def headers(u: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer ps_bench_{u}"}
+
+    def timed(fn) -> list[float]:
+        out = []
+        for u in users:
+            started = time.perf_counter()
+            response = fn(int(u))
+            out.append((time.perf_counter() - started) * 1000)
+            if response.status_code >= 400:
+                raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
+        return out
+
+    results = {}
+    client.get("/api/v1/recommendations", headers=headers(1))  # loads the model once
+    results["recommendations"] = summary(
+        timed(lambda u: client.get("/api/v1/recommendations?limit=20", headers=headers(u)))
+    )
+    results["trending_cached"] = summary(timed(lambda u: client.get("/api/v1/trending?window=7d")))
+    app.config["TRENDING_CACHE_SECONDS"] = 0
+    results["trending_uncached"] = summary(timed(lambda u: client.get("/api/v1/trending?window=7d"))[:20])
+    app.config["TRENDING_CACHE_SECONDS"] = 30
+    results["saves_page"] = summary(timed(lambda u: client.get("/api/v1/saves?limit=20", headers=headers(u))))
+    results["similar"] = summary(timed(lambda u: client.get(f"/api/v1/papers/arxiv:2000.{u % 99999:05d}/similar")))
+    results["search"] = summary(timed(lambda u: client.get("/api/v1/papers?q=graph+network&limit=20")))
+
+    def post_batch(u: int):
+        events = [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "open",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "paper": {"key": f"arxiv:2000.{int(k):05d}"},
+            }
+            for k in rng.integers(0, min(args.papers, 99999), 50)
+        ]
+        return client.post("/api/v1/events", json={"events": events}, headers=headers(u))
+
+    results["events_batch_50"] = summary(timed(post_batch))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--papers", type=int, default=20000)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--interactions", type=int, default=200000)
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint")
+    parser.add_argument("--database-url", help="an EMPTY database to fill (default: SQLite in a temp dir)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    if args.papers > 99999 * 600 or min(args.papers, args.users, args.interactions, args.requests) < 1:
+        parser.error("sizes must be positive (and papers below 60M)")
+
+    from server import create_app
+    from server.cli import run_retrain
+
+    rng = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory(prefix="paperscout-bench-") as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+        app = create_app(
+            {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
+        )
+        result: dict = {
+            "sizes": {"papers": args.papers, "users": args.users, "interactions": args.interactions},
+            "database": url.split(":", 1)[0],
+            "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        }
+        result["build"] = build(app, args, rng)
+        with app.app_context():
+            started = time.perf_counter()
+            trained = run_retrain(progress=False)
+            result["retrain"] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "counts": trained["counts"],
+                "metrics": trained["metrics"],
+            }
+        result["requests"] = measure(app, args, rng)
+        app.extensions["paperscout_db"].dispose()
+    text = json.dumps(result, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
