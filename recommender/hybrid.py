@@ -550,7 +550,8 @@ class HybridRecommender:
         for j, rec in enumerate(recs):
             scored: list[tuple[float, str]] = []
             comp = rec.components
-            if text_best is not None and text_sim[j] > 1e-3 + 1e-9:
+            # Below half the "similar" threshold the overlap is a few common words: no text reason then.
+            if text_best is not None and text_sim[j] >= 0.5 * float(rcfg["min_text_similarity"]) + 1e-3:
                 best = int(text_best[j])
                 title = _shorten(anchor_titles[best])
                 suffix = "" if anchor_saved[best] else ", which you opened"
