@@ -24,6 +24,7 @@ def defaults() -> dict[str, Any]:
         "TOKEN_TTL_DAYS": int(os.environ.get("PAPERSCOUT_TOKEN_TTL_DAYS", 365)),
         "TRENDING_CACHE_SECONDS": float(os.environ.get("PAPERSCOUT_TRENDING_CACHE_SECONDS", 30)),
         "MODEL_CHECK_SECONDS": float(os.environ.get("PAPERSCOUT_MODEL_CHECK_SECONDS", 3)),
+        "BLAS_THREADS": int(os.environ.get("PAPERSCOUT_BLAS_THREADS", 1)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "JSON_SORT_KEYS": False,
