@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
 from recommender import store
-from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc
+from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
 from server.api.serialize import paper_dict, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
@@ -225,17 +225,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
         exclude=exclude,
         window_label=WINDOW_LABELS[window],
     )
-    key_to_paper = papers_by_key(session, [r.key for r in recs])
-    scored = [
-        (
-            key_to_paper[r.key].id,
-            r.score,
-            {c: round(float(r.components.get(c, 0.0)), 6) for c in ("cf", "text", "trend")},
-            r.reasons,
-        )
-        for r in recs
-        if r.key in key_to_paper
-    ]
+    scored = _scored(session, recs)
     if len(scored) < limit:
         scored += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(scored), bool(history))
     return {"items": _items(session, user.id, scored), "window": window, "source": f"model {loaded.version}"}
@@ -267,14 +257,10 @@ def _fallback(
     return {"items": _items(session, user_id, scored), "window": window, "source": "trending (no model yet)"}
 
 
-def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit: int) -> dict[str, Any]:
-    loaded = current_model()
-    if loaded is None:
-        return {"items": [], "window": "", "source": "no model yet"}
-    doc = None if paper.key in loaded.model else _doc(paper)
-    recs = loaded.model.similar(paper.key, n=limit, doc=doc)
+def _scored(session: Session, recs: list[Recommendation]) -> list[tuple[int, float, dict, list[str]]]:
+    """(paper id, score, components, reasons) for the library's recommendations, in order."""
     key_to_paper = papers_by_key(session, [r.key for r in recs])
-    scored = [
+    return [
         (
             key_to_paper[r.key].id,
             r.score,
@@ -284,4 +270,13 @@ def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit
         for r in recs
         if r.key in key_to_paper
     ]
+
+
+def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit: int) -> dict[str, Any]:
+    loaded = current_model()
+    if loaded is None:
+        return {"items": [], "window": "", "source": "no model yet"}
+    doc = None if paper.key in loaded.model else _doc(paper)
+    recs = loaded.model.similar(paper.key, n=limit, doc=doc)
+    scored = _scored(session, recs)
     return {"items": _items(session, user_id, scored), "window": "", "source": f"model {loaded.version}"}
