@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,13 +17,34 @@ from recommender.collaborative import top_n_indices
 log = logging.getLogger(__name__)
 
 
+# Keywords are appended after KEYWORDS_MARK and separated by KEYWORD_SEP (both non-word characters, so the
+# plain word analyzer sees exactly "title . abstract kw1 kw2 ..."), which lets the text model also read each
+# keyword as one token (``keyword_tokens``).
+KEYWORDS_MARK = "\x1e"
+KEYWORD_SEP = "\x1f"
+KEYWORD_PREFIX = "kw:"
+
+
 def doc_text(title: str, abstract: str = "", keywords: Sequence[str] = ()) -> str:
-    """The text a paper is represented by."""
-    return " . ".join(part for part in (title or "", abstract or "", " ".join(keywords or ())) if part)
+    """The text a paper is represented by: title . abstract, then the keywords after a separator."""
+    text = " . ".join(part for part in (title or "", abstract or "") if part)
+    kws = [" ".join(str(k).split()) for k in (keywords or ())]
+    kws = [k.replace(KEYWORDS_MARK, " ").replace(KEYWORD_SEP, " ") for k in kws if k]
+    if kws:
+        text += " . " + KEYWORDS_MARK + KEYWORD_SEP.join(kws)
+    return text
+
+
+def _keyword_token(keyword: str) -> str:
+    return KEYWORD_PREFIX + "_".join(re.findall(r"\w+", keyword.lower()))
 
 
 class TextModel:
     """TF-IDF text model (sublinear tf, 1..``ngram_max``-grams, English stop words).
+
+    With ``keyword_tokens``, each keyword of a paper (the part of :func:`doc_text` after the keyword mark)
+    also becomes one whole token (``kw:machine_learning``) besides its words, so a multi-word tag matches only
+    the same tag; keyword words are not joined into n-grams with the title or abstract.
 
     ``item_vectors_`` (CSR, n_items x vocabulary, rows L2-normalised) is computed once in :meth:`fit`; papers
     added later are scored through :meth:`transform`.
@@ -35,18 +58,41 @@ class TextModel:
         max_df: int | float = 1.0,
         ngram_max: int = 2,
         dismiss_push: float = 0.5,
+        keyword_tokens: bool = False,
     ) -> None:
         self.max_features = max_features
         self.min_df = min_df
         self.max_df = max_df
         self.ngram_max = ngram_max
         self.dismiss_push = dismiss_push
+        self.keyword_tokens = keyword_tokens
+
+    def _word_analyzer(self) -> Callable[[str], list[str]]:
+        return TfidfVectorizer(ngram_range=(1, int(self.ngram_max)), stop_words="english").build_analyzer()
+
+    def _keyword_analyzer(self) -> Callable[[str], list[str]]:
+        words = self._word_analyzer()
+        unigrams = TfidfVectorizer(stop_words="english").build_analyzer()
+
+        def analyze(text: str) -> list[str]:
+            body, _, kw = text.partition(KEYWORDS_MARK)
+            tokens = words(body)
+            for k in kw.split(KEYWORD_SEP):
+                if k.strip():
+                    tokens.extend(unigrams(k))
+                    tokens.append(_keyword_token(k))
+            return tokens
+
+        return analyze
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        if self.keyword_tokens:  # n-grams and stop words are handled inside the analyzer
+            words: dict[str, Any] = {"analyzer": self._keyword_analyzer()}
+        else:
+            words = {"ngram_range": (1, int(self.ngram_max)), "stop_words": "english"}
         return TfidfVectorizer(
             sublinear_tf=True,
-            ngram_range=(1, int(self.ngram_max)),
-            stop_words="english",
+            **words,
             max_features=self.max_features,
             min_df=self.min_df,
             max_df=self.max_df,
@@ -64,7 +110,16 @@ class TextModel:
         try:
             vectors = vectorizer.fit_transform(texts)
         except ValueError as exc:  # e.g. only stop words, or min_df too high for a tiny catalog
-            raise ValueError(f"text model cannot be fitted: {exc}") from exc
+            if self.min_df == 1:
+                raise ValueError(f"text model cannot be fitted: {exc}") from exc
+            # a catalog too small for min_df (e.g. a fresh server with a handful of papers): keep every term
+            log.warning("text model: min_df=%s left no terms (%s); fitting with min_df=1", self.min_df, exc)
+            vectorizer = self._vectorizer()
+            vectorizer.set_params(min_df=1, max_df=1.0)
+            try:
+                vectors = vectorizer.fit_transform(texts)
+            except ValueError as exc2:
+                raise ValueError(f"text model cannot be fitted: {exc2}") from exc2
         self.vectorizer_ = vectorizer
         self.item_vectors_ = normalize(sp.csr_matrix(vectors, dtype=np.float32), copy=False)
         self.n_items_ = self.item_vectors_.shape[0]
@@ -169,4 +224,5 @@ class TextModel:
             "max_df": self.max_df,
             "ngram_max": self.ngram_max,
             "dismiss_push": self.dismiss_push,
+            "keyword_tokens": self.keyword_tokens,
         }

@@ -57,3 +57,39 @@ def test_errors():
         TextModel().transform(["x"])
     with pytest.raises(ValueError, match="inconsistent"):
         TextModel.from_arrays({"a": 0}, np.ones(2), TextModel().fit(["alpha beta"]).item_vectors_)
+
+
+def test_doc_text_keeps_plain_words_and_marks_keywords():
+    from recommender.content import KEYWORDS_MARK, doc_text
+
+    text = doc_text("Graph nets", "", ("machine learning", "rr_interval"))
+    assert text.split(KEYWORDS_MARK)[0].startswith("Graph nets")
+    # the plain word analyzer sees the same words as before the keyword mark existed
+    plain = TextModel(ngram_max=1).fit([text, "graph machine"]).vocabulary
+    assert {"graph", "nets", "machine", "learning", "rr_interval"} <= set(plain)
+    assert not any(t.startswith("kw:") for t in plain)
+
+
+def test_keyword_tokens_match_whole_keywords_and_survive_a_round_trip():
+    from recommender.content import doc_text
+
+    docs = [
+        doc_text("Deep nets for images", "", ("machine learning", "vision")),
+        doc_text("Learning machines", "", ("machine learning",)),
+        doc_text("Machine shop learning", "", ("machine", "learning")),
+    ]
+    tm = TextModel(keyword_tokens=True).fit(docs)
+    vocab = tm.vocabulary
+    assert {"kw:machine_learning", "kw:vision", "kw:machine", "machine", "learning"} <= set(vocab)
+    sims = (tm.item_vectors_ @ tm.item_vectors_.T).toarray()
+    assert sims[1, 0] > 0 and "kw:machine_learning" in vocab
+    again = TextModel.from_arrays(vocab, tm.idf, tm.item_vectors_, **tm.get_params())
+    new = doc_text("A new paper", "", ("machine learning",))
+    assert abs(again.transform([new]) - tm.transform([new])).max() < 1e-6
+    assert tm.transform([new])[0, vocab["kw:machine_learning"]] > 0
+
+
+def test_min_df_falls_back_to_every_term_on_a_tiny_catalog():
+    tm = TextModel(min_df=2, keyword_tokens=True).fit(["Graph neural networks"])
+    assert "graph" in tm.vocabulary
+    assert TextModel(min_df=2).fit(["graph nets", "graph trees"]).vocabulary.keys() == {"graph"}
