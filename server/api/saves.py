@@ -16,7 +16,7 @@ from server.api.params import parse_key
 from server.api.serialize import paper_dict
 from server.db import db
 from server.errors import abort
-from server.models import Dismissal, Paper, Save
+from server.models import Paper, Save
 from server.schemas import PageArgsSchema, SaveBodySchema, SavePageSchema, SaveSchema
 from server.services.papers import PaperMeta, upsert_papers
 from server.services.state import apply_action, log_interaction
@@ -110,6 +110,3 @@ def delete_save(key: str) -> None:
         log_interaction(session, current_user.id, paper_id, "unsave")
         session.commit()
 
-
-def is_dismissed(user_id: int, paper_id: int) -> bool:
-    return db.session.get(Dismissal, (user_id, paper_id)) is not None

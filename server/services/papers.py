@@ -157,9 +157,3 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
         ids.update(dict(session.execute(select(Paper.key, Paper.id).where(Paper.key.in_(part))).all()))
     return ids
 
-
-def paper_ids_for_keys(session: Session, keys: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for part in chunks(sorted(set(keys))):
-        ids.update(dict(session.execute(select(Paper.key, Paper.id).where(Paper.key.in_(part))).all()))
-    return ids
