@@ -147,6 +147,17 @@ def _last_per_pair(pair: np.ndarray, ts: np.ndarray, mask: np.ndarray) -> np.nda
     return rows[last]
 
 
+def _index(values: np.ndarray, keys: Iterable[str] | None) -> tuple[IdMap, np.ndarray]:
+    """Id map and row indices for ``values``: sorted unique values, or the given ``keys`` (-1 where unknown)."""
+    if keys is not None:
+        id_map = IdMap(keys)
+        return id_map, id_map.lookup(values.astype(str) if len(values) else values)
+    if not len(values):
+        return IdMap([]), np.zeros(0, np.int64)
+    unique, idx = np.unique(values.astype(str), return_inverse=True)
+    return IdMap(unique.tolist()), idx.astype(np.int64)
+
+
 def build_matrix(
     users: Sequence | np.ndarray,
     items: Sequence | np.ndarray,
@@ -184,23 +195,11 @@ def build_matrix(
 
     user_arr = np.asarray(users, dtype=object)
     item_arr = np.asarray(items, dtype=object)
-    if user_keys is None:
-        ukeys, uidx = np.unique(user_arr.astype(str), return_inverse=True) if n else (np.zeros(0, str), None)
-        user_map = IdMap(ukeys.tolist())
-        uidx = uidx.astype(np.int64) if n else np.zeros(0, np.int64)
-    else:
-        user_map = IdMap(user_keys)
-        uidx = user_map.lookup(user_arr.astype(str) if n else user_arr)
-        if np.any(uidx < 0):
-            missing = user_arr[uidx < 0][:5].tolist()
-            raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
-    if item_keys is None:
-        ikeys, iidx = np.unique(item_arr.astype(str), return_inverse=True) if n else (np.zeros(0, str), None)
-        item_map = IdMap(ikeys.tolist())
-        iidx = iidx.astype(np.int64) if n else np.zeros(0, np.int64)
-    else:
-        item_map = IdMap(item_keys)
-        iidx = item_map.lookup(item_arr.astype(str) if n else item_arr)
+    user_map, uidx = _index(user_arr, user_keys)
+    if np.any(uidx < 0):
+        missing = user_arr[uidx < 0][:5].tolist()
+        raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
+    item_map, iidx = _index(item_arr, item_keys)
 
     known = iidx >= 0
     n_unknown = int(n - np.count_nonzero(known))

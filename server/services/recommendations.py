@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from recommender import store
 from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
-from server.api.serialize import paper_dict, papers_by_id, papers_by_key
+from server.api.serialize import paper_dicts_for_user, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
 
@@ -112,32 +112,12 @@ def _trending(session: Session, window: str) -> TrendingList:
 
 def _items(session: Session, user_id: int | None, scored: list[tuple[int, float, dict, list[str]]]):
     papers = papers_by_id(session, [pid for pid, *_ in scored])
-    saved: set[int] = set()
-    dismissed: set[int] = set()
-    if user_id is not None and papers:
-        ids = list(papers)
-        saved = set(session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(ids))))
-        dismissed = set(
-            session.scalars(select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids)))
-        )
-    items = []
-    for pid, score, components, reasons in scored:
-        paper = papers.get(pid)
-        if paper is None:
-            continue
-        items.append(
-            {
-                "paper": paper_dict(
-                    paper,
-                    saved=pid in saved if user_id else None,
-                    dismissed=pid in dismissed if user_id else None,
-                ),
-                "score": round(float(score), 6),
-                "components": components,
-                "reasons": reasons,
-            }
-        )
-    return items
+    present = [row for row in scored if row[0] in papers]
+    dicts = paper_dicts_for_user(session, user_id, [papers[pid] for pid, *_ in present])
+    return [
+        {"paper": paper, "score": round(float(score), 6), "components": components, "reasons": reasons}
+        for paper, (_, score, components, reasons) in zip(dicts, present, strict=True)
+    ]
 
 
 def trending_list(session: Session, window: str, limit: int, user_id: int | None) -> dict[str, Any]:

@@ -180,8 +180,9 @@ PAGES = {
 
 class _PageHandler(SimpleHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server API)
-        path = self.path.split("?", 1)[0]
-        name = PAGES.get(path)
+        self.send_fixture(PAGES.get(self.path.split("?", 1)[0]))
+
+    def send_fixture(self, name: str | None) -> None:
         if name is None:
             self.send_error(404)
             return
@@ -339,16 +340,7 @@ SITE_HOSTS = sorted({h for h, _ in SITE_PAGES})
 class _SiteHandler(_PageHandler):
     def do_GET(self):  # noqa: N802
         host = (self.headers.get("Host") or "").split(":")[0]
-        name = SITE_PAGES.get((host, self.path))
-        if name is None:
-            self.send_error(404)
-            return
-        body = (FIXTURES / name).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_fixture(SITE_PAGES.get((host, self.path)))
 
 
 @pytest.fixture(scope="session")
