@@ -48,6 +48,13 @@ class TextModel:
 
     ``item_vectors_`` (CSR, n_items x vocabulary, rows L2-normalised) is computed once in :meth:`fit`; papers
     added later are scored through :meth:`transform`.
+
+    ``specificity`` (an exponent, 0 = off) multiplies every profile score by
+    ``(2 h̄ / (h̄ + h_i)) ** specificity``, where ``h_i`` is the paper's cosine with the catalog centroid (its mean
+    similarity to the whole catalog) and ``h̄`` the catalog mean of ``h_i``. Papers written in the catalog's
+    common vocabulary are similar to almost any profile; the weight stops them from crowding out papers specific
+    to the user's topics. It is a ratio, so it means the same for a 60-paper demo catalog and a million papers,
+    and it never changes a score's sign.
     """
 
     def __init__(
@@ -59,6 +66,7 @@ class TextModel:
         ngram_max: int = 2,
         dismiss_push: float = 0.5,
         keyword_tokens: bool = False,
+        specificity: float = 0.0,
     ) -> None:
         self.max_features = max_features
         self.min_df = min_df
@@ -66,6 +74,7 @@ class TextModel:
         self.ngram_max = ngram_max
         self.dismiss_push = dismiss_push
         self.keyword_tokens = keyword_tokens
+        self.specificity = specificity
 
     def _word_analyzer(self) -> Callable[[str], list[str]]:
         return TfidfVectorizer(ngram_range=(1, int(self.ngram_max)), stop_words="english").build_analyzer()
@@ -121,8 +130,7 @@ class TextModel:
             except ValueError as exc2:
                 raise ValueError(f"text model cannot be fitted: {exc2}") from exc2
         self.vectorizer_ = vectorizer
-        self.item_vectors_ = normalize(sp.csr_matrix(vectors, dtype=np.float32), copy=False)
-        self.n_items_ = self.item_vectors_.shape[0]
+        self._set_vectors(normalize(sp.csr_matrix(vectors, dtype=np.float32), copy=False))
         log.info("fitted text model: %d docs, %d terms", self.n_items_, len(vectorizer.vocabulary_))
         return self
 
@@ -144,9 +152,27 @@ class TextModel:
         vectorizer = model._vectorizer(vocabulary={str(k): int(v) for k, v in vocabulary.items()})
         vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
         model.vectorizer_ = vectorizer
-        model.item_vectors_ = sp.csr_matrix(item_vectors, dtype=np.float32)
-        model.n_items_ = model.item_vectors_.shape[0]
+        model._set_vectors(sp.csr_matrix(item_vectors, dtype=np.float32))
         return model
+
+    def _set_vectors(self, item_vectors: sp.csr_matrix) -> None:
+        if not self.specificity >= 0:
+            raise ValueError(f"specificity must be >= 0, got {self.specificity!r}")
+        self.item_vectors_ = item_vectors
+        self.n_items_ = item_vectors.shape[0]
+        # derived from the item vectors, so a stored model needs no extra arrays
+        self.centroid_ = np.asarray(item_vectors.mean(axis=0), dtype=np.float32).ravel()
+        self.mean_centroid_similarity_ = float(np.mean(item_vectors @ self.centroid_)) if self.n_items_ else 0.0
+        self.item_weights_ = self.specificity_weights(item_vectors)
+
+    def specificity_weights(self, vectors: sp.spmatrix) -> np.ndarray:
+        """The ``specificity`` weight of each row of ``vectors`` (catalog papers or papers added later)."""
+        n = vectors.shape[0]
+        mean = self.mean_centroid_similarity_
+        if not self.specificity or mean <= 0:
+            return np.ones(n, dtype=np.float32)
+        h = np.maximum(np.asarray(vectors @ self.centroid_, dtype=np.float64).ravel(), 0.0)
+        return ((2.0 * mean / (mean + h)) ** float(self.specificity)).astype(np.float32)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "vectorizer_"):
@@ -199,10 +225,22 @@ class TextModel:
             return None
         return normalize(pos, copy=False)
 
-    def catalog_scores(self, profile: sp.spmatrix) -> np.ndarray:
-        """Cosine of every catalog item with ``profile``: one sparse mat-vec."""
+    def score_rows(self, user_items: sp.spmatrix) -> np.ndarray:
+        """:meth:`catalog_scores` for users given as rows of a users x items confidence matrix (dense
+        ``n_users x n_items``): each row's :meth:`profile` (without dismissals) against every item.
+
+        Profiles are not renormalised, which leaves each user's ranking unchanged.
+        """
         self._check_fitted()
-        return self.item_vectors_ @ np.asarray(profile.todense()).ravel()
+        rows = normalize(sp.csr_matrix(user_items, dtype=np.float32), norm="l1")
+        prof = sp.csr_matrix(rows @ self.item_vectors_)
+        scores = np.asarray((prof @ self.item_vectors_.T).todense(), dtype=np.float32)
+        return scores * self.item_weights_[None, :]
+
+    def catalog_scores(self, profile: sp.spmatrix) -> np.ndarray:
+        """Cosine of every catalog item with ``profile`` times the item's ``specificity`` weight."""
+        self._check_fitted()
+        return (self.item_vectors_ @ np.asarray(profile.todense()).ravel()) * self.item_weights_
 
     def top_n(
         self, profile: sp.spmatrix, n: int, *, exclude: np.ndarray | None = None
@@ -225,4 +263,5 @@ class TextModel:
             "ngram_max": self.ngram_max,
             "dismiss_push": self.dismiss_push,
             "keyword_tokens": self.keyword_tokens,
+            "specificity": self.specificity,
         }

@@ -3,7 +3,9 @@
 Per request, each component is scaled to [0, 1] over the candidate set (negative and missing values, e.g. CF
 for a paper added after training, count as 0; the best candidate gets 1) and blended with the configured
 weights; a component that is unavailable for the request (no CF factor, no text profile, no trending input) is
-left out and the remaining weights are renormalised. See docs/recommender.md.
+left out and the remaining weights are renormalised. Users with at least ``blend_long_history.min_items``
+positive papers are blended with the ``blend_long_history`` weights instead of ``blend``: a longer history makes
+the text profile more reliable. See docs/recommender.md.
 """
 
 from __future__ import annotations
@@ -76,7 +78,11 @@ class _UserState:
 
     @property
     def personalised(self) -> bool:
-        return len(self.pos_idx) > 0 or (self.extra_pos_conf is not None and len(self.extra_pos_conf) > 0)
+        return self.n_positive > 0
+
+    @property
+    def n_positive(self) -> int:
+        return len(self.pos_idx) + (len(self.extra_pos_conf) if self.extra_pos_conf is not None else 0)
 
 
 def _shorten(title: str, limit: int = 90) -> str:
@@ -186,8 +192,18 @@ class HybridRecommender:
 
     @property
     def blend_weights(self) -> dict[str, float]:
+        """The blend for short histories (``blend``); see :meth:`blend_for`."""
         self._check_fitted()
         return {k: float(v) for k, v in self.config_["blend"].items()}
+
+    def blend_for(self, n_positive: int) -> dict[str, float]:
+        """Blend weights for a user with ``n_positive`` positive papers in their history."""
+        self._check_fitted()
+        long = self.config_.get("blend_long_history") or {}
+        section = self.config_["blend"]
+        if long and n_positive >= int(long.get("min_items", 0) or 0) > 0:
+            section = long
+        return {c: float(section.get(c, 0.0)) for c in COMPONENTS}
 
     # ------------------------------------------------------------------ request state
     def _state_from_history(
@@ -360,10 +376,15 @@ class HybridRecommender:
 
         raw = {
             "cf": self.als_.score(user_factor, idx) if user_factor is not None else None,
-            "text": np.asarray((vectors @ profile.T).todense()).ravel() if profile is not None else None,
+            "text": (
+                np.asarray((vectors @ profile.T).todense()).ravel() * self.text_.specificity_weights(vectors)
+                if profile is not None
+                else None
+            ),
             "trend": np.asarray([trending.get(k, 0.0) for k in keys], dtype=np.float64) if trending else None,
         }
-        weights = {c: float(cfg["blend"].get(c, 0.0)) for c in COMPONENTS if raw[c] is not None}
+        blend = self.blend_for(state.n_positive)
+        weights = {c: blend[c] for c in COMPONENTS if raw[c] is not None}
         total = sum(weights.values())
         if total <= 0:
             # Only zero-weight components are available (a cold user, trend weight 0): rank by those.
@@ -439,7 +460,8 @@ class HybridRecommender:
         ``component`` is ``"cf"``, ``"text"`` or ``"trend"`` for one component's raw scores, or ``"blend"``
         for the hybrid score: each component scaled per user exactly as :meth:`recommend` scales it over its
         candidates (:func:`_scale`: negatives -> 0, divided by the best item) and blended with the configured
-        weights. ``trending`` is one trend score per catalog item (offline: training popularity).
+        weights for the row's history length (:meth:`blend_for`, the row's non-zero count). ``trending`` is one
+        trend score per catalog item (offline: training popularity).
         This is the vectorised form of the request path's ranking (before MMR and reasons), used by the
         evaluation harness to rank the whole catalog.
         """
@@ -455,33 +477,36 @@ class HybridRecommender:
         if "cf" in want and self.als_ is not None:
             raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
         if "text" in want:
-            V = self.text_.item_vectors_
-            # the text profile is the confidence-weighted mean of the item vectors; its cosine with an item
-            # ranks like the sum of the item's cosines with the user's items (ItemKNN-CBF)
-            prof = sp.csr_matrix(user_items @ V)
-            raw["text"] = np.asarray((prof @ V.T).todense(), dtype=np.float32)
+            # the row's profile against every item: ranks like the sum of the item's cosines with the user's
+            # items (ItemKNN-CBF), with the same specificity weights as the request path
+            raw["text"] = self.text_.score_rows(user_items)
         if "trend" in want and trending is not None:
             raw["trend"] = np.broadcast_to(np.asarray(trending, dtype=np.float32), (n_users, self.n_items))
         if component != "blend":
             if component not in raw:
                 return np.zeros((n_users, self.n_items), dtype=np.float32)
             return np.asarray(raw[component], dtype=np.float32)
-        weights = {c: float(self.config_["blend"].get(c, 0.0)) for c in raw}
-        total = sum(weights.values())
-        if total <= 0:
-            weights = {c: 1.0 for c in weights}
-            total = float(len(weights)) or 1.0
+        # per-row weights: each user is blended with the weights for their history length (as blend_for)
+        n_pos = np.diff(user_items.indptr)
+        blends = {n: self.blend_for(int(n)) for n in np.unique(n_pos)}
+        w = {c: np.array([blends[n][c] for n in n_pos], dtype=np.float32)[:, None] for c in raw}
+        total = sum(w.values()) if w else np.zeros((n_users, 1), dtype=np.float32)
+        fallback = np.asarray(total <= 0).ravel()
+        if fallback.any():  # only zero-weight components for these rows: rank by those, equally weighted
+            for c in w:
+                w[c][fallback] = 1.0
+            total = sum(w.values())
         score = np.zeros((n_users, self.n_items), dtype=np.float32)
         rows, cols = user_items.nonzero()
-        for c, w in weights.items():
-            if w == 0:
+        for c in raw:
+            if not np.any(w[c]):
                 continue
             part = np.nan_to_num(np.array(raw[c], dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
             part[rows, cols] = 0.0
             np.maximum(part, 0.0, out=part)
             top = part.max(axis=1, keepdims=True)
             np.divide(part, top, out=part, where=top > 0)
-            score += (w / total) * part
+            score += (w[c] / total) * part
         return score
 
     # ------------------------------------------------------------------ reasons

@@ -122,6 +122,7 @@ def save(
             "created_at": datetime.now(UTC).isoformat(),
             "config": model.config_,
             "blend": model.blend_weights,
+            "blend_long_history": dict(model.config_.get("blend_long_history") or {}),
             "params": {
                 "als": model.als_.get_params() if model.als_ is not None else None,
                 "text": model.text_.get_params(),

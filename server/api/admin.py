@@ -56,6 +56,7 @@ def model_status() -> dict[str, Any]:
         "counts": manifest.get("counts", {}),
         "metrics": manifest.get("metrics", {}),
         "weights": manifest.get("config", {}).get("blend", {}),
+        "weights_long_history": manifest.get("config", {}).get("blend_long_history", {}),
         "history": history,
     }
 

@@ -17,12 +17,14 @@ def _train(n_users=40, n_items=60, per_user=10, seed=3):
 def test_views_partition_the_training_items():
     train = _train()
     views = validation_views(train, seed=0)
-    assert set(views) == {"mimic", "dense", "sparse"}
-    for name in ("mimic", "dense"):
+    assert set(views) == {"mimic", "mimic7", "dense", "sparse"}
+    for name in ("mimic", "mimic7", "dense"):
         fit, val = views[name]
         assert fit.multiply(val).nnz == 0
         assert ((fit + val) != train).nnz == 0
     assert np.all(np.diff(views["mimic"][0].indptr) == 3)
+    assert np.all(np.diff(views["mimic7"][0].indptr) == 7)  # as many inputs as the median user minus 3
+    assert views["mimic7"][0].multiply(views["mimic"][1]).nnz > 0  # mimic7 also feeds in less popular items
     assert np.all(np.diff(views["dense"][1].indptr) == 3)
     sparse_fit, sparse_val = views["sparse"]
     assert np.all(np.diff(sparse_fit.indptr) == 1)

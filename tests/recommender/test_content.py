@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from synthetic_papers import make_papers
 
 from recommender.content import TextModel
@@ -93,3 +94,64 @@ def test_min_df_falls_back_to_every_term_on_a_tiny_catalog():
     tm = TextModel(min_df=2, keyword_tokens=True).fit(["Graph neural networks"])
     assert "graph" in tm.vocabulary
     assert TextModel(min_df=2).fit(["graph nets", "graph trees"]).vocabulary.keys() == {"graph"}
+
+
+GENERIC_DOCS = [
+    "a new method for learning representations",  # shares words with every paper below: near the centroid
+    "graph neural networks for molecule property prediction learning",
+    "graph attention networks for citation graphs learning",
+    "message passing graph networks on molecules method",
+    "protein folding with deep learning method",
+    "protein structure prediction from sequences learning",
+    "language models are few shot learners new method",
+    "instruction tuning of language models representations",
+]
+
+
+def test_specificity_moves_generic_papers_down_and_zero_keeps_plain_cosines():
+    plain = TextModel(min_df=1).fit(GENERIC_DOCS)
+    specific = TextModel(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
+    np.testing.assert_allclose(plain.item_weights_, 1.0)
+    h = specific.item_vectors_ @ specific.centroid_
+    np.testing.assert_allclose(specific.item_weights_, 2 * h.mean() / (h.mean() + h), rtol=1e-5)
+    assert np.argmin(specific.item_weights_) == 0  # the generic paper is the closest to the centroid
+    saved = np.array([1, 2])  # two graph papers
+    scores = {}
+    for name, tm in (("plain", plain), ("specific", specific)):
+        scores[name] = tm.catalog_scores(tm.profile(tm.vectors(saved), np.ones(2)))
+        assert np.all(scores[name] >= 0)  # a weight, never a sign flip
+        assert np.argmax(np.where(np.isin(np.arange(8), saved), -1, scores[name])) == 3  # the other graph paper
+    # the generic paper loses ground against the specific graph paper
+    assert scores["specific"][0] / scores["specific"][3] < 0.95 * scores["plain"][0] / scores["plain"][3]
+
+
+def test_specificity_keeps_results_on_a_tiny_homogeneous_catalog():
+    docs = ["deep learning for images", "deep learning for text", "deep learning for audio", "deep learning"]
+    tm = TextModel(min_df=1, specificity=1.5).fit(docs)
+    top, scores = tm.top_n(tm.profile(tm.vectors(np.array([0])), np.ones(1)), 3, exclude=np.array([0]))
+    assert len(top) == 3 and np.all(scores > 0)
+
+
+def test_score_rows_ranks_like_the_request_profile():
+    tm = TextModel(min_df=1, specificity=1.5).fit(GENERIC_DOCS)
+    rows = sp.csr_matrix(np.array([[0, 8, 8, 0, 0, 0, 0, 0], [0, 0, 0, 0, 2, 0, 0, 1]], dtype=np.float32))
+    batch = tm.score_rows(rows)
+    assert batch.shape == (2, len(GENERIC_DOCS))
+    for r in range(2):
+        profile = tm.profile(tm.vectors(rows[r].indices), rows[r].data)
+        single = tm.catalog_scores(profile)
+        # the request profile is the batch row's profile L2-normalised: the same scores up to one factor
+        best = int(np.argmax(batch[r]))
+        np.testing.assert_allclose(single * (batch[r][best] / single[best]), batch[r], rtol=1e-4, atol=1e-6)
+        assert list(np.argsort(-single, kind="stable")) == list(np.argsort(-batch[r], kind="stable"))
+
+
+def test_specificity_survives_a_round_trip_and_is_checked():
+    tm = TextModel(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
+    again = TextModel.from_arrays(tm.vocabulary, tm.idf, tm.item_vectors_, **tm.get_params())
+    assert again.specificity == 1.0
+    np.testing.assert_allclose(again.item_weights_, tm.item_weights_)
+    new = tm.transform(["graph networks for molecules"])
+    assert tm.specificity_weights(new).shape == (1,)
+    with pytest.raises(ValueError, match="specificity"):
+        TextModel(specificity=-1.0).fit(GENERIC_DOCS)

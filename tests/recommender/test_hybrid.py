@@ -1,7 +1,9 @@
+import copy
 from datetime import timedelta
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from synthetic_papers import NOW
 
 from recommender.hybrid import HistoryEvent, PaperDoc, Recommendation
@@ -174,3 +176,33 @@ def test_mmr_prefers_a_different_topic_over_a_near_duplicate():
     score = np.array([1.0, 0.95, 0.7])
     assert HybridRecommender._mmr(score, vectors, 2, 1.0) == [0, 1]
     assert HybridRecommender._mmr(score, vectors, 2, 0.5) == [0, 2]
+
+
+def _with_blends(model, *, short, long, min_items):
+    other = copy.copy(model)
+    other.config_ = copy.deepcopy(model.config_)
+    other.config_["blend"] = dict(short)
+    other.config_["blend_long_history"] = {"min_items": min_items, **long}
+    return other
+
+
+def test_long_histories_use_their_own_blend_in_requests_and_batches(model):
+    cf_only, text_only = {"cf": 1.0, "text": 0.0, "trend": 0.0}, {"cf": 0.0, "text": 1.0, "trend": 0.0}
+    split = _with_blends(model, short=cf_only, long=text_only, min_items=3)
+    assert split.blend_for(2) == cf_only and split.blend_for(3) == text_only
+    short = split.recommend(saves("g1", "g2"), n=5, now=NOW)
+    long = split.recommend(saves("g1", "g2", "g3"), n=5, now=NOW)
+    assert all(r.score == pytest.approx(r.components["cf"]) for r in short)
+    assert all(r.score == pytest.approx(r.components["text"]) for r in long)
+
+    idx = [split.item_ids_.lookup(np.array([k], dtype=object))[0] for k in ("g1", "g2", "g3")]
+    rows = sp.csr_matrix(([8.0] * 5, ([0, 0, 1, 1, 1], idx[:2] + idx)), shape=(2, split.n_items))
+    blended = split.score_matrix(rows)
+    for r, comp in ((0, "cf"), (1, "text")):
+        raw = split.score_matrix(rows[r], component=comp)[0]
+        raw[rows[r].indices] = 0.0
+        raw = np.maximum(raw, 0.0)
+        np.testing.assert_allclose(blended[r], raw / raw.max(), rtol=1e-5, atol=1e-6)
+    # min_items 0 switches the long-history blend off
+    off = _with_blends(model, short=cf_only, long=text_only, min_items=0)
+    assert off.blend_for(50) == cf_only
