@@ -101,6 +101,21 @@ def _scale(values: np.ndarray) -> np.ndarray:
     return out / top if top > 0 else out
 
 
+def _check_blends(cfg: Mapping[str, Any]) -> None:
+    """Blend weights must be non-negative numbers and ``min_items`` a non-negative integer: a bad config file
+    fails the retrain (or the load) with the key it got wrong, never a request."""
+    for section in ("blend", "blend_long_history"):
+        for key, value in (cfg.get(section) or {}).items():
+            where = f"{section}.{key}"
+            if key == "min_items":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"config key {where!r} must be an integer >= 0, got {value!r}")
+            elif key not in COMPONENTS:
+                raise ValueError(f"unknown config key {where!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(f"config key {where!r} must be a number >= 0, got {value!r}")
+
+
 class HybridRecommender:
     """ALS + text + trending hybrid. Build with :meth:`fit` (or :func:`recommender.training.train`)."""
 
@@ -167,6 +182,7 @@ class HybridRecommender:
         titles: Sequence[str],
         saves: sp.spmatrix,
     ) -> HybridRecommender:
+        _check_blends(cfg)
         self.config_ = cfg
         self.text_ = text
         self._doc_cache = DocVectorCache(text)
@@ -201,7 +217,7 @@ class HybridRecommender:
         self._check_fitted()
         long = self.config_.get("blend_long_history") or {}
         section = self.config_["blend"]
-        if long and n_positive >= int(long.get("min_items", 0) or 0) > 0:
+        if 0 < long.get("min_items", 0) <= n_positive:
             section = long
         return {c: float(section.get(c, 0.0)) for c in COMPONENTS}
 

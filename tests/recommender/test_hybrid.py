@@ -4,9 +4,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from synthetic_papers import NOW
+from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender.hybrid import HistoryEvent, PaperDoc, Recommendation
+from recommender.training import train
 
 TITLES = {}
 
@@ -206,3 +207,21 @@ def test_long_histories_use_their_own_blend_in_requests_and_batches(model):
     # min_items 0 switches the long-history blend off
     off = _with_blends(model, short=cf_only, long=text_only, min_items=0)
     assert off.blend_for(50) == cf_only
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"blend_long_history": {"min_items": "5"}}, "blend_long_history.min_items"),
+        ({"blend_long_history": {"min_items": -1}}, "blend_long_history.min_items"),
+        ({"blend_long_history": {"cf": -0.5}}, "blend_long_history.cf"),
+        ({"blend": {"text": "high"}}, "blend.text"),
+        ({"blend": {"trend": True}}, "blend.trend"),
+    ],
+)
+def test_bad_blend_config_fails_the_fit_not_a_request(papers, interactions, override, message):
+    config = copy.deepcopy(TEST_CONFIG)
+    for section, values in override.items():
+        config.setdefault(section, {}).update(values)
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        train(papers, interactions, config=config, now=NOW)
