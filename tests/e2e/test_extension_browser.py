@@ -40,6 +40,16 @@ def sign_in(ext, backend, user) -> None:
     ext.set_storage({"backendUrl": backend.url, "apiToken": user["token"], "user": {"email": user["email"]}})
 
 
+def open_signed_in_popup(ext, backend):
+    """A fresh user, signed in, with the popup open over a catalogue another reader has filled."""
+    seed_readers(backend)
+    user = backend.register()
+    sign_in(ext, backend, user)
+    popup = ext.ctx.new_page()
+    popup.goto(ext.url("popup/popup.html"))
+    return user, popup
+
+
 def saved_keys(backend, token) -> set[str]:
     status, body = backend.api("GET", "/saves?limit=100", token=token)
     assert status == 200, body
@@ -149,11 +159,7 @@ def test_one_click_save_from_badge_and_popup(extension, live_backend, pages):
 
 
 def test_dismiss_removes_the_item_for_good(extension, live_backend):
-    seed_readers(live_backend)
-    user = live_backend.register()
-    sign_in(extension, live_backend, user)
-    popup = extension.ctx.new_page()
-    popup.goto(extension.url("popup/popup.html"))
+    user, popup = open_signed_in_popup(extension, live_backend)
     first = popup.locator("#items .item").first
     first.wait_for(timeout=10_000)
     key = first.get_attribute("data-key")
@@ -171,11 +177,7 @@ def test_dismiss_removes_the_item_for_good(extension, live_backend):
 
 
 def test_click_from_popup_is_recorded_with_list_and_rank(extension, live_backend):
-    seed_readers(live_backend)
-    user = live_backend.register()
-    sign_in(extension, live_backend, user)
-    popup = extension.ctx.new_page()
-    popup.goto(extension.url("popup/popup.html"))
+    user, popup = open_signed_in_popup(extension, live_backend)
     second = popup.locator("#items .item").nth(1)
     second.wait_for(timeout=10_000)
     key = second.get_attribute("data-key")

@@ -42,24 +42,16 @@ PROTEIN_TOPICS = [
 
 def make_papers() -> list[PaperDoc]:
     papers = []
-    for i, t in enumerate(GRAPH_TOPICS):
-        papers.append(
-            PaperDoc(
-                key=f"g{i}",
-                title=t.title(),
-                abstract=f"We study {t}. Graph methods.",
-                published_at=NOW - timedelta(days=10 + i),
+    for prefix, topics, field in (("g", GRAPH_TOPICS, "Graph methods"), ("p", PROTEIN_TOPICS, "Protein biology")):
+        for i, t in enumerate(topics):
+            papers.append(
+                PaperDoc(
+                    key=f"{prefix}{i}",
+                    title=t.title(),
+                    abstract=f"We study {t}. {field}.",
+                    published_at=NOW - timedelta(days=10 + i),
+                )
             )
-        )
-    for i, t in enumerate(PROTEIN_TOPICS):
-        papers.append(
-            PaperDoc(
-                key=f"p{i}",
-                title=t.title(),
-                abstract=f"We study {t}. Protein biology.",
-                published_at=NOW - timedelta(days=10 + i),
-            )
-        )
     return papers
 
 
