@@ -163,22 +163,50 @@ class ALSRecommender:
         return out
 
     # ---------------------------------------------------------------- scoring
-    def score(self, user_factor: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """Scores of ``candidates`` (item indices) for one user; NaN for items unknown to the model."""
+    def item_norm_weights(self, item_norm_power: float) -> np.ndarray:
+        """``1 / ||item factor|| ** item_norm_power`` per item (1 for an all-zero factor).
+
+        Power 0 keeps the ALS dot product; power 1 ranks by the cosine between the user's and the item's
+        factor. Widely saved papers get long factors, so the dot product favours them whatever the user's
+        topic; dividing by the norm ranks by direction, i.e. by fit to the user's topics.
+        """
+        self._check_fitted()
+        p = float(item_norm_power)
+        if not p >= 0:
+            raise ValueError(f"item_norm_power must be >= 0, got {item_norm_power!r}")
+        if p == 0:
+            return np.ones(self.n_items_, dtype=np.float32)
+        return (1.0 / self._item_norms**p).astype(np.float32)
+
+    def score(
+        self, user_factor: np.ndarray, candidates: np.ndarray, *, item_norm_power: float = 0.0
+    ) -> np.ndarray:
+        """Scores of ``candidates`` (item indices) for one user; NaN for items unknown to the model.
+
+        ``item_norm_power``: see :meth:`item_norm_weights`.
+        """
         self._check_fitted()
         candidates = np.asarray(candidates, dtype=np.int64)
         out = np.full(len(candidates), np.nan, dtype=np.float32)
         ok = (candidates >= 0) & (candidates < self.n_items_)
-        out[ok] = self.item_factors_[candidates[ok]] @ np.asarray(user_factor, dtype=np.float32)
+        known = candidates[ok]
+        out[ok] = (self.item_factors_[known] @ np.asarray(user_factor, dtype=np.float32)) * self.item_norm_weights(
+            item_norm_power
+        )[known]
         return out
 
     def top_n(
-        self, user_factor: np.ndarray, n: int, *, exclude: np.ndarray | None = None
+        self,
+        user_factor: np.ndarray,
+        n: int,
+        *,
+        exclude: np.ndarray | None = None,
+        item_norm_power: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` item indices and scores over the whole model for one user factor."""
+        """Top-``n`` item indices and scores over the whole model for one user factor (scored as :meth:`score`)."""
         self._check_fitted()
         scores = self.item_factors_ @ np.asarray(user_factor, dtype=np.float32)
-        return top_n_indices(scores, n, exclude)
+        return top_n_indices(scores * self.item_norm_weights(item_norm_power), n, exclude)
 
     def similar_items(self, item: int, candidates: np.ndarray | None = None) -> np.ndarray:
         """Cosine similarity in factor space between ``item`` and ``candidates`` (all items if None)."""

@@ -491,13 +491,15 @@ TUNE_MODEL_GRID: tuple[dict[str, dict[str, Any]], ...] = tuple(
         "text": {"keyword_tokens": True, "min_df": 2, "specificity": g},
         "als": {"factors": 256, "feature_weight": 20.0},
     }
-    for g in (0.0, 0.5, 1.0, 1.5)
+    for g in (0.5, 1.0, 1.5)
 )
 # The trend weight has a floor of 0.05: offline the trend component is training popularity, which the published
 # split holds out against (TopPop is near chance at P=10), while online it is the real trending signal that keeps
 # this week's papers reachable in "For you".
+# ``cf_item_norm`` 0 ranks CF by the ALS dot product, 1 by the cosine of user and item factor.
 TUNE_BLEND_GRID = tuple(
-    {"cf": cf, "text": round(1.0 - cf - tr, 3), "trend": tr}
+    {"cf": cf, "text": round(1.0 - cf - tr, 3), "trend": tr, "cf_item_norm": norm}
+    for norm in (0.0, 1.0)
     for cf in (0.5, 0.6, 0.7, 0.8)
     for tr in (0.05, 0.1)
 )
@@ -640,12 +642,15 @@ def tune(
             # every blend below is scored with this one weight set, whatever the input size
             config = merge_config({**model, "blend_long_history": {"min_items": 0}})
             lib = LibraryHybrid(config).fit(sub)
-            base = {}
-            for comp in ("cf", "text"):
-                base[comp] = evaluate_method(lib.method(comp), sub, users).metrics
+            text_alone = evaluate_method(lib.method("text"), sub, users).metrics
+            cf_alone = {}  # the CF component as each blend scores it (its cf_item_norm)
+            for norm in sorted({float(b.get("cf_item_norm", 0.0)) for b in blend_grid}):
+                lib.model_.config_["blend"] = {**lib.model_.config_["blend"], "cf_item_norm": norm}
+                cf_alone[norm] = evaluate_method(lib.method("cf"), sub, users).metrics
             for blend in blend_grid:
                 lib.model_.config_["blend"] = dict(blend)
                 m = evaluate_method(lib.method("blend"), sub, users).metrics
+                base = {"cf": cf_alone[float(blend.get("cf_item_norm", 0.0))], "text": text_alone}
                 trials.append(
                     {
                         "view": view,

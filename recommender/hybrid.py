@@ -5,7 +5,9 @@ for a paper added after training, count as 0; the best candidate gets 1) and ble
 weights; a component that is unavailable for the request (no CF factor, no text profile, no trending input) is
 left out and the remaining weights are renormalised. Users with at least ``blend_long_history.min_items``
 positive papers are blended with the ``blend_long_history`` weights instead of ``blend``: a longer history makes
-the text profile more reliable. See docs/recommender.md.
+the text profile more reliable. Each of the two sections also sets ``cf_item_norm``, the power of the item
+factor's norm that CF scores are divided by (0 = ALS dot product, 1 = cosine of user and item factor). See
+docs/recommender.md.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from recommender.interactions import IdMap, InteractionData, build_matrix
 log = logging.getLogger(__name__)
 
 COMPONENTS = ("cf", "text", "trend")
+# per-section settings besides the component weights
+BLEND_OPTIONS = ("min_items", "cf_item_norm")
 COLD_START_HINT = "save papers to personalise this list"
 
 
@@ -102,15 +106,15 @@ def _scale(values: np.ndarray) -> np.ndarray:
 
 
 def _check_blends(cfg: Mapping[str, Any]) -> None:
-    """Blend weights must be non-negative numbers and ``min_items`` a non-negative integer: a bad config file
-    fails the retrain (or the load) with the key it got wrong, never a request."""
+    """Blend weights and ``cf_item_norm`` must be non-negative numbers and ``min_items`` a non-negative integer:
+    a bad config file fails the retrain (or the load) with the key it got wrong, never a request."""
     for section in ("blend", "blend_long_history"):
         for key, value in (cfg.get(section) or {}).items():
             where = f"{section}.{key}"
             if key == "min_items":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise ValueError(f"config key {where!r} must be an integer >= 0, got {value!r}")
-            elif key not in COMPONENTS:
+            elif key not in COMPONENTS and key not in BLEND_OPTIONS:
                 raise ValueError(f"unknown config key {where!r}")
             elif isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(f"config key {where!r} must be a number >= 0, got {value!r}")
@@ -212,14 +216,21 @@ class HybridRecommender:
         self._check_fitted()
         return {k: float(v) for k, v in self.config_["blend"].items()}
 
-    def blend_for(self, n_positive: int) -> dict[str, float]:
-        """Blend weights for a user with ``n_positive`` positive papers in their history."""
+    def _blend_section(self, n_positive: int) -> Mapping[str, Any]:
         self._check_fitted()
         long = self.config_.get("blend_long_history") or {}
-        section = self.config_["blend"]
         if 0 < long.get("min_items", 0) <= n_positive:
-            section = long
+            return long
+        return self.config_["blend"]
+
+    def blend_for(self, n_positive: int) -> dict[str, float]:
+        """Blend weights for a user with ``n_positive`` positive papers in their history."""
+        section = self._blend_section(n_positive)
         return {c: float(section.get(c, 0.0)) for c in COMPONENTS}
+
+    def cf_item_norm_for(self, n_positive: int) -> float:
+        """The ``cf_item_norm`` power for a user with ``n_positive`` positive papers (0 when not set)."""
+        return float(self._blend_section(n_positive).get("cf_item_norm", 0.0))
 
     # ------------------------------------------------------------------ request state
     def _state_from_history(
@@ -367,6 +378,7 @@ class HybridRecommender:
         user_factor = None
         if self.als_ is not None and len(state.pos_idx):
             user_factor = self.als_.fold_in(state.pos_idx, state.pos_conf)
+        item_norm = self.cf_item_norm_for(state.n_positive)
         profile = self._text_profile(state)
 
         cand_keys: dict[str, None] = {}
@@ -376,7 +388,7 @@ class HybridRecommender:
             for i in top_n_indices(tscores, int(sizes["trending"]), None)[0]:
                 cand_keys[str(tkeys[i])] = None
         if user_factor is not None:
-            for i in self.als_.top_n(user_factor, int(sizes["als"]), exclude=excluded)[0]:
+            for i in self.als_.top_n(user_factor, int(sizes["als"]), exclude=excluded, item_norm_power=item_norm)[0]:
                 cand_keys[self.item_ids_.keys[i]] = None
         if profile is not None:
             for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
@@ -391,7 +403,7 @@ class HybridRecommender:
         vectors = self._candidate_vectors(keys_arr, idx, extra_docs)
 
         raw = {
-            "cf": self.als_.score(user_factor, idx) if user_factor is not None else None,
+            "cf": self.als_.score(user_factor, idx, item_norm_power=item_norm) if user_factor is not None else None,
             "text": (
                 np.asarray((vectors @ profile.T).todense()).ravel() * self.text_.specificity_weights(vectors)
                 if profile is not None
@@ -488,10 +500,15 @@ class HybridRecommender:
         if user_items.shape[1] != self.n_items:
             raise ValueError(f"user_items has {user_items.shape[1]} columns, the model {self.n_items} items")
         n_users = user_items.shape[0]
+        n_pos = np.diff(user_items.indptr)
         want = COMPONENTS if component == "blend" else (component,)
         raw: dict[str, np.ndarray] = {}
         if "cf" in want and self.als_ is not None:
             raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
+            # each row scored with the cf_item_norm of its history length, as in recommend()
+            for power in {self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)} - {0.0}:
+                rows = np.flatnonzero([self.cf_item_norm_for(int(n)) == power for n in n_pos])
+                raw["cf"][rows] *= self.als_.item_norm_weights(power)[None, :]
         if "text" in want:
             # the row's profile against every item: ranks like the sum of the item's cosines with the user's
             # items (ItemKNN-CBF), with the same specificity weights as the request path
@@ -503,7 +520,6 @@ class HybridRecommender:
                 return np.zeros((n_users, self.n_items), dtype=np.float32)
             return np.asarray(raw[component], dtype=np.float32)
         # per-row weights: each user is blended with the weights for their history length (as blend_for)
-        n_pos = np.diff(user_items.indptr)
         blends = {n: self.blend_for(int(n)) for n in np.unique(n_pos)}
         w = {c: np.array([blends[n][c] for n in n_pos], dtype=np.float32)[:, None] for c in raw}
         total = sum(w.values()) if w else np.zeros((n_users, 1), dtype=np.float32)

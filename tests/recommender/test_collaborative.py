@@ -83,3 +83,24 @@ def test_bad_input():
         ALSRecommender().score(np.zeros(2), np.array([0]))
     with pytest.raises(ValueError, match="factors must be"):
         ALSRecommender(factors=0).fit(sp.csr_matrix(np.eye(2)))
+
+
+def test_item_norm_power_ranks_by_the_cosine_of_user_and_item_factor():
+    # item 0 has a long factor (a widely saved paper) pointing slightly off the user's direction
+    factors = np.array([[3.0, 0.0], [0.9, 0.44], [0.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    model = ALSRecommender.from_factors(factors, factors=2)
+    x = np.array([1.0, 0.5], dtype=np.float32)
+    items = np.arange(4)
+    np.testing.assert_allclose(model.score(x, items), factors @ x, rtol=1e-6)
+    cosine = model.score(x, items, item_norm_power=1.0)
+    np.testing.assert_allclose(cosine[:3], (factors[:3] @ x) / np.linalg.norm(factors[:3], axis=1), rtol=1e-6)
+    assert cosine[3] == 0.0  # an all-zero factor scores 0, not NaN
+    assert model.top_n(x, 2)[0].tolist() == [0, 1]
+    top, scores = model.top_n(x, 2, item_norm_power=1.0)
+    assert top.tolist() == [1, 0]
+    np.testing.assert_allclose(scores, cosine[[1, 0]], rtol=1e-6)
+    # half the power ranks in between
+    half = model.score(x, items, item_norm_power=0.5)
+    np.testing.assert_allclose(half[:3], (factors[:3] @ x) / np.linalg.norm(factors[:3], axis=1) ** 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="item_norm_power must be >= 0"):
+        model.score(x, items, item_norm_power=-1.0)

@@ -209,9 +209,39 @@ def test_long_histories_use_their_own_blend_in_requests_and_batches(model):
     assert off.blend_for(50) == cf_only
 
 
+def test_cf_item_norm_follows_the_history_length_in_requests_and_batches(model):
+    cf_dot = {"cf": 1.0, "text": 0.0, "trend": 0.0, "cf_item_norm": 0.0}
+    cf_cosine = {**cf_dot, "cf_item_norm": 1.0}
+    split = _with_blends(model, short=cf_dot, long=cf_cosine, min_items=3)
+    assert split.cf_item_norm_for(2) == 0.0 and split.cf_item_norm_for(3) == 1.0
+    als = split.als_
+    norms = np.linalg.norm(als.item_factors_, axis=1)
+    keys = ("g1", "g2", "g3")
+    idx = [int(split.item_ids_.lookup(np.array([k], dtype=object))[0]) for k in keys]
+
+    # request path: the CF component of a long history is the cosine, scaled over the candidates
+    recs = split.recommend(saves(*keys), n=6, now=NOW)
+    x = als.fold_in(np.array(idx), np.full(3, 8.0))
+    rec_idx = split.item_ids_.lookup(np.array([r.key for r in recs], dtype=object))
+    cosine = (als.item_factors_[rec_idx] @ x) / norms[rec_idx]
+    comps = np.array([r.components["cf"] for r in recs])
+    best = int(np.argmax(cosine))  # components are scaled by the candidates' best score: compare ratios
+    np.testing.assert_allclose(comps / comps[best], np.maximum(cosine, 0) / cosine[best], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(np.argsort(cosine), np.argsort(als.item_factors_[rec_idx] @ x))
+
+    # batches: a 2-paper row is scored by the dot product, a 3-paper row by the cosine
+    rows = sp.csr_matrix(([8.0] * 5, ([0, 0, 1, 1, 1], idx[:2] + idx)), shape=(2, split.n_items))
+    raw = split.score_matrix(rows, component="cf")
+    factors = als.fold_in_rows(rows)
+    np.testing.assert_allclose(raw[0], als.item_factors_ @ factors[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(raw[1], (als.item_factors_ @ factors[1]) / norms, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
+        ({"blend_long_history": {"cf_item_norm": -1}}, "blend_long_history.cf_item_norm"),
+        ({"blend": {"cf_item_norm": "cosine"}}, "blend.cf_item_norm"),
         ({"blend_long_history": {"min_items": "5"}}, "blend_long_history.min_items"),
         ({"blend_long_history": {"min_items": -1}}, "blend_long_history.min_items"),
         ({"blend_long_history": {"cf": -0.5}}, "blend_long_history.cf"),
