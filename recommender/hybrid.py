@@ -4,10 +4,10 @@ Per request, each component is scaled to [0, 1] over the candidate set (negative
 for a paper added after training, count as 0; the best candidate gets 1) and blended with the configured
 weights; a component that is unavailable for the request (no CF factor, no text profile, no trending input) is
 left out and the remaining weights are renormalised. Users with at least ``blend_long_history.min_items``
-positive papers are blended with the ``blend_long_history`` weights instead of ``blend``: a longer history makes
-the text profile more reliable. Each of the two sections also sets ``cf_item_norm``, the power of the item
-factor's norm that CF scores are divided by (0 = ALS dot product, 1 = cosine of user and item factor). See
-docs/recommender.md.
+positive papers are blended with the ``blend_long_history`` weights instead of ``blend``: a longer history pins
+down the text profile and the user's direction in factor space. Each of the two sections also sets
+``cf_item_norm``, the power of the item factor's norm that CF scores are divided by (0 = ALS dot product, 1 =
+cosine of user and item factor). See docs/recommender.md.
 """
 
 from __future__ import annotations
