@@ -112,6 +112,8 @@ class ALSRecommender:
         self._YtY = Y.T @ Y
         norms = np.linalg.norm(self.item_factors_, axis=1)
         self._item_norms = np.where(norms > 0, norms, 1.0).astype(np.float32)
+        self._inverse_item_norms = (1.0 / self._item_norms).astype(np.float32)
+        self._inverse_item_norms.setflags(write=False)  # item_norm_weights hands it out without a copy
 
     def _check_params(self) -> None:
         if int(self.factors) < 1:
@@ -163,8 +165,8 @@ class ALSRecommender:
         return out
 
     # ---------------------------------------------------------------- scoring
-    def item_norm_weights(self, item_norm_power: float) -> np.ndarray:
-        """``1 / ||item factor|| ** item_norm_power`` per item (1 for an all-zero factor).
+    def item_norm_weights(self, item_norm_power: float, items: np.ndarray | None = None) -> np.ndarray:
+        """``1 / ||item factor|| ** item_norm_power`` for ``items`` (all items if None; 1 for an all-zero factor).
 
         Power 0 keeps the ALS dot product; power 1 ranks by the cosine between the user's and the item's
         factor. Widely saved papers get long factors, so the dot product favours them whatever the user's
@@ -174,9 +176,10 @@ class ALSRecommender:
         p = float(item_norm_power)
         if not p >= 0:
             raise ValueError(f"item_norm_power must be >= 0, got {item_norm_power!r}")
+        inverse = self._inverse_item_norms if items is None else self._inverse_item_norms[items]
         if p == 0:
-            return np.ones(self.n_items_, dtype=np.float32)
-        return (1.0 / self._item_norms**p).astype(np.float32)
+            return np.ones(len(inverse), dtype=np.float32)
+        return inverse if p == 1 else (inverse**p).astype(np.float32)
 
     def score(
         self, user_factor: np.ndarray, candidates: np.ndarray, *, item_norm_power: float = 0.0
@@ -191,8 +194,8 @@ class ALSRecommender:
         ok = (candidates >= 0) & (candidates < self.n_items_)
         known = candidates[ok]
         out[ok] = (self.item_factors_[known] @ np.asarray(user_factor, dtype=np.float32)) * self.item_norm_weights(
-            item_norm_power
-        )[known]
+            item_norm_power, known
+        )
         return out
 
     def top_n(
