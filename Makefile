@@ -59,6 +59,7 @@ browser-deps:
 
 lint: install node-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	npx --no-install web-ext lint --source-dir extension --self-hosted --output text
 
 test: install node-deps browser-deps lint

@@ -140,9 +140,7 @@ class ALSRecommender:
         items = np.asarray(items, dtype=np.int64)
         conf = np.asarray(confidences, dtype=np.float64)
         if items.shape != conf.shape:
-            raise ValueError(
-                f"items and confidences must have the same shape, got {items.shape}, {conf.shape}"
-            )
+            raise ValueError(f"items and confidences must have the same shape, got {items.shape}, {conf.shape}")
         known = (items >= 0) & (items < self.n_items_) & (conf > 0)
         if not np.any(known):
             return None
@@ -181,9 +179,7 @@ class ALSRecommender:
             return np.ones(len(inverse), dtype=np.float32)
         return inverse if p == 1 else (inverse**p).astype(np.float32)
 
-    def score(
-        self, user_factor: np.ndarray, candidates: np.ndarray, *, item_norm_power: float = 0.0
-    ) -> np.ndarray:
+    def score(self, user_factor: np.ndarray, candidates: np.ndarray, *, item_norm_power: float = 0.0) -> np.ndarray:
         """Scores of ``candidates`` (item indices) for one user; NaN for items unknown to the model.
 
         ``item_norm_power``: see :meth:`item_norm_weights`.

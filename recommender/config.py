@@ -21,9 +21,7 @@ def default_config() -> dict[str, Any]:
         return json.load(fh)
 
 
-def merge_config(
-    overrides: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def merge_config(overrides: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Deep-merge ``overrides`` over ``base`` (the defaults when omitted).
 
     Raises ``ValueError`` on a key the defaults do not know, so a typo never silently falls back to a default.

@@ -213,11 +213,7 @@ class TextModel:
             return None
         pos = sp.csr_matrix(weights[None, :] @ vectors) / weights.sum()
         if negative is not None and negative.shape[0] and self.dismiss_push:
-            nw = (
-                np.ones(negative.shape[0])
-                if negative_weights is None
-                else np.asarray(negative_weights, float)
-            )
+            nw = np.ones(negative.shape[0]) if negative_weights is None else np.asarray(negative_weights, float)
             if nw.sum() > 0:
                 pos = pos - float(self.dismiss_push) * sp.csr_matrix(nw[None, :] @ negative) / nw.sum()
         pos = sp.csr_matrix(pos, dtype=np.float32)

@@ -509,9 +509,7 @@ TUNE_OBJECTIVE_VIEWS = ("mimic", "mimic7", "sparse")
 TUNE_LONG_HISTORY_MIN_ITEMS = 5
 
 
-def popular_first_split(
-    train: sp.csr_matrix, *, keep: int = 3, seed: int = 0
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def popular_first_split(train: sp.csr_matrix, *, keep: int = 3, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Per user, keep the ``keep`` training items that are most popular in ``train`` (ties broken at random)
     as input and hold out the rest. Only the training matrix is read."""
     from recommender.datasets import lists_to_csr
@@ -587,9 +585,7 @@ def _view_objective(trial: Mapping[str, Any]) -> float:
 
 
 def _beats_components(trial: Mapping[str, Any]) -> bool:
-    return all(
-        trial[f"recall@{k}"] > max(trial[f"cf_recall@{k}"], trial[f"text_recall@{k}"]) for k in RECALL_KS
-    )
+    return all(trial[f"recall@{k}"] > max(trial[f"cf_recall@{k}"], trial[f"text_recall@{k}"]) for k in RECALL_KS)
 
 
 def _choose_blend(trials: Sequence[Mapping[str, Any]]) -> tuple[dict[str, float], float, bool]:

@@ -144,9 +144,7 @@ class HybridRecommender:
             raise ValueError("nothing to train on: no papers")
         keys = [p.key for p in papers]
         if len(data.items) != len(keys) or data.items.keys.tolist() != keys:
-            raise ValueError(
-                "data.items must be the paper keys in catalog order (build_matrix(item_keys=...))"
-            )
+            raise ValueError("data.items must be the paper keys in catalog order (build_matrix(item_keys=...))")
         if text_model is None:
             text_model = TextModel(**cfg["text"]).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
@@ -316,9 +314,7 @@ class HybridRecommender:
             weights.append(state.extra_pos_conf)
         if not vecs:
             return None
-        return self.text_.profile(
-            sp.vstack(vecs).tocsr(), np.concatenate(weights), negative=state.negative_vectors
-        )
+        return self.text_.profile(sp.vstack(vecs).tocsr(), np.concatenate(weights), negative=state.negative_vectors)
 
     # ------------------------------------------------------------------ recommend
     def recommend(
@@ -564,8 +560,7 @@ class HybridRecommender:
                 count = int(readers.get(rec.key, 0))
                 if count > 0:
                     rec.reasons.append(
-                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''}"
-                        f" — {COLD_START_HINT}"
+                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''} — {COLD_START_HINT}"
                     )
                 elif rec.components["trend"] > 0:
                     rec.reasons.append(f"Trending {window_label} — {COLD_START_HINT}")
@@ -618,9 +613,7 @@ class HybridRecommender:
                 c = int(co_count[j])
                 title = _shorten(str(self.item_titles_[co_best[j]]))
                 who = f"{c} readers who" if c != 1 else "A reader who"
-                scored.append(
-                    (weights.get("cf", 0.0) * comp["cf"] + 1e-9, f"{who} saved “{title}” also saved this")
-                )
+                scored.append((weights.get("cf", 0.0) * comp["cf"] + 1e-9, f"{who} saved “{title}” also saved this"))
             count = int(readers.get(rec.key, 0))
             if count > 0:
                 scored.append(

@@ -222,9 +222,7 @@ def build_matrix(
     current_saves = last_save_state[is_save[last_save_state]]
     contrib[current_saves] += weights.get("save", 0.0) * dec[current_saves]
 
-    last_dismiss_state = _last_per_pair(
-        pair, ts, (types_arr == "dismiss") | (types_arr == "undismiss") | is_save
-    )
+    last_dismiss_state = _last_per_pair(pair, ts, (types_arr == "dismiss") | (types_arr == "undismiss") | is_save)
     current_dismissals = last_dismiss_state[types_arr[last_dismiss_state] == "dismiss"]
     dismissed = sp.csr_matrix(
         (np.ones(len(current_dismissals), np.float32), (uidx[current_dismissals], iidx[current_dismissals])),

@@ -171,9 +171,7 @@ def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
         titles=title_blob,
         title_offsets=title_off,
     )
-    np.savez(
-        directory / files["text"], idf=model.text_.idf, **_csr_parts("vectors", model.text_.item_vectors_)
-    )
+    np.savez(directory / files["text"], idf=model.text_.idf, **_csr_parts("vectors", model.text_.item_vectors_))
     with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
         json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
     np.savez(directory / files["saves"], **_csr_parts("saves", model.saves_))
@@ -201,9 +199,7 @@ def load(path: str | Path) -> HybridRecommender:
         vocabulary = json.load(fh)
     with np.load(path / files["text"], allow_pickle=False) as z:
         arrays = dict(z)
-    text = TextModel.from_arrays(
-        vocabulary, arrays["idf"], _csr_from(arrays, "vectors"), **manifest["params"]["text"]
-    )
+    text = TextModel.from_arrays(vocabulary, arrays["idf"], _csr_from(arrays, "vectors"), **manifest["params"]["text"])
     with np.load(path / files["saves"], allow_pickle=False) as z:
         saves = _csr_from(dict(z), "saves")
     als = None

@@ -132,9 +132,7 @@ def train(
             try:
                 users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
             except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}"
-                ) from exc
+                raise ValueError(f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}") from exc
         else:
             # A fresh catalog: a text-only model serves "similar to what you saved" from the first save on.
             log.warning("no interactions yet: training the text model only")
@@ -162,9 +160,7 @@ def train(
 
         stages.set_postfix_str("holdout fit")
         ev = cfg["evaluation"]
-        train_m, test_m = holdout_split(
-            data.matrix, float(ev["holdout_fraction"]), random_state=ev["random_state"]
-        )
+        train_m, test_m = holdout_split(data.matrix, float(ev["holdout_fraction"]), random_state=ev["random_state"])
         metrics: dict[str, Any] = {"holdout_fraction": float(ev["holdout_fraction"])}
         if test_m.nnz and train_m.nnz:
             held = InteractionData(

@@ -48,9 +48,7 @@ def parse(text: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("page", type=Path, help="the trending-papers page as text")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)

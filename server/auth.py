@@ -79,9 +79,7 @@ def _load_user_from_token(req: Any) -> User | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> None:
-    abort(
-        401, g.get("auth_error") or "Sign in first: send 'Authorization: Bearer <token>' or a session cookie."
-    )
+    abort(401, g.get("auth_error") or "Sign in first: send 'Authorization: Bearer <token>' or a session cookie.")
 
 
 def init_app(app: Flask) -> None:

@@ -91,9 +91,7 @@ class EventSchema(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
     paper = fields.Nested(PaperMetaSchema, required=True)
     occurred_at = FlexibleDate(required=True)
-    context = fields.Dict(
-        keys=fields.String(validate=validate.Length(max=50)), load_default=None, allow_none=True
-    )
+    context = fields.Dict(keys=fields.String(validate=validate.Length(max=50)), load_default=None, allow_none=True)
 
     @validates("occurred_at")
     def _not_future(self, value: datetime, **_: Any) -> None:

@@ -19,9 +19,7 @@ blp = Blueprint("admin", __name__, url_prefix="/admin", description="Administrat
 
 
 class ImportSchema(StrictSchema):
-    papers = fields.List(
-        fields.Nested(PaperMetaSchema), required=True, validate=validate.Length(min=1, max=5000)
-    )
+    papers = fields.List(fields.Nested(PaperMetaSchema), required=True, validate=validate.Length(min=1, max=5000))
 
 
 class ImportResultSchema(StrictSchema):

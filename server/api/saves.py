@@ -60,9 +60,7 @@ def list_saves(args: dict[str, Any]) -> dict[str, Any]:
     rows = db.session.execute(query).all()
     page = rows[: args["limit"]]
     items = [{"paper": paper_dict(p, saved=True, dismissed=False), "saved_at": s.saved_at} for s, p in page]
-    next_cursor = (
-        _encode_cursor(page[-1][0].saved_at, page[-1][0].paper_id) if len(rows) > len(page) else None
-    )
+    next_cursor = _encode_cursor(page[-1][0].saved_at, page[-1][0].paper_id) if len(rows) > len(page) else None
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -109,4 +107,3 @@ def delete_save(key: str) -> None:
         apply_action(session, current_user.id, paper_id, "unsave", datetime.now(UTC))
         log_interaction(session, current_user.id, paper_id, "unsave")
         session.commit()
-

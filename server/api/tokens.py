@@ -25,9 +25,7 @@ def list_tokens() -> dict[str, Any]:
     """Tokens of the current user, newest first (hashes are never shown)."""
     user_id = current_user.id
     current = g.get("api_token")
-    rows = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
-    ).all()
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
     items = []
     for token in rows:
         items.append(

@@ -34,9 +34,7 @@ def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchR
     seen_ids: set[str] = set()
     for index, raw in enumerate(raw_events):
         if not isinstance(raw, dict):
-            result.rejected.append(
-                {"index": index, "errors": {"_schema": ["An event must be a JSON object."]}}
-            )
+            result.rejected.append({"index": index, "errors": {"_schema": ["An event must be a JSON object."]}})
             continue
         try:
             event = _event_schema.load(raw)

@@ -156,4 +156,3 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
     for part in chunks(missing):
         ids.update(dict(session.execute(select(Paper.key, Paper.id).where(Paper.key.in_(part))).all()))
     return ids
-

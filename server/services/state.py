@@ -24,9 +24,7 @@ def apply_action(session: Session, user_id: int, paper_id: int, action: str, at:
             )
         )
     elif action == "unsave":
-        session.execute(
-            delete(Save).where(Save.user_id == user_id, Save.paper_id == paper_id, Save.saved_at <= at)
-        )
+        session.execute(delete(Save).where(Save.user_id == user_id, Save.paper_id == paper_id, Save.saved_at <= at))
     elif action == "dismiss":
         stmt = insert_for(session, Dismissal).values(user_id=user_id, paper_id=paper_id, dismissed_at=at)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "paper_id"]))
@@ -34,9 +32,7 @@ def apply_action(session: Session, user_id: int, paper_id: int, action: str, at:
         session.execute(delete(Dismissal).where(Dismissal.user_id == user_id, Dismissal.paper_id == paper_id))
 
 
-def log_interaction(
-    session: Session, user_id: int, paper_id: int, kind: str, context: dict | None = None
-) -> None:
+def log_interaction(session: Session, user_id: int, paper_id: int, kind: str, context: dict | None = None) -> None:
     """Append a server-originated interaction (REST save/unsave/dismiss) so training sees it too."""
     session.add(
         Interaction(
@@ -54,9 +50,7 @@ def log_interaction(
 def saved_and_dismissed(session: Session, user_id: int, paper_ids: list[int]) -> tuple[set[int], set[int]]:
     if not paper_ids:
         return set(), set()
-    saved = set(
-        session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(paper_ids)))
-    )
+    saved = set(session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(paper_ids))))
     dismissed = set(
         session.scalars(
             select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(paper_ids))

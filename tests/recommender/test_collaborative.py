@@ -49,9 +49,7 @@ def test_fold_in_matches_implicit_recalculate_user(als, data):
     ref = AlternatingLeastSquares(factors=2, regularization=0.1, alpha=5.0)
     ref.item_factors, ref.user_factors = als.item_factors_, als.user_factors_
     row = data.matrix[2]
-    np.testing.assert_allclose(
-        als.fold_in(row.indices, row.data), ref.recalculate_user(2, row), rtol=1e-3, atol=1e-4
-    )
+    np.testing.assert_allclose(als.fold_in(row.indices, row.data), ref.recalculate_user(2, row), rtol=1e-3, atol=1e-4)
 
 
 def test_unknown_items_are_ignored_not_index_errors(als):

@@ -8,8 +8,9 @@ from recommender.hybrid import PaperDoc
 
 @pytest.fixture
 def text_model():
-    return TextModel(max_features=1000).fit(["graph networks communities", "protein folding structure",
-                                             "random walks on graphs", "protein docking"])
+    return TextModel(max_features=1000).fit(
+        ["graph networks communities", "protein folding structure", "random walks on graphs", "protein docking"]
+    )
 
 
 def test_cached_vectors_equal_fresh_transform(text_model):

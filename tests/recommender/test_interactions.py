@@ -21,9 +21,7 @@ def cell(data, user, item):
 
 
 def test_weights_add_up_and_users_are_rows():
-    d = build(
-        [("u", "a", "open", NOW), ("u", "a", "click", NOW), ("u", "a", "save", NOW), ("v", "b", "open", NOW)]
-    )
+    d = build([("u", "a", "open", NOW), ("u", "a", "click", NOW), ("u", "a", "save", NOW), ("v", "b", "open", NOW)])
     assert d.matrix.shape == (2, 2)
     assert cell(d, "u", "a") == pytest.approx(11.0)
     assert cell(d, "v", "b") == pytest.approx(1.0)
@@ -35,9 +33,7 @@ def test_unsave_cancels_save_but_not_opens():
     d = build([("u", "a", "open", t), ("u", "a", "save", t), ("u", "a", "unsave", NOW)])
     assert cell(d, "u", "a") == pytest.approx(1.0)
     assert d.saved.nnz == 0
-    d = build(
-        [("u", "a", "save", t), ("u", "a", "unsave", t + timedelta(minutes=1)), ("u", "a", "save", NOW)]
-    )
+    d = build([("u", "a", "save", t), ("u", "a", "unsave", t + timedelta(minutes=1)), ("u", "a", "save", NOW)])
     assert cell(d, "u", "a") == pytest.approx(8.0)
 
 

@@ -94,9 +94,7 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("client_event_id", sa.String(length=36), nullable=False),
         sa.Column("context", sa.JSON(), nullable=True),
-        sa.CheckConstraint(
-            "type IN ('open', 'click', 'save', 'unsave', 'dismiss')", name="ck_interactions_type"
-        ),
+        sa.CheckConstraint("type IN ('open', 'click', 'save', 'unsave', 'dismiss')", name="ck_interactions_type"),
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
