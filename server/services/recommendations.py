@@ -107,6 +107,7 @@ def _trending(session: Session, window: str) -> TrendingList:
         window,
         cache_key=current_app.config["DATABASE_URL"],
         max_age=float(current_app.config["TRENDING_CACHE_SECONDS"]),
+        session_factory=current_app.extensions["paperscout_db"].new_session,
     )
 
 

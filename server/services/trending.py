@@ -2,14 +2,18 @@
 
 The decayed sum is computed by the database (one grouped query returning only the best few thousand papers),
 so a refresh costs one index range scan over the window instead of shipping every event to Python. The
-formula is the one of ``recommender.trending.trending`` (a test checks that both agree).
+formula is the one of ``recommender.trending.trending`` (a test checks that both agree). A list past its cache
+age is served while a background thread recomputes it (stale-while-revalidate), so only a process's first
+request waits for the query.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,8 +26,13 @@ from recommender.config import load_config
 from recommender.trending import WINDOWS, freshness_boost
 from server.models import Interaction, Paper
 
+log = logging.getLogger(__name__)
+
 WINDOW_LABELS = {"1d": "today", "7d": "this week", "30d": "this month"}
 KEEP_TOP = 2000
+# A stale list is served while it is refreshed in the background, but never one older than this many cache
+# periods (e.g. when refreshes keep failing): then the request computes it itself.
+STALE_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class TrendingList:
 
 
 _cache: dict[tuple[str, str], TrendingList] = {}
+_refreshing: set[tuple[str, str]] = set()
 _lock = threading.Lock()
 _config: dict[str, Any] = load_config()["trending"]
 
@@ -77,16 +87,59 @@ def compute_trending(session: Session, window: str, now: datetime | None = None)
     return TrendingList(window, time.monotonic(), ids[order], scores[order], readers[order])
 
 
-def get_trending(session: Session, window: str, *, cache_key: str, max_age: float) -> TrendingList:
-    """The trending list for a window, recomputed at most every ``max_age`` seconds per process."""
+def get_trending(
+    session: Session,
+    window: str,
+    *,
+    cache_key: str,
+    max_age: float,
+    session_factory: Callable[[], Session] | None = None,
+) -> TrendingList:
+    """The trending list for a window, recomputed at most every ``max_age`` seconds per process.
+
+    With ``session_factory``, a cached list past ``max_age`` (but within ``STALE_LIMIT`` periods) is returned
+    at once while a background thread recomputes it with a session of its own; without one, or with no usable
+    cached list, the request computes it. ``max_age`` <= 0 computes every time.
+    """
     key = (cache_key, window)
     cached = _cache.get(key)
-    if cached is not None and time.monotonic() - cached.computed_at < max_age:
-        return cached
+    if cached is not None and max_age > 0:
+        age = time.monotonic() - cached.computed_at
+        if age < max_age:
+            return cached
+        if session_factory is not None and age < STALE_LIMIT * max_age:
+            refresh_in_background(key, window, session_factory)
+            return cached
     fresh = compute_trending(session, window)
     with _lock:
         _cache[key] = fresh
     return fresh
+
+
+def refresh_in_background(
+    key: tuple[str, str], window: str, session_factory: Callable[[], Session]
+) -> threading.Thread | None:
+    """Recompute one cached list in a daemon thread; None when a refresh of it is already running."""
+    with _lock:
+        if key in _refreshing:
+            return None
+        _refreshing.add(key)
+
+    def run() -> None:
+        try:
+            with session_factory() as session:
+                fresh = compute_trending(session, window)
+            with _lock:
+                _cache[key] = fresh
+        except Exception:  # the stale list stays in place; the next request past its age tries again
+            log.exception("background refresh of the %s trending list failed", window)
+        finally:
+            with _lock:
+                _refreshing.discard(key)
+
+    thread = threading.Thread(target=run, name=f"trending-refresh-{window}", daemon=True)
+    thread.start()
+    return thread
 
 
 def reason_for(window: str, readers: int) -> str:
