@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from server.db import db
@@ -17,6 +18,14 @@ from server.services import trending as trending_service
 from server.services.trending import STALE_LIMIT, get_trending
 
 MAX_AGE = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(monkeypatch):
+    # The cache is per process and keyed by database URL, and the PostgreSQL tests share one database:
+    # start every test here without lists cached by earlier tests.
+    monkeypatch.setattr(trending_service, "_cache", {})
+    monkeypatch.setattr(trending_service, "_refreshing", set())
 
 
 def _seed(session, n_papers: int = 3, n_users: int = 10) -> None:
