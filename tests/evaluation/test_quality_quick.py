@@ -28,6 +28,9 @@ def test_quick_p10_run(data_dir, tmp_path):
     assert m["hybrid"]["recall@300"] >= HYBRID_RECALL300_FLOOR
     for k in E.RECALL_KS:
         assert m["hybrid"][f"recall@{k}"] > m["toppop"][f"recall@{k}"]
+    # the blend must add to its components (on this sample by .011-.020 at these cutoffs; @20 by .002 only)
+    for k in (50, 100, 300):
+        assert m["hybrid"][f"recall@{k}"] > max(m["text"][f"recall@{k}"], m["als"][f"recall@{k}"])
     paths = E.write_outputs(res, tmp_path)
     on_disk = json.loads(paths["results"].read_text())
     assert set(on_disk["methods"]) == {"toppop", "text", "als", "hybrid"}
