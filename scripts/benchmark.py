@@ -36,6 +36,7 @@ TOPICS = [
     ["genome", "gene", "expression", "cell", "transcription", "sequencing", "regulatory", "variant", "rna"],
     ["optimization", "gradient", "convex", "stochastic", "convergence", "descent", "regularization", "bound"],
 ]
+NEW_PAPERS = 2000  # imported after the retrain (the server's cap on such papers per request is 2000)
 COMMON = ["learning", "method", "analysis", "efficient", "scalable", "robust", "novel", "approach", "data", "theory"]
 
 
@@ -209,6 +210,34 @@ def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str
         return client.post("/api/v1/events", json={"events": events}, headers=headers(u))
 
     results["events_batch_50"] = summary(timed(post_batch))
+
+    # Papers imported after the last retrain are candidates (by text) from the moment they exist: time the
+    # recommendations again with NEW_PAPERS of them in the catalog.
+    from server.db import db
+    from server.models import Paper
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        db.session.execute(
+            insert(Paper),
+            [
+                {
+                    "key": f"arxiv:2999.{i:05d}",
+                    "title": " ".join(rng.choice(TOPICS[i % len(TOPICS)], 5).tolist()).capitalize(),
+                    "abstract": " ".join(rng.choice(TOPICS[i % len(TOPICS)] + COMMON, 60).tolist()),
+                    "authors": ["A. Author"],
+                    "keywords": [],
+                    "source": "bench",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(NEW_PAPERS)
+            ],
+        )
+        db.session.commit()
+    results[f"recommendations_{NEW_PAPERS}_new_papers"] = summary(
+        timed(lambda u: client.get("/api/v1/recommendations?limit=20", headers=headers(u)))
+    )
     return results
 
 
