@@ -25,6 +25,7 @@ from recommender import store
 from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
 from server.api.serialize import paper_dicts_for_user, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
+from server.services.new_papers import NewPaperDocs
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def init_app(app: Any) -> None:
     app.extensions["paperscout_model"] = ModelHolder(
         Path(app.config["MODEL_DIR"]), float(app.config["MODEL_CHECK_SECONDS"])
     )
+    app.extensions["paperscout_new_papers"] = NewPaperDocs(EXTRA_DOCS_LIMIT)
 
 
 def reload_model() -> LoadedModel | None:
@@ -181,11 +183,9 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
     # Papers the model has not seen: the user's own (for their text profile and reasons) and the newest
     # arrivals (so they can be recommended by text from the moment they exist).
     unknown_keys = {e.key for e in history if e.key not in model}
-    newest_query = select(Paper).order_by(Paper.created_at.desc()).limit(EXTRA_DOCS_LIMIT)
-    if loaded.created_at is not None:
-        newest_query = newest_query.where(Paper.created_at > loaded.created_at)
-    extra = {p.key: p for p in session.scalars(newest_query) if p.key not in model}
-    extra.update(papers_by_key(session, unknown_keys - extra.keys()))
+    newest = current_app.extensions["paperscout_new_papers"].get(session, loaded.created_at)
+    extra = {k: doc for k, doc in newest.items() if k not in model}
+    extra.update({k: _doc(p) for k, p in papers_by_key(session, unknown_keys - extra.keys()).items()})
 
     trend_ids = trend.paper_ids[:TRENDING_CANDIDATES].tolist()
     id_to_key = dict(session.execute(select(Paper.id, Paper.key).where(Paper.id.in_(trend_ids))).all())
@@ -195,14 +195,14 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
     readers = {id_to_key[pid]: int(r) for pid, r in zip(trend_ids, trend.readers, strict=False) if pid in id_to_key}
     # Full rows only for trending papers the model cannot vectorise itself.
     unknown_trending = {k for k in id_to_key.values() if k not in model and k not in extra}
-    extra.update(papers_by_key(session, unknown_trending))
+    extra.update({k: _doc(p) for k, p in papers_by_key(session, unknown_trending).items()})
 
     recs = model.recommend(
         history,
         n=limit,
         trending=trending_scores,
         trending_readers=readers,
-        extra_docs=[_doc(p) for p in extra.values()],
+        extra_docs=list(extra.values()),
         exclude=exclude,
         window_label=WINDOW_LABELS[window],
     )
