@@ -12,7 +12,10 @@ cosine of user and item factor). See docs/recommender.md.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,6 +82,8 @@ class _UserState:
     extra_pos_titles: list[str] = field(default_factory=list)
     extra_pos_saved: np.ndarray | None = None
     negative_vectors: sp.csr_matrix | None = None
+    # _title_key of every paper in the history or ``exclude`` -> the keys it has there
+    seen_titles: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def personalised(self) -> bool:
@@ -87,6 +92,18 @@ class _UserState:
     @property
     def n_positive(self) -> int:
         return len(self.pos_idx) + (len(self.extra_pos_conf) if self.extra_pos_conf is not None else 0)
+
+
+# Titles shorter than this many words ("Editorial", "Introduction") may name different papers.
+MIN_TITLE_WORDS = 4
+
+
+@functools.lru_cache(maxsize=200_000)
+def _title_key(title: str) -> str:
+    """A paper's title reduced to its words, for telling the same paper apart under two sites' keys ("" for
+    titles too short to tell)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", str(title)).casefold())
+    return " ".join(words) if len(words) >= MIN_TITLE_WORDS else ""
 
 
 def _shorten(title: str, limit: int = 90) -> str:
@@ -291,7 +308,47 @@ class HybridRecommender:
             state.negative_vectors = sp.vstack(parts).tocsr()
         for k, doc in extra_docs.items():
             titles[k] = doc.title
+        state.seen_titles = self._title_keys(list(set(hkeys.tolist()) | excluded_keys), extra_docs)
         return state, titles
+
+    def _title_keys(self, keys: Sequence[str], extra_docs: Mapping[str, PaperDoc]) -> dict[str, frozenset[str]]:
+        idx = self.item_ids_.lookup(np.asarray(keys, dtype=object))
+        out: dict[str, set[str]] = {}
+        for k, i in zip(keys, idx.tolist(), strict=True):
+            title = self.item_titles_[i] if i >= 0 else (extra_docs[k].title if k in extra_docs else "")
+            t = _title_key(title)
+            if t:
+                out.setdefault(t, set()).add(str(k))
+        return {t: frozenset(ks) for t, ks in out.items()}
+
+    def _distinct_titles(
+        self,
+        keys: np.ndarray,
+        idx: np.ndarray,
+        extra_docs: Mapping[str, PaperDoc],
+        score: np.ndarray,
+        seen: Mapping[str, frozenset[str]],
+        limit: int,
+    ) -> np.ndarray:
+        """Keep-mask over candidates: the same paper often exists under several sites' keys (arXiv,
+        OpenReview, Semantic Scholar). Drop candidates whose title is one of the user's own papers under another
+        key (the key itself follows the usual rules), and all but the best-scored of candidates sharing a
+        title. Only the best ``limit`` kept candidates are looked at; the rest are marked dropped."""
+        keep = np.zeros(len(keys), dtype=bool)
+        best: set[str] = set()
+        kept = 0
+        for j in np.argsort(-score, kind="stable").tolist():
+            if kept >= limit:
+                break
+            i = int(idx[j])
+            title = self.item_titles_[i] if i >= 0 else (extra_docs[keys[j]].title if keys[j] in extra_docs else "")
+            t = _title_key(title)
+            if t and ((t in seen and str(keys[j]) not in seen[t]) or t in best):
+                continue
+            best.add(t)
+            keep[j] = True
+            kept += 1
+        return keep
 
     def _state_from_row(self, items: np.ndarray, conf: np.ndarray, saved: np.ndarray) -> _UserState:
         """State for a user given as a row of the training matrix (offline evaluation)."""
@@ -302,6 +359,7 @@ class HybridRecommender:
             saved_idx=np.asarray(saved, dtype=np.int64),
             excluded_idx=items,
             excluded_keys=set(self.item_ids_.keys[items].tolist()),
+            seen_titles=self._title_keys(self.item_ids_.keys[items].tolist(), {}),
         )
 
     def _text_profile(self, state: _UserState) -> sp.csr_matrix | None:
@@ -417,7 +475,9 @@ class HybridRecommender:
         norm = {c: (_scale(raw[c]) if raw[c] is not None else np.zeros(len(keys))) for c in COMPONENTS}
         score = sum(weights.get(c, 0.0) * norm[c] for c in COMPONENTS) / total
 
-        order = self._mmr(score, vectors, n, float(cfg["mmr_lambda"]))
+        pool = self._mmr_pool_size(n)
+        valid = np.flatnonzero(self._distinct_titles(keys_arr, idx, extra_docs, score, state.seen_titles, pool))
+        order = valid[self._mmr(score[valid], vectors[valid], n, float(cfg["mmr_lambda"]))].tolist()
         out = []
         for j in order:
             comps = {c: float(norm[c][j]) for c in COMPONENTS}
@@ -452,9 +512,13 @@ class HybridRecommender:
         return stacked[position]
 
     @staticmethod
+    def _mmr_pool_size(n: int) -> int:
+        return max(3 * n, n + 50)
+
+    @staticmethod
     def _mmr(score: np.ndarray, vectors: sp.csr_matrix, n: int, lam: float) -> list[int]:
         """Greedy maximal marginal relevance over the best-scored pool, text cosine as redundancy."""
-        pool = np.argsort(-score, kind="stable")[: max(3 * n, n + 50)]
+        pool = np.argsort(-score, kind="stable")[: HybridRecommender._mmr_pool_size(n)]
         if lam >= 1.0 or len(pool) <= 1:
             return pool[:n].tolist()
         sims = np.asarray((vectors[pool] @ vectors[pool].T).todense())
@@ -670,7 +734,13 @@ class HybridRecommender:
             weights["cf"] = float(self.config_["similar_blend"]["cf"])
         total = sum(weights.values()) or 1.0
         score = sum(w * norm[c] for c, w in weights.items()) / total
-        order = np.argsort(-score, kind="stable")[: int(n)]
+        # the query paper itself under another site's key is not "similar", it is the same paper
+        same = _title_key(self.item_titles_[item] if item >= 0 else doc.title)
+        keep = self._distinct_titles(
+            self.item_ids_.keys[cand_arr], cand_arr, {}, score, {same: frozenset({key})}, int(n)
+        )
+        order = np.argsort(-score, kind="stable")
+        order = order[keep[order]]
 
         co = None
         if item >= 0:

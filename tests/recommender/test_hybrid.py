@@ -127,6 +127,29 @@ def test_papers_added_after_training(model):
     assert model.recommend([HistoryEvent("arxiv:unknown", "save", NOW)], n=3, now=NOW) == []
 
 
+def test_the_same_paper_under_another_key_is_not_recommended_back(model):
+    # "g1" as another site lists it (different key, same title; a casing and punctuation variant)
+    same = PaperDoc("openreview:abc", TITLES["g1"].upper() + ".", "We study message passing on graphs.")
+    twin_a = PaperDoc("arxiv:2401.00001", "Graph Rewiring For Message Passing Networks", "graph message passing")
+    twin_b = PaperDoc("s2:77", "graph rewiring for message-passing networks", "graph message passing networks")
+    keys = [r.key for r in model.recommend(saves("g1", "g2"), n=30, extra_docs=[same, twin_a, twin_b], now=NOW)]
+    assert "arxiv:2401.00001" in keys or "s2:77" in keys  # n covers every candidate
+    assert "openreview:abc" not in keys
+    assert len({"arxiv:2401.00001", "s2:77"} & set(keys)) == 1  # two listings of one new paper: one shown
+    # a paper opened (not saved) may come back under its own key, never under another one
+    opened = [*saves("g1", "g2"), HistoryEvent("g5", "open", NOW - timedelta(minutes=5))]
+    twin = PaperDoc("openreview:g5", TITLES["g5"], "We study graph pooling.")
+    keys = [r.key for r in model.recommend(opened, n=30, extra_docs=[twin], now=NOW)]
+    assert "g5" in keys and "openreview:g5" not in keys
+    # titles too short to tell papers apart are not merged
+    short = [PaperDoc(f"x:{i}", "Graph Networks", "graph message passing") for i in range(2)]
+    keys = [r.key for r in model.recommend(saves("g1", "g2"), n=30, extra_docs=short, now=NOW)]
+    assert {"x:0", "x:1"} <= set(keys)
+    # papers similar to g1's other listing: g1 itself is not among them
+    other = model.similar("openreview:abc", n=12, doc=same)
+    assert "g1" not in {r.key for r in other}
+
+
 def test_similar_papers(model):
     recs = model.similar("g0", n=5)
     assert len(recs) == 5 and "g0" not in {r.key for r in recs}
