@@ -257,7 +257,7 @@ class HybridRecommender:
     ) -> tuple[_UserState, dict[str, str]]:
         cfg = self.config_
         excluded_keys = {str(k) for k in exclude}
-        titles: dict[str, str] = {}
+        titles = {k: doc.title for k, doc in extra_docs.items()}
         empty_idx = np.zeros(0, dtype=np.int64)
         if not history:
             return _UserState(
@@ -306,17 +306,14 @@ class HybridRecommender:
             parts.append(self._doc_cache.vectors(neg_docs))
         if parts:
             state.negative_vectors = sp.vstack(parts).tocsr()
-        for k, doc in extra_docs.items():
-            titles[k] = doc.title
-        state.seen_titles = self._title_keys(list(set(hkeys.tolist()) | excluded_keys), extra_docs)
+        state.seen_titles = self._title_keys(list(set(hkeys.tolist()) | excluded_keys), titles)
         return state, titles
 
-    def _title_keys(self, keys: Sequence[str], extra_docs: Mapping[str, PaperDoc]) -> dict[str, frozenset[str]]:
+    def _title_keys(self, keys: Sequence[str], extra_titles: Mapping[str, str]) -> dict[str, frozenset[str]]:
         idx = self.item_ids_.lookup(np.asarray(keys, dtype=object))
         out: dict[str, set[str]] = {}
         for k, i in zip(keys, idx.tolist(), strict=True):
-            title = self.item_titles_[i] if i >= 0 else (extra_docs[k].title if k in extra_docs else "")
-            t = _title_key(title)
+            t = _title_key(self._title(i, k, extra_titles, default=""))
             if t:
                 out.setdefault(t, set()).add(str(k))
         return {t: frozenset(ks) for t, ks in out.items()}
@@ -325,7 +322,7 @@ class HybridRecommender:
         self,
         keys: np.ndarray,
         idx: np.ndarray,
-        extra_docs: Mapping[str, PaperDoc],
+        extra_titles: Mapping[str, str],
         score: np.ndarray,
         seen: Mapping[str, frozenset[str]],
         limit: int,
@@ -340,9 +337,7 @@ class HybridRecommender:
         for j in np.argsort(-score, kind="stable").tolist():
             if kept >= limit:
                 break
-            i = int(idx[j])
-            title = self.item_titles_[i] if i >= 0 else (extra_docs[keys[j]].title if keys[j] in extra_docs else "")
-            t = _title_key(title)
+            t = _title_key(self._title(int(idx[j]), str(keys[j]), extra_titles, default=""))
             if t and ((t in seen and str(keys[j]) not in seen[t]) or t in best):
                 continue
             best.add(t)
@@ -476,7 +471,7 @@ class HybridRecommender:
         score = sum(weights.get(c, 0.0) * norm[c] for c in COMPONENTS) / total
 
         pool = self._mmr_pool_size(n)
-        valid = np.flatnonzero(self._distinct_titles(keys_arr, idx, extra_docs, score, state.seen_titles, pool))
+        valid = np.flatnonzero(self._distinct_titles(keys_arr, idx, extra_titles, score, state.seen_titles, pool))
         order = valid[self._mmr(score[valid], vectors[valid], n, float(cfg["mmr_lambda"]))].tolist()
         out = []
         for j in order:
@@ -566,9 +561,10 @@ class HybridRecommender:
         if "cf" in want and self.als_ is not None:
             raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
             # each row scored with the cf_item_norm of its history length, as in recommend()
-            for power in {self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)} - {0.0}:
-                rows = np.flatnonzero([self.cf_item_norm_for(int(n)) == power for n in n_pos])
-                raw["cf"][rows] *= self.als_.item_norm_weights(power)[None, :]
+            by_length = {n: self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)}
+            powers = np.array([by_length[n] for n in n_pos])
+            for power in set(by_length.values()) - {0.0}:
+                raw["cf"][powers == power] *= self.als_.item_norm_weights(power)[None, :]
         if "text" in want:
             # the row's profile against every item: ranks like the sum of the item's cosines with the user's
             # items (ItemKNN-CBF), with the same specificity weights as the request path
@@ -602,10 +598,11 @@ class HybridRecommender:
         return score
 
     # ------------------------------------------------------------------ reasons
-    def _title(self, idx: int, key: str, extra_titles: Mapping[str, str]) -> str:
+    def _title(self, idx: int, key: str, extra_titles: Mapping[str, str], *, default: str | None = None) -> str:
+        """Title of a catalog index or a paper added later; ``default`` (the key when None) if neither."""
         if idx >= 0:
             return str(self.item_titles_[idx])
-        return extra_titles.get(key, key)
+        return extra_titles.get(key, key if default is None else default)
 
     def _explain(
         self,

@@ -15,8 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recommender.hybrid import PaperDoc
+from server.api.serialize import papers_by_key
 from server.models import Paper
-from server.services.sql import chunks
+
+
+def paper_doc(paper: Paper) -> PaperDoc:
+    """The recommender's view of a stored paper."""
+    return PaperDoc(
+        key=paper.key,
+        title=paper.title or paper.key,
+        abstract=paper.abstract or "",
+        keywords=tuple(paper.keywords or ()),
+        published_at=paper.published_at,
+    )
 
 
 class NewPaperDocs:
@@ -38,27 +49,9 @@ class NewPaperDocs:
         with self._lock:
             known = dict(self._docs)
         stale = [key for key, updated in listing if key not in known or known[key][0] != updated]
-        known.update(_load(session, stale))
+        known.update({key: (p.updated_at, paper_doc(p)) for key, p in papers_by_key(session, stale).items()})
         current = {key: known[key] for key, _ in listing if key in known}
         with self._lock:
             # only the current listing is kept, so the cache never outgrows ``limit`` papers
             self._docs = current
         return {key: doc for key, (_, doc) in current.items()}
-
-
-def _load(session: Session, keys: list[str]) -> dict[str, tuple[datetime, PaperDoc]]:
-    out: dict[str, tuple[datetime, PaperDoc]] = {}
-    columns = (Paper.key, Paper.updated_at, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at)
-    for part in chunks(keys):
-        for key, updated, title, abstract, keywords, published in session.execute(
-            select(*columns).where(Paper.key.in_(part))
-        ):
-            doc = PaperDoc(
-                key=key,
-                title=title or key,
-                abstract=abstract or "",
-                keywords=tuple(keywords or ()),
-                published_at=published,
-            )
-            out[key] = (updated, doc)
-    return out

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
 from recommender import store
-from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
+from recommender.hybrid import HistoryEvent, HybridRecommender, Recommendation
 from server.api.serialize import paper_dicts_for_user, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
-from server.services.new_papers import NewPaperDocs
+from server.services.new_papers import NewPaperDocs, paper_doc
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
 
 log = logging.getLogger(__name__)
@@ -150,16 +150,6 @@ def _user_history(session: Session, user_id: int) -> tuple[list[HistoryEvent], d
     return [HistoryEvent(key, kind, at) for key, _, kind, at in rows], {key: pid for key, pid, _, _ in rows}
 
 
-def _doc(paper: Paper) -> PaperDoc:
-    return PaperDoc(
-        key=paper.key,
-        title=paper.title or paper.key,
-        abstract=paper.abstract or "",
-        keywords=tuple(paper.keywords or ()),
-        published_at=paper.published_at,
-    )
-
-
 def _excluded_keys(session: Session, user_id: int) -> set[str]:
     saved = session.scalars(select(Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id))
     dismissed = session.scalars(
@@ -185,7 +175,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
     unknown_keys = {e.key for e in history if e.key not in model}
     newest = current_app.extensions["paperscout_new_papers"].get(session, loaded.created_at)
     extra = {k: doc for k, doc in newest.items() if k not in model}
-    extra.update({k: _doc(p) for k, p in papers_by_key(session, unknown_keys - extra.keys()).items()})
+    extra.update({k: paper_doc(p) for k, p in papers_by_key(session, unknown_keys - extra.keys()).items()})
 
     trend_ids = trend.paper_ids[:TRENDING_CANDIDATES].tolist()
     id_to_key = dict(session.execute(select(Paper.id, Paper.key).where(Paper.id.in_(trend_ids))).all())
@@ -195,7 +185,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
     readers = {id_to_key[pid]: int(r) for pid, r in zip(trend_ids, trend.readers, strict=False) if pid in id_to_key}
     # Full rows only for trending papers the model cannot vectorise itself.
     unknown_trending = {k for k in id_to_key.values() if k not in model and k not in extra}
-    extra.update({k: _doc(p) for k, p in papers_by_key(session, unknown_trending).items()})
+    extra.update({k: paper_doc(p) for k, p in papers_by_key(session, unknown_trending).items()})
 
     recs = model.recommend(
         history,
@@ -257,7 +247,7 @@ def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit
     loaded = current_model()
     if loaded is None:
         return {"items": [], "window": "", "source": "no model yet"}
-    doc = None if paper.key in loaded.model else _doc(paper)
+    doc = None if paper.key in loaded.model else paper_doc(paper)
     recs = loaded.model.similar(paper.key, n=limit, doc=doc)
     scored = _scored(session, recs)
     return {"items": _items(session, user_id, scored), "window": "", "source": f"model {loaded.version}"}
