@@ -3,6 +3,7 @@
 from recommender.collaborative import ALSRecommender
 from recommender.config import default_config, load_config, merge_config
 from recommender.content import TextModel
+from recommender.cooccurrence import ItemCooccurrence
 from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
 from recommender.interactions import IdMap, InteractionData, build_matrix
 from recommender.metrics import ndcg_at_k, recall_at_k
@@ -15,6 +16,7 @@ __all__ = [
     "HybridRecommender",
     "IdMap",
     "InteractionData",
+    "ItemCooccurrence",
     "PaperDoc",
     "Recommendation",
     "TextModel",

@@ -1,0 +1,177 @@
+"""Item-item co-occurrence neighbours ("readers who saved this also saved ..."), the hybrid's second CF signal.
+
+ALS squeezes every item into a few hundred factors; a paper that a handful of readers saved together with
+the user's papers can still rank low there. Counting those readers directly keeps that evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.collaborative import top_n_indices
+
+log = logging.getLogger(__name__)
+
+
+class ItemCooccurrence:
+    """Item-item similarity from the users who have both items, pruned to each item's best neighbours.
+
+    ``similarity_[i, j] = c_ij / (n_i ** asymmetry * n_j ** (1 - asymmetry))`` where ``c_ij`` counts the users
+    with both items and ``n_i`` the users with item ``i``: ``asymmetry`` 0.5 is the cosine; below 0.5 a widely
+    read neighbour ``j`` is discounted more, so a paper does not rank high only because everyone reads it.
+    Row ``i`` keeps its ``neighbours`` largest entries. A user's score for item ``j`` is the sum of
+    ``similarity_[i, j]`` over the items ``i`` in their history (any positive interaction counts once).
+    """
+
+    def __init__(self, *, neighbours: int = 100, asymmetry: float = 0.3, max_block_pairs: int = 10_000_000) -> None:
+        self.neighbours = neighbours
+        self.asymmetry = asymmetry
+        self.max_block_pairs = max_block_pairs
+
+    def _check_params(self) -> None:
+        if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
+            raise ValueError(f"neighbours must be an integer >= 1, got {self.neighbours!r}")
+        if isinstance(self.asymmetry, bool) or not isinstance(self.asymmetry, int | float):
+            raise ValueError(f"asymmetry must be a number in [0, 1], got {self.asymmetry!r}")
+        if not 0.0 <= float(self.asymmetry) <= 1.0:
+            raise ValueError(f"asymmetry must be a number in [0, 1], got {self.asymmetry!r}")
+        pairs = self.max_block_pairs
+        if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 1:
+            raise ValueError(f"max_block_pairs must be an integer >= 1, got {pairs!r}")
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, user_items: sp.spmatrix) -> ItemCooccurrence:
+        """Count co-occurrences in ``user_items`` (users x items; entries > 0 are the users' items)."""
+        self._check_params()
+        if not sp.issparse(user_items) or user_items.ndim != 2:
+            raise ValueError("user_items must be a 2-d scipy sparse matrix (users x items)")
+        binary = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
+        binary.data = (binary.data > 0).astype(np.float32)
+        binary.eliminate_zeros()
+        n_items = binary.shape[1]
+        counts = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()
+        safe = np.maximum(counts, 1.0)
+        a = float(self.asymmetry)
+        row_norm, col_norm = safe**-a, safe ** -(1.0 - a)
+        by_item = binary.T.tocsr()  # items x users
+        k = int(self.neighbours)
+        indptr = [np.zeros(1, dtype=np.int64)]
+        indices, data = [], []
+        end = 0
+        for start, stop in self._blocks(by_item, binary):
+            block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=np.float32)
+            block.setdiag(0.0, k=start)
+            block.eliminate_zeros()
+            rows_idx, rows_data, sizes = [], [], np.zeros(stop - start, dtype=np.int64)
+            for r in range(stop - start):
+                lo, hi = block.indptr[r], block.indptr[r + 1]
+                cols = block.indices[lo:hi]
+                vals = block.data[lo:hi] * (row_norm[start + r] * col_norm[cols])
+                if len(cols) > k:
+                    keep = np.argpartition(-vals, k - 1)[:k]
+                    cols, vals = cols[keep], vals[keep]
+                order = np.argsort(cols)
+                rows_idx.append(cols[order])
+                rows_data.append(vals[order].astype(np.float32))
+                sizes[r] = len(cols)
+            indices.extend(rows_idx)
+            data.extend(rows_data)
+            indptr.append(end + np.cumsum(sizes))
+            end += int(sizes.sum())
+        self.similarity_ = sp.csr_matrix(
+            (
+                np.concatenate(data) if data else np.zeros(0, np.float32),
+                np.concatenate(indices) if indices else np.zeros(0, np.int32),
+                np.concatenate(indptr),
+            ),
+            shape=(n_items, n_items),
+        )
+        self.n_items_ = n_items
+        log.info("co-occurrence: %d items, %d neighbour pairs", n_items, self.similarity_.nnz)
+        return self
+
+    def _blocks(self, by_item: sp.csr_matrix, binary: sp.csr_matrix) -> list[tuple[int, int]]:
+        """Item ranges whose rows of the count matrix hold at most ``max_block_pairs`` pairs (or one item).
+
+        The full item x item count matrix can be far denser than the pruned one: a paper read by many heavy
+        readers pairs with most of the catalog. Item ``i``'s row costs the summed history length of its
+        readers, an upper bound on its pairs."""
+        row_cost = by_item @ np.diff(binary.indptr).astype(np.float64)
+        budget = float(self.max_block_pairs)
+        blocks, start, used = [], 0, 0.0
+        for i, cost in enumerate(row_cost.tolist()):
+            if i > start and used + cost > budget:
+                blocks.append((start, i))
+                start, used = i, 0.0
+            used += cost
+        if start < len(row_cost):
+            blocks.append((start, len(row_cost)))
+        return blocks
+
+    @classmethod
+    def from_similarity(cls, similarity: sp.spmatrix, **params: object) -> ItemCooccurrence:
+        """A fitted instance from a stored ``similarity_`` matrix (items x items)."""
+        model = cls(**params)  # type: ignore[arg-type]
+        model._check_params()
+        similarity = sp.csr_matrix(similarity, dtype=np.float32)
+        if similarity.shape[0] != similarity.shape[1]:
+            raise ValueError(f"similarity must be square, got shape {similarity.shape}")
+        model.similarity_ = similarity
+        model.n_items_ = similarity.shape[0]
+        return model
+
+    def get_params(self) -> dict[str, object]:
+        return {"neighbours": self.neighbours, "asymmetry": self.asymmetry, "max_block_pairs": self.max_block_pairs}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "similarity_"):
+            raise ValueError("this ItemCooccurrence is not fitted yet; call fit() first")
+
+    # ---------------------------------------------------------------- scoring
+    def _known(self, items: np.ndarray) -> np.ndarray:
+        items = np.unique(np.asarray(items, dtype=np.int64))
+        return items[(items >= 0) & (items < self.n_items_)]
+
+    def catalog_scores(self, items: np.ndarray) -> np.ndarray | None:
+        """Scores of every catalog item for a user whose history holds ``items`` (None when no item is known
+        to the model or none has a neighbour)."""
+        self._check_fitted()
+        known = self._known(items)
+        if not len(known):
+            return None
+        rows = self.similarity_[known]
+        if rows.nnz == 0:
+            return None
+        return np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
+
+    def score(self, items: np.ndarray, candidates: np.ndarray) -> np.ndarray | None:
+        """Scores of ``candidates`` (item indices; those unknown to the model get 0) for a user whose history
+        holds ``items``; None when the history gives no neighbour at all."""
+        full = self.catalog_scores(items)
+        if full is None:
+            return None
+        candidates = np.asarray(candidates, dtype=np.int64)
+        out = np.zeros(len(candidates), dtype=np.float64)
+        ok = (candidates >= 0) & (candidates < self.n_items_)
+        out[ok] = full[candidates[ok]]
+        return out
+
+    def top_n(self, items: np.ndarray, n: int, *, exclude: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the ``n`` best-scored items with a positive score, best first."""
+        full = self.catalog_scores(items)
+        if full is None:
+            return np.zeros(0, dtype=np.int64)
+        best = top_n_indices(full, int(n), exclude)[0]
+        return best[full[best] > 0]
+
+    def score_rows(self, user_items: sp.spmatrix) -> np.ndarray:
+        """Scores of every item for users given as rows of a users x items matrix (dense float32)."""
+        self._check_fitted()
+        rows = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
+        if rows.shape[1] != self.n_items_:
+            raise ValueError(f"user_items has {rows.shape[1]} columns, the model {self.n_items_} items")
+        rows.data = (rows.data > 0).astype(np.float32)
+        return np.asarray((rows @ self.similarity_).todense(), dtype=np.float32)

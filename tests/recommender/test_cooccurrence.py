@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.cooccurrence import ItemCooccurrence
+
+
+def _random_user_items(seed=0, users=60, items=25, density=0.2):
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((users, items)) < density) * rng.uniform(0.5, 9.0, (users, items))
+    dense[:, -1] = 0.0  # an item nobody has
+    return sp.csr_matrix(dense)
+
+
+def _brute_force(user_items, asymmetry, neighbours):
+    b = (user_items.toarray() > 0).astype(float)
+    counts = b.sum(axis=0)
+    co = b.T @ b
+    np.fill_diagonal(co, 0.0)
+    safe = np.maximum(counts, 1.0)
+    sim = co / (safe[:, None] ** asymmetry * safe[None, :] ** (1.0 - asymmetry))
+    for row in sim:
+        if np.count_nonzero(row) > neighbours:
+            row[np.argsort(-row, kind="stable")[neighbours:]] = 0.0
+    return sim
+
+
+@pytest.mark.parametrize("asymmetry", [0.0, 0.15, 0.5, 1.0])
+def test_similarity_matches_the_definition(asymmetry):
+    ui = _random_user_items()
+    model = ItemCooccurrence(neighbours=1000, asymmetry=asymmetry).fit(ui)
+    np.testing.assert_allclose(model.similarity_.toarray(), _brute_force(ui, asymmetry, 1000), rtol=1e-5)
+    assert model.similarity_.diagonal().sum() == 0.0
+    assert model.similarity_[:, -1].nnz == 0 and model.similarity_[-1].nnz == 0
+
+
+def test_half_asymmetry_is_the_cosine_of_item_columns():
+    ui = _random_user_items(seed=1)
+    b = (ui.toarray() > 0).astype(float)
+    norms = np.linalg.norm(b, axis=0)
+    cos = (b.T @ b) / np.maximum(np.outer(norms, norms), 1e-12)
+    np.fill_diagonal(cos, 0.0)
+    sim = ItemCooccurrence(neighbours=1000, asymmetry=0.5).fit(ui).similarity_.toarray()
+    np.testing.assert_allclose(sim, cos, rtol=1e-5, atol=1e-7)
+
+
+def test_each_item_keeps_its_best_neighbours_whatever_the_block_size():
+    ui = _random_user_items(seed=2, density=0.5)
+    small = ItemCooccurrence(neighbours=4, asymmetry=0.15, max_block_pairs=1).fit(ui)  # one item per block
+    large = ItemCooccurrence(neighbours=4, asymmetry=0.15).fit(ui)
+    assert len(small._blocks(ui.T.tocsr(), ui)) == ui.shape[1]
+    assert np.diff(small.similarity_.indptr).max() == 4
+    np.testing.assert_allclose(small.similarity_.toarray(), large.similarity_.toarray(), rtol=1e-6)
+    full = _brute_force(ui, 0.15, 1000)
+    for i in range(ui.shape[1]):
+        kept = small.similarity_[i].toarray().ravel()
+        if np.count_nonzero(full[i]) > 4:
+            # nothing dropped scores above anything kept
+            assert full[i][kept == 0].max() <= kept[kept > 0].min() + 1e-6
+
+
+def test_a_widely_read_neighbour_is_discounted_below_the_cosine():
+    # item 0: the user's paper, 3 readers; item 1: all 3 of them and 3 more; item 2: one of them, nobody else
+    rows = [[0, 1, 2], [0, 1], [0, 1], [1], [1], [1]]
+    ui = sp.csr_matrix(([1.0] * sum(map(len, rows)), ([u for u, r in enumerate(rows) for _ in r], sum(rows, []))))
+    cos = ItemCooccurrence(asymmetry=0.5).fit(ui).catalog_scores(np.array([0]))
+    low = ItemCooccurrence(asymmetry=0.0).fit(ui).catalog_scores(np.array([0]))
+    assert cos[1] > cos[2]  # 3 shared readers against 1
+    assert low[2] > low[1]  # but half of item 1's readers never read item 0
+
+
+def test_scores_of_a_history_agree_across_entry_points():
+    ui = _random_user_items(seed=3)
+    model = ItemCooccurrence(neighbours=5, asymmetry=0.15).fit(ui)
+    history = np.array([2, 5, 7])
+    full = model.catalog_scores(history)
+    np.testing.assert_allclose(full, model.similarity_[history].toarray().sum(axis=0), rtol=1e-6)
+    # unknown indices (papers added after the fit) are ignored in the history and score 0 as candidates
+    np.testing.assert_allclose(model.catalog_scores(np.array([2, 5, 7, -1, 999])), full)
+    cand = np.array([0, 3, -1, 999, 11])
+    np.testing.assert_allclose(model.score(history, cand), [full[0], full[3], 0.0, 0.0, full[11]])
+    top = model.top_n(history, 4, exclude=history)
+    assert len(top) <= 4 and not set(top) & set(history) and np.all(full[top] > 0)
+    assert list(full[top]) == sorted(full[top], reverse=True)
+    row = sp.csr_matrix((np.full(3, 8.0), (np.zeros(3, int), history)), shape=(1, ui.shape[1]))
+    np.testing.assert_allclose(model.score_rows(row)[0], full, rtol=1e-6)
+    # a history with no known item, or only items without neighbours, gives no scores at all
+    assert model.catalog_scores(np.array([-1])) is None
+    assert model.score(np.array([ui.shape[1] - 1]), cand) is None
+    assert len(model.top_n(np.array([ui.shape[1] - 1]), 5)) == 0
+
+
+def test_round_trip_through_the_similarity_matrix():
+    model = ItemCooccurrence(neighbours=3, asymmetry=0.3).fit(_random_user_items(seed=4))
+    again = ItemCooccurrence.from_similarity(model.similarity_, **model.get_params())
+    np.testing.assert_array_equal(again.catalog_scores(np.array([1, 4])), model.catalog_scores(np.array([1, 4])))
+    with pytest.raises(ValueError, match="square"):
+        ItemCooccurrence.from_similarity(sp.csr_matrix((3, 4)))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"neighbours": 0}, "neighbours"),
+        ({"neighbours": 2.5}, "neighbours"),
+        ({"neighbours": True}, "neighbours"),
+        ({"asymmetry": 1.5}, "asymmetry"),
+        ({"asymmetry": -0.1}, "asymmetry"),
+        ({"asymmetry": "0.3"}, "asymmetry"),
+        ({"max_block_pairs": 0}, "max_block_pairs"),
+    ],
+)
+def test_bad_parameters_are_named(params, message):
+    with pytest.raises(ValueError, match=message):
+        ItemCooccurrence(**params).fit(_random_user_items())
+
+
+def test_bad_input_and_unfitted_use():
+    with pytest.raises(ValueError, match="sparse"):
+        ItemCooccurrence().fit(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="not fitted"):
+        ItemCooccurrence().catalog_scores(np.array([0]))
+    model = ItemCooccurrence().fit(_random_user_items())
+    with pytest.raises(ValueError, match="columns"):
+        model.score_rows(sp.csr_matrix((1, 3)))
