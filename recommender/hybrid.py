@@ -1,4 +1,5 @@
-"""Hybrid recommender: ALS + TF-IDF text + trending, blended per request, diversified, explained.
+"""Hybrid recommender: ALS + item co-occurrence + TF-IDF text + trending, blended per request, diversified,
+explained.
 
 Per request, each component is scaled to [0, 1] over the candidate set (negative and missing values, e.g. CF
 for a paper added after training, count as 0; the best candidate gets 1) and blended with the configured
@@ -27,12 +28,13 @@ import scipy.sparse as sp
 from recommender.collaborative import ALSRecommender, top_n_indices
 from recommender.config import merge_config
 from recommender.content import TextModel, doc_text
+from recommender.cooccurrence import ItemCooccurrence
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData, build_matrix
 
 log = logging.getLogger(__name__)
 
-COMPONENTS = ("cf", "text", "trend")
+COMPONENTS = ("cf", "cooccurrence", "text", "trend")
 # per-section settings besides the component weights
 BLEND_OPTIONS = ("min_items", "cf_item_norm")
 COLD_START_HINT = "save papers to personalise this list"
@@ -138,7 +140,7 @@ def _check_blends(cfg: Mapping[str, Any]) -> None:
 
 
 class HybridRecommender:
-    """ALS + text + trending hybrid. Build with :meth:`fit` (or :func:`recommender.training.train`)."""
+    """ALS + co-occurrence + text + trending hybrid. Build with :meth:`fit` (or :func:`recommender.training.train`)."""
 
     def __init__(self, *, config: Mapping[str, Any] | None = None) -> None:
         self.config = config
@@ -166,12 +168,13 @@ class HybridRecommender:
             text_model = TextModel(**cfg["text"]).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
-        als = None
+        als = cooc = None
         if data.matrix.nnz:
             als = ALSRecommender(**cfg["als"]).fit(
                 data.matrix, item_features=text_model.item_vectors_, show_progress=show_progress
             )
-        return self._set_fitted(cfg, text_model, als, keys, [p.title for p in papers], data.saved)
+            cooc = ItemCooccurrence(**cfg["cooccurrence"]).fit(data.matrix)
+        return self._set_fitted(cfg, text_model, als, keys, [p.title for p in papers], data.saved, cooc)
 
     @classmethod
     def from_parts(
@@ -183,14 +186,21 @@ class HybridRecommender:
         item_keys: Sequence[str],
         item_titles: Sequence[str],
         saves: sp.spmatrix,
+        cooccurrence: ItemCooccurrence | None = None,
     ) -> HybridRecommender:
         """Assemble a fitted recommender from its parts (used by :mod:`recommender.store`)."""
         cfg = merge_config(config)
         model = cls(config=cfg)
         n = len(item_keys)
-        if text.n_items_ != n or len(item_titles) != n or saves.shape[1] != n or (als and als.n_items_ != n):
+        if (
+            text.n_items_ != n
+            or len(item_titles) != n
+            or saves.shape[1] != n
+            or (als and als.n_items_ != n)
+            or (cooccurrence and cooccurrence.n_items_ != n)
+        ):
             raise ValueError(f"inconsistent model parts for {n} items")
-        return model._set_fitted(cfg, text, als, item_keys, item_titles, saves)
+        return model._set_fitted(cfg, text, als, item_keys, item_titles, saves, cooccurrence)
 
     def _set_fitted(
         self,
@@ -200,12 +210,14 @@ class HybridRecommender:
         keys: Sequence[str],
         titles: Sequence[str],
         saves: sp.spmatrix,
+        cooccurrence: ItemCooccurrence | None = None,
     ) -> HybridRecommender:
         _check_blends(cfg)
         self.config_ = cfg
         self.text_ = text
         self._doc_cache = DocVectorCache(text)
         self.als_ = als
+        self.cooccurrence_ = cooccurrence
         self.item_ids_ = IdMap(keys)
         self.item_titles_ = np.asarray(list(titles), dtype=object)
         self.saves_ = sp.csr_matrix(saves, dtype=np.float32)
@@ -442,6 +454,9 @@ class HybridRecommender:
         if profile is not None:
             for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
                 cand_keys[self.item_ids_.keys[i]] = None
+        if self.cooccurrence_ is not None and len(state.pos_idx):
+            for i in self.cooccurrence_.top_n(state.pos_idx, int(sizes["cooccurrence"]), exclude=excluded):
+                cand_keys[self.item_ids_.keys[i]] = None
         for k in extra_docs:
             cand_keys[k] = None
         keys = [k for k in cand_keys if k not in state.excluded_keys]
@@ -453,6 +468,11 @@ class HybridRecommender:
 
         raw = {
             "cf": self.als_.score(user_factor, idx, item_norm_power=item_norm) if user_factor is not None else None,
+            "cooccurrence": (
+                self.cooccurrence_.score(state.pos_idx, idx)
+                if self.cooccurrence_ is not None and len(state.pos_idx)
+                else None
+            ),
             "text": (
                 np.asarray((vectors @ profile.T).todense()).ravel() * self.text_.specificity_weights(vectors)
                 if profile is not None
@@ -540,7 +560,7 @@ class HybridRecommender:
         """Scores of every catalog item for a batch of users given as rows of a users x items confidence
         matrix (dense ``n_users x n_items`` float32). The users' own items are excluded from the scaling.
 
-        ``component`` is ``"cf"``, ``"text"`` or ``"trend"`` for one component's raw scores, or ``"blend"``
+        ``component`` is one of :data:`COMPONENTS` for that component's raw scores, or ``"blend"``
         for the hybrid score: each component scaled per user exactly as :meth:`recommend` scales it over its
         candidates (:func:`_scale`: negatives -> 0, divided by the best item) and blended with the configured
         weights for the row's history length (:meth:`blend_for`, the row's non-zero count). ``trending`` is one
@@ -565,6 +585,8 @@ class HybridRecommender:
             powers = np.array([by_length[n] for n in n_pos])
             for power in set(by_length.values()) - {0.0}:
                 raw["cf"][powers == power] *= self.als_.item_norm_weights(power)[None, :]
+        if "cooccurrence" in want and self.cooccurrence_ is not None:
+            raw["cooccurrence"] = self.cooccurrence_.score_rows(user_items)
         if "text" in want:
             # the row's profile against every item: ranks like the sum of the item's cosines with the user's
             # items (ItemKNN-CBF), with the same specificity weights as the request path
@@ -674,7 +696,8 @@ class HybridRecommender:
                 c = int(co_count[j])
                 title = _shorten(str(self.item_titles_[co_best[j]]))
                 who = f"{c} readers who" if c != 1 else "A reader who"
-                scored.append((weights.get("cf", 0.0) * comp["cf"] + 1e-9, f"{who} saved “{title}” also saved this"))
+                weight = weights.get("cf", 0.0) * comp["cf"] + weights.get("cooccurrence", 0.0) * comp["cooccurrence"]
+                scored.append((weight + 1e-9, f"{who} saved “{title}” also saved this"))
             count = int(readers.get(rec.key, 0))
             if count > 0:
                 scored.append(
@@ -724,7 +747,8 @@ class HybridRecommender:
         cand_arr = np.asarray(sorted(cand), dtype=np.int64)
         cvecs = self.text_.vectors(cand_arr)
         text_raw = np.asarray((cvecs @ vec.T).todense()).ravel()
-        norm = {"text": _scale(text_raw), "cf": np.zeros(len(cand_arr)), "trend": np.zeros(len(cand_arr))}
+        norm = {c: np.zeros(len(cand_arr)) for c in COMPONENTS}
+        norm["text"] = _scale(text_raw)
         weights = {"text": float(self.config_["similar_blend"]["text"])}
         if use_cf:
             norm["cf"] = _scale(self.als_.similar_items(item, cand_arr))

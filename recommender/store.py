@@ -9,6 +9,7 @@ Layout::
         als.npz                         ALS item factors (absent when the model has no CF part)
         text.npz, text_vocabulary.json  idf + L2-normalised item vectors (CSR parts); vocabulary
         saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons
+        cooccurrence.npz                item x item co-occurrence neighbours (CSR parts; absent with no CF part)
 
 A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
 flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
@@ -33,6 +34,7 @@ import scipy.sparse as sp
 
 from recommender.collaborative import ALSRecommender
 from recommender.content import TextModel
+from recommender.cooccurrence import ItemCooccurrence
 from recommender.hybrid import HybridRecommender
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ def save(
             "params": {
                 "als": model.als_.get_params() if model.als_ is not None else None,
                 "text": model.text_.get_params(),
+                "cooccurrence": model.cooccurrence_.get_params() if model.cooccurrence_ is not None else None,
             },
             "counts": dict(counts or {}),
             "metrics": dict(metrics or {}),
@@ -178,6 +181,9 @@ def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
     if model.als_ is not None:
         files["als"] = "als.npz"
         np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
+    if model.cooccurrence_ is not None:
+        files["cooccurrence"] = "cooccurrence.npz"
+        np.savez(directory / files["cooccurrence"], **_csr_parts("similarity", model.cooccurrence_.similarity_))
     return files
 
 
@@ -206,8 +212,19 @@ def load(path: str | Path) -> HybridRecommender:
     if "als" in files:
         with np.load(path / files["als"], allow_pickle=False) as z:
             als = ALSRecommender.from_factors(z["item_factors"], **manifest["params"]["als"])
+    cooccurrence = None
+    if "cooccurrence" in files:  # versions written before the co-occurrence component have none
+        with np.load(path / files["cooccurrence"], allow_pickle=False) as z:
+            similarity = _csr_from(dict(z), "similarity")
+        cooccurrence = ItemCooccurrence.from_similarity(similarity, **manifest["params"]["cooccurrence"])
     model = HybridRecommender.from_parts(
-        config=manifest["config"], text=text, als=als, item_keys=keys, item_titles=titles, saves=saves
+        config=manifest["config"],
+        text=text,
+        als=als,
+        item_keys=keys,
+        item_titles=titles,
+        saves=saves,
+        cooccurrence=cooccurrence,
     )
     model.manifest_ = manifest
     return model

@@ -206,6 +206,7 @@ class ListArgsSchema(StrictSchema):
 
 class ComponentsSchema(Schema):
     cf = fields.Float()
+    cooccurrence = fields.Float()
     text = fields.Float()
     trend = fields.Float()
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
 from recommender import store
-from recommender.hybrid import HistoryEvent, HybridRecommender, Recommendation
+from recommender.hybrid import COMPONENTS, HistoryEvent, HybridRecommender, Recommendation
 from server.api.serialize import paper_dicts_for_user, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
 from server.services.new_papers import NewPaperDocs, paper_doc
@@ -130,7 +130,7 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
         (
             int(pid),
             float(score),
-            {"cf": 0.0, "text": 0.0, "trend": float(score / top)},
+            _trend_only(float(score / top)),
             [reason_for(window, int(r))],
         )
         for pid, score, r in zip(trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True)
@@ -207,7 +207,7 @@ def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool)
     reason = "New in the catalog" if has_history else "New in the catalog — save papers to personalise this list"
     rows = session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(n + len(exclude)))
     picked = [p for p in rows if p.key not in exclude][:n]
-    return [(p.id, 0.0, {"cf": 0.0, "text": 0.0, "trend": 0.0}, [reason]) for p in picked]
+    return [(p.id, 0.0, _trend_only(0.0), [reason]) for p in picked]
 
 
 def _fallback(
@@ -222,10 +222,14 @@ def _fallback(
         if paper is None or paper.key in exclude:
             continue
         reasons = [reason_for(window, int(readers)), "No personal model has been trained yet"]
-        scored.append((int(pid), float(score / top), {"cf": 0.0, "text": 0.0, "trend": float(score / top)}, reasons))
+        scored.append((int(pid), float(score / top), _trend_only(float(score / top)), reasons))
         if len(scored) >= limit:
             break
     return {"items": _items(session, user_id, scored), "window": window, "source": "trending (no model yet)"}
+
+
+def _trend_only(trend: float) -> dict[str, float]:
+    return {**dict.fromkeys(COMPONENTS, 0.0), "trend": trend}
 
 
 def _scored(session: Session, recs: list[Recommendation]) -> list[tuple[int, float, dict, list[str]]]:
@@ -235,7 +239,7 @@ def _scored(session: Session, recs: list[Recommendation]) -> list[tuple[int, flo
         (
             key_to_paper[r.key].id,
             r.score,
-            {c: round(float(r.components.get(c, 0.0)), 6) for c in ("cf", "text", "trend")},
+            {c: round(float(r.components.get(c, 0.0)), 6) for c in COMPONENTS},
             r.reasons,
         )
         for r in recs

@@ -11,14 +11,15 @@ def test_defaults_have_the_documented_sections():
         "events",
         "als",
         "text",
+        "cooccurrence",
         "trending",
         "blend",
         "similar_blend",
         "candidates",
         "mmr_lambda",
     }
-    assert set(cfg["blend"]) == {"cf", "text", "trend", "cf_item_norm"}
-    assert set(cfg["blend_long_history"]) == {"min_items", "cf", "text", "trend", "cf_item_norm"}
+    assert set(cfg["blend"]) == {"cf", "cooccurrence", "text", "trend", "cf_item_norm"}
+    assert set(cfg["blend_long_history"]) == {"min_items", "cf", "cooccurrence", "text", "trend", "cf_item_norm"}
     assert json.loads(DEFAULT_CONFIG_PATH.read_text()) == cfg
 
 

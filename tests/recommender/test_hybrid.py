@@ -26,7 +26,7 @@ def test_components_and_reasons_are_present_and_bounded(model):
     assert 0 < len(recs) <= 5
     for r in recs:
         assert isinstance(r, Recommendation)
-        assert set(r.components) == {"cf", "text", "trend"}
+        assert set(r.components) == {"cf", "cooccurrence", "text", "trend"}
         assert all(0.0 <= v <= 1.0 for v in r.components.values())
         assert r.reasons and all(isinstance(s, str) and s for s in r.reasons)
 
@@ -211,7 +211,8 @@ def _with_blends(model, *, short, long, min_items):
 
 
 def test_long_histories_use_their_own_blend_in_requests_and_batches(model):
-    cf_only, text_only = {"cf": 1.0, "text": 0.0, "trend": 0.0}, {"cf": 0.0, "text": 1.0, "trend": 0.0}
+    cf_only = {"cf": 1.0, "cooccurrence": 0.0, "text": 0.0, "trend": 0.0}
+    text_only = {"cf": 0.0, "cooccurrence": 0.0, "text": 1.0, "trend": 0.0}
     split = _with_blends(model, short=cf_only, long=text_only, min_items=3)
     assert split.blend_for(2) == cf_only and split.blend_for(3) == text_only
     short = split.recommend(saves("g1", "g2"), n=5, now=NOW)
@@ -233,7 +234,7 @@ def test_long_histories_use_their_own_blend_in_requests_and_batches(model):
 
 
 def test_cf_item_norm_follows_the_history_length_in_requests_and_batches(model):
-    cf_dot = {"cf": 1.0, "text": 0.0, "trend": 0.0, "cf_item_norm": 0.0}
+    cf_dot = {"cf": 1.0, "cooccurrence": 0.0, "text": 0.0, "trend": 0.0, "cf_item_norm": 0.0}
     cf_cosine = {**cf_dot, "cf_item_norm": 1.0}
     split = _with_blends(model, short=cf_dot, long=cf_cosine, min_items=3)
     assert split.cf_item_norm_for(2) == 0.0 and split.cf_item_norm_for(3) == 1.0
@@ -278,3 +279,27 @@ def test_bad_blend_config_fails_the_fit_not_a_request(papers, interactions, over
         config.setdefault(section, {}).update(values)
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         train(papers, interactions, config=config, now=NOW)
+
+
+def test_cooccurrence_component_in_requests_and_batches(model):
+    cooc_only = {"cf": 0.0, "cooccurrence": 1.0, "text": 0.0, "trend": 0.0}
+    only = _with_blends(model, short=cooc_only, long=cooc_only, min_items=0)
+    keys = ("g1", "g2")
+    idx = np.array([int(only.item_ids_.lookup(np.array([k], dtype=object))[0]) for k in keys])
+    full = only.cooccurrence_.catalog_scores(idx)
+
+    # request path: co-occurrence neighbours are candidates, scored and scaled by the best candidate
+    recs = only.recommend(saves(*keys), n=6, now=NOW)
+    rec_idx = only.item_ids_.lookup(np.array([r.key for r in recs], dtype=object))
+    comps = np.array([r.components["cooccurrence"] for r in recs])
+    assert comps[0] == pytest.approx(1.0)
+    np.testing.assert_allclose(comps, full[rec_idx] / full[rec_idx].max(), rtol=1e-5)
+    assert all(r.score == pytest.approx(r.components["cooccurrence"]) for r in recs)
+    best_outside_history = np.delete(full, idx).max()
+    assert full[rec_idx[0]] == pytest.approx(best_outside_history)
+
+    # batches: the raw component is the sum of the history's neighbour rows
+    row = sp.csr_matrix(([8.0, 8.0], ([0, 0], idx)), shape=(1, only.n_items))
+    np.testing.assert_allclose(only.score_matrix(row, component="cooccurrence")[0], full, rtol=1e-5)
+    # the co-saver reason names a paper in the history when the component put the paper there
+    assert any("also saved this" in " ".join(r.reasons) for r in recs)

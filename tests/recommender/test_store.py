@@ -43,6 +43,24 @@ def test_round_trip_gives_identical_results_without_pickle(model, trained, tmp_p
     assert manifest["blend"] == model.blend_weights
     assert manifest["counts"]["papers"] == 24 and "hybrid" in manifest["metrics"]
     assert loaded.manifest_["config"] == model.config_
+    assert (loaded.cooccurrence_.similarity_ != model.cooccurrence_.similarity_).nnz == 0
+    assert loaded.cooccurrence_.get_params() == model.cooccurrence_.get_params()
+
+
+def test_a_version_written_before_the_cooccurrence_component_still_loads(model, tmp_path):
+    version = store.save(model, tmp_path)
+    directory = tmp_path / "versions" / version
+    manifest = json.loads((directory / "manifest.json").read_text())
+    del manifest["files"]["cooccurrence"], manifest["params"]["cooccurrence"]
+    for section in ("blend", "blend_long_history"):
+        del manifest["config"][section]["cooccurrence"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    (directory / "cooccurrence.npz").unlink()
+    old = store.load(directory)
+    assert old.cooccurrence_ is None
+    recs = old.recommend(HISTORY, n=5, now=NOW)
+    assert recs and all(r.components["cooccurrence"] == 0.0 for r in recs)
+    assert np.all(old.score_matrix(old.saves_[:2], component="cooccurrence") == 0.0)
 
 
 def test_crashed_writer_leaves_previous_version_current(model, tmp_path):

@@ -96,7 +96,7 @@ def test_retrain_then_lists_differ_by_interest_with_true_reasons(client, runner,
             saved_titles = {titles[k] for k in saved}
             for item in items:
                 assert item["reasons"], item
-                assert set(item["components"]) == {"cf", "text", "trend"}
+                assert set(item["components"]) == {"cf", "cooccurrence", "text", "trend"}
                 for quoted in QUOTED.findall(" ".join(item["reasons"])):
                     assert quoted.rstrip("…") and any(t.startswith(quoted.rstrip("…")) for t in saved_titles), (
                         quoted,
