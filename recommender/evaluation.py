@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 RECALL_KS = (20, 50, 100, 300)
 NDCG_KS = (20, 50, 100)
 COVERAGE_K = 50
-ALL_METHODS = ("toppop", "text", "als", "als_cf", "hybrid", "asl_svm")
+ALL_METHODS = ("toppop", "text", "als", "als_cf", "cooccurrence", "hybrid", "asl_svm")
 # The published TopPop row at P=10 (Ferrari Dacrema et al., TOIS 2021): Recall@50/100/300.
 PUBLISHED_TOPPOP_P10 = {"recall@50": 0.0040, "recall@100": 0.0078, "recall@300": 0.0258}
 
@@ -177,7 +177,7 @@ class _LibraryComponent(Method):
     def __init__(self, owner: LibraryHybrid, component: str) -> None:
         self.owner = owner
         self.component = component
-        self.name = {"cf": "als", "text": "text", "blend": "hybrid"}[component]
+        self.name = {"cf": "als", "cooccurrence": "cooccurrence", "text": "text", "blend": "hybrid"}[component]
 
     def fit(self, data: CiteULikeData) -> _LibraryComponent:
         if not hasattr(self.owner, "model_"):
@@ -352,13 +352,17 @@ def run(
             method.name = "als_cf"
             fit_s = cf_lib.fit_seconds["total"]
             notes = "ALS component with als.feature_weight = 0 (no text pseudo-users): pure collaborative filtering"
-        elif name in ("text", "als", "hybrid"):
+        elif name in ("text", "als", "cooccurrence", "hybrid"):
             if lib is None:
                 lib = LibraryHybrid(config).fit(data)
                 results["config"] = lib.config
-            method: Method = lib.method({"text": "text", "als": "cf", "hybrid": "blend"}[name])
+            component = {"text": "text", "als": "cf", "cooccurrence": "cooccurrence", "hybrid": "blend"}[name]
+            method: Method = lib.method(component)
             fit_s = lib.fit_seconds["total"]
-            notes = "one HybridRecommender fit shared by text, als and hybrid"
+            notes = "one HybridRecommender fit shared by text, als, cooccurrence and hybrid"
+            cooc = lib.model_.cooccurrence_
+            if name == "cooccurrence" and (cooc is None or cooc.similarity_.nnz == 0):
+                notes += "; no training row holds two items, so co-occurrence is empty: every score is 0"
         elif name == "toppop":
             t0 = time.perf_counter()
             method = TopPop().fit(data)
@@ -483,30 +487,41 @@ MethodFactory = Callable[[], Method]
 
 
 # ---------------------------------------------------------------------------------------------- tuning
-# Each entry overrides the model sections of the default config (``als``, ``text``); every one is fitted once
-# per validation view and scored with every blend of TUNE_BLEND_GRID. (Earlier searches over text settings,
-# feature_weight and factors are recorded in docs/tuning.md.)
+# Each entry overrides the model sections of the default config (``als``, ``text``, ``cooccurrence``); every one
+# is fitted once per validation view and scored with every blend of TUNE_BLEND_GRID. (Earlier searches over text
+# settings, feature_weight, factors and specificity are recorded in docs/tuning.md.)
 TUNE_MODEL_GRID: tuple[dict[str, dict[str, Any]], ...] = tuple(
     {
-        "text": {"keyword_tokens": True, "min_df": 2, "specificity": g},
+        "text": {"keyword_tokens": True, "min_df": 2, "specificity": 0.5},
         "als": {"factors": 256, "feature_weight": 20.0},
+        "cooccurrence": {"neighbours": 100, "asymmetry": a},
     }
-    for g in (0.5, 1.0, 1.5)
+    for a in (0.0, 0.15)
 )
 # The trend weight has a floor of 0.05: offline the trend component is training popularity, which the published
 # split holds out against (TopPop is near chance at P=10), while online it is the real trending signal that keeps
 # this week's papers reachable in "For you".
-# ``cf_item_norm`` 0 ranks CF by the ALS dot product, 1 by the cosine of user and item factor.
+# ``cf_item_norm`` 0 ranks CF by the ALS dot product, 1 by the cosine of user and item factor, 1.5 discounts
+# long item factors further. ``collab`` is the weight of the two collaborative components together, ``share``
+# the part of it that goes to co-occurrence neighbours (0: ALS alone).
 TUNE_BLEND_GRID = tuple(
-    {"cf": cf, "text": round(1.0 - cf - tr, 3), "trend": tr, "cf_item_norm": norm}
-    for norm in (0.0, 1.0)
-    for cf in (0.5, 0.6, 0.7, 0.8)
+    {
+        "cf": round(collab * (1.0 - share), 3),
+        "cooccurrence": round(collab * share, 3),
+        "text": round(1.0 - collab - tr, 3),
+        "trend": tr,
+        "cf_item_norm": norm,
+    }
+    for norm in (0.0, 1.0, 1.5)
+    for collab in (0.6, 0.7, 0.8)
+    for share in (0.0, 0.3, 0.4)
     for tr in (0.05, 0.1)
 )
 TUNE_OBJECTIVE_VIEWS = ("mimic", "mimic7", "sparse")
 # Views whose users have at least this many input items choose ``blend_long_history``, the others ``blend``. The
-# views have 1, 3 and 7 input items, so any threshold from 4 to 7 splits them alike; 5 is the middle.
-TUNE_LONG_HISTORY_MIN_ITEMS = 5
+# views have 1, 3 and 7 input items. With one paper the ALS dot product wins and the 3- and 7-paper views agree
+# on the cosine and co-occurrence neighbours (docs/tuning.md), so the threshold sits between 1 and 3.
+TUNE_LONG_HISTORY_MIN_ITEMS = 2
 
 
 def popular_first_split(train: sp.csr_matrix, *, keep: int = 3, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -584,16 +599,36 @@ def _view_objective(trial: Mapping[str, Any]) -> float:
     return float(np.mean([trial[f"recall@{k}"] for k in (50, 100, 300)]))
 
 
+# the components a blend must beat on its own, as named in the trials (``<name>_recall@K``)
+TUNE_COMPONENTS = ("cf", "cooccurrence", "text")
+
+
 def _beats_components(trial: Mapping[str, Any]) -> bool:
-    return all(trial[f"recall@{k}"] > max(trial[f"cf_recall@{k}"], trial[f"text_recall@{k}"]) for k in RECALL_KS)
+    return all(
+        trial[f"recall@{k}"] > max(trial[f"{c}_recall@{k}"] for c in TUNE_COMPONENTS if f"{c}_recall@{k}" in trial)
+        for k in RECALL_KS
+    )
+
+
+def _judged_blends(by_blend: dict[str, list[Mapping[str, Any]]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Drop blends that weight co-occurrence on views where it is empty (``cooccurrence_pairs`` 0: every input
+    row has one item, as in the P=1 split). There the weight only rescales the other components, so such a view
+    says nothing about co-occurrence; those blends stay only if nothing else is left."""
+    judged = {
+        key: ts
+        for key, ts in by_blend.items()
+        if not (ts[0]["blend"].get("cooccurrence", 0.0) > 0 and any(t.get("cooccurrence_pairs", 1) == 0 for t in ts))
+    }
+    return judged or by_blend
 
 
 def _choose_blend(trials: Sequence[Mapping[str, Any]]) -> tuple[dict[str, float], float, bool]:
-    """Among blends scored on the same views: those that beat both components at every cutoff on every view
-    first, then the best mean objective."""
+    """Among blends scored on the same views (and judged there, :func:`_judged_blends`): those that beat every
+    component at every cutoff on every view first, then the best mean objective."""
     by_blend: dict[str, list[Mapping[str, Any]]] = {}
     for t in trials:
         by_blend.setdefault(json.dumps(t["blend"], sort_keys=True), []).append(t)
+    by_blend = _judged_blends(by_blend)
     scored = [
         (all(_beats_components(t) for t in ts), float(np.mean([_view_objective(t) for t in ts])), key)
         for key, ts in by_blend.items()
@@ -639,6 +674,9 @@ def tune(
             config = merge_config({**model, "blend_long_history": {"min_items": 0}})
             lib = LibraryHybrid(config).fit(sub)
             text_alone = evaluate_method(lib.method("text"), sub, users).metrics
+            cooc_alone = evaluate_method(lib.method("cooccurrence"), sub, users).metrics
+            cooc = lib.model_.cooccurrence_
+            cooc_pairs = int(cooc.similarity_.nnz) if cooc is not None else 0
             cf_alone = {}  # the CF component as each blend scores it (its cf_item_norm)
             for norm in sorted({float(b.get("cf_item_norm", 0.0)) for b in blend_grid}):
                 lib.model_.config_["blend"] = {**lib.model_.config_["blend"], "cf_item_norm": norm}
@@ -646,18 +684,26 @@ def tune(
             for blend in blend_grid:
                 lib.model_.config_["blend"] = dict(blend)
                 m = evaluate_method(lib.method("blend"), sub, users).metrics
-                base = {"cf": cf_alone[float(blend.get("cf_item_norm", 0.0))], "text": text_alone}
+                base = {
+                    "cf": cf_alone[float(blend.get("cf_item_norm", 0.0))],
+                    "cooccurrence": cooc_alone,
+                    "text": text_alone,
+                }
                 trials.append(
                     {
                         "view": view,
                         "input_items": input_items[view],
                         "cold_share": round(cold_share(fit_m, val_m), 3),
+                        "cooccurrence_pairs": cooc_pairs,
                         "model": model,
                         "blend": dict(blend),
                         "fit_seconds": round(lib.fit_seconds["total"], 1),
                         **{f"recall@{k}": round(m[f"recall@{k}"], 4) for k in RECALL_KS},
-                        **{f"cf_recall@{k}": round(base["cf"][f"recall@{k}"], 4) for k in RECALL_KS},
-                        **{f"text_recall@{k}": round(base["text"][f"recall@{k}"], 4) for k in RECALL_KS},
+                        **{
+                            f"{c}_recall@{k}": round(base[c][f"recall@{k}"], 4)
+                            for c in TUNE_COMPONENTS
+                            for k in RECALL_KS
+                        },
                     }
                 )
             bar.update(1)

@@ -11,29 +11,30 @@ from recommender.datasets import load_citeulike
 
 pytestmark = pytest.mark.slow
 
-# Hybrid Recall@300: .552 on all 5,139 users, .524 on this 300-user sample (seed 0), default config; floor
+# Hybrid Recall@300: .552 on all 5,139 users, .519 on this 300-user sample (seed 0), default config; floor
 # = measured minus a margin for BLAS/platform differences; see docs/evaluation.md.
 HYBRID_RECALL300_FLOOR = 0.47
 
 
 def test_quick_p10_run(data_dir, tmp_path):
     data = load_citeulike(data_dir, 10)
-    res = E.run(data, methods=["toppop", "text", "als", "hybrid"], n_users=300, seed=0)
+    names = ("toppop", "text", "als", "cooccurrence", "hybrid")
+    res = E.run(data, methods=list(names), n_users=300, seed=0)
     m = res["methods"]
     assert res["n_users_evaluated"] == 300
-    for name in ("toppop", "text", "als", "hybrid"):
+    for name in names:
         for k in E.RECALL_KS:
             assert 0.0 <= m[name][f"recall@{k}"] <= 1.0
         assert m[name]["recall@300"] >= m[name]["recall@50"]
     assert m["hybrid"]["recall@300"] >= HYBRID_RECALL300_FLOOR
     for k in E.RECALL_KS:
         assert m["hybrid"][f"recall@{k}"] > m["toppop"][f"recall@{k}"]
-    # the blend must add to its components (on this sample by .011-.020 at these cutoffs; @20 by .002 only)
+    # the blend must add to its components (on this sample by .005-.015 at these cutoffs over ALS, more over the rest)
     for k in (50, 100, 300):
-        assert m["hybrid"][f"recall@{k}"] > max(m["text"][f"recall@{k}"], m["als"][f"recall@{k}"])
+        assert m["hybrid"][f"recall@{k}"] > max(m[c][f"recall@{k}"] for c in ("text", "als", "cooccurrence"))
     paths = E.write_outputs(res, tmp_path)
     on_disk = json.loads(paths["results"].read_text())
-    assert set(on_disk["methods"]) == {"toppop", "text", "als", "hybrid"}
+    assert set(on_disk["methods"]) == set(names)
     assert {"recall@50", "ndcg@20", "coverage@50", "fit_seconds", "rank_ms_median", "rank_ms_p90"} <= set(
         on_disk["methods"]["hybrid"]
     )

@@ -42,3 +42,19 @@ def test_a_blend_must_beat_the_components_on_every_view_it_is_chosen_on():
     ]
     blend, _, beats = _choose_blend(on_one_view + on_both)
     assert blend["cf"] == 0.6 and beats
+
+
+def test_a_view_without_cooccurrence_cannot_choose_a_cooccurrence_weight():
+    # on a one-paper view the co-occurrence component is empty: its weight only rescales the others
+    with_cooc = _trial("sparse", 0.5, (0.13, 0.24, 0.34, 0.56), CF, TEXT)
+    with_cooc["blend"]["cooccurrence"] = 0.3
+    without = _trial("sparse", 0.6, (0.13, 0.22, 0.32, 0.52), CF, TEXT)
+    for t in (with_cooc, without):
+        t["cooccurrence_pairs"] = 0
+    blend, _, _ = _choose_blend([with_cooc, without])
+    assert blend["cf"] == 0.6 and "cooccurrence" not in blend
+    # where the view has co-occurrence pairs, the better blend wins as usual
+    for t in (with_cooc, without):
+        t["cooccurrence_pairs"] = 1200
+    blend, _, _ = _choose_blend([with_cooc, without])
+    assert blend["cooccurrence"] == 0.3
