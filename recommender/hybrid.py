@@ -682,6 +682,16 @@ class HybridRecommender:
             co_best[known_cand] = saved_known[counts.argmax(axis=0)]
             co_count[known_cand] = counts.max(axis=0).astype(np.int64)
 
+        # the history paper whose readers most often also have the candidate (co-occurrence neighbours count
+        # opens too, so this names papers read together where no co-saver count does)
+        read_best = None
+        pos_known = np.unique(state.pos_idx)
+        if self.cooccurrence_ is not None and len(pos_known) and len(known_cand):
+            links = self.cooccurrence_.similarity_[pos_known][:, cand[known_cand]].toarray()
+            linked = links.max(axis=0) > 0
+            read_best = np.full(len(cand), -1, dtype=np.int64)
+            read_best[known_cand[linked]] = pos_known[links.argmax(axis=0)[linked]]
+
         for j, rec in enumerate(recs):
             scored: list[tuple[float, str]] = []
             comp = rec.components
@@ -698,6 +708,10 @@ class HybridRecommender:
                 who = f"{c} readers who" if c != 1 else "A reader who"
                 weight = weights.get("cf", 0.0) * comp["cf"] + weights.get("cooccurrence", 0.0) * comp["cooccurrence"]
                 scored.append((weight + 1e-9, f"{who} saved “{title}” also saved this"))
+            elif read_best is not None and read_best[j] >= 0 and comp["cooccurrence"] > 0:
+                title = _shorten(str(self.item_titles_[read_best[j]]))
+                weight = weights.get("cooccurrence", 0.0) * comp["cooccurrence"]
+                scored.append((weight + 1e-9, f"Readers of “{title}” also read this"))
             count = int(readers.get(rec.key, 0))
             if count > 0:
                 scored.append(

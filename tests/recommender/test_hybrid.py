@@ -303,3 +303,17 @@ def test_cooccurrence_component_in_requests_and_batches(model):
     np.testing.assert_allclose(only.score_matrix(row, component="cooccurrence")[0], full, rtol=1e-5)
     # the co-saver reason names a paper in the history when the component put the paper there
     assert any("also saved this" in " ".join(r.reasons) for r in recs)
+
+
+def test_papers_read_together_are_named_when_no_co_saver_count_applies(papers, interactions):
+    # ten readers opened (never saved) a graph paper together with a protein paper
+    extra = [(f"x{u}", key, "open", NOW - timedelta(days=3)) for u in range(10) for key in ("g1", "p7")]
+    config = {**TEST_CONFIG, "blend": {"cf": 0.0, "cooccurrence": 1.0, "text": 0.0, "trend": 0.0}}
+    model = train(papers, interactions + extra, config=config, now=NOW).model
+    recs = model.recommend(saves("g1"), n=5, now=NOW)
+    by_key = {r.key: r for r in recs}
+    assert "p7" in by_key, [r.key for r in recs]
+    assert by_key["p7"].reasons[0] == f"Readers of “{TITLES['g1']}” also read this"
+    # papers also saved together keep the stronger, counted reason
+    saved_together = [r for r in recs if r.key.startswith("g")]
+    assert saved_together and all("also saved this" in r.reasons[0] for r in saved_together)
