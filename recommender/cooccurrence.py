@@ -22,13 +22,26 @@ class ItemCooccurrence:
     ``similarity_[i, j] = c_ij / (n_i ** asymmetry * n_j ** (1 - asymmetry))`` where ``c_ij`` counts the users
     with both items and ``n_i`` the users with item ``i``: ``asymmetry`` 0.5 is the cosine; below 0.5 a widely
     read neighbour ``j`` is discounted more, so a paper does not rank high only because everyone reads it.
+    With ``reader_weights="inverse_log"`` each user adds ``1 / log2(1 + library size)`` to ``c_ij`` instead of 1:
+    a reader (or crawler) with thousands of papers would otherwise link every one of them, at full strength,
+    to papers nobody else reads.
     Row ``i`` keeps its ``neighbours`` largest entries. A user's score for item ``j`` is the sum of
     ``similarity_[i, j]`` over the items ``i`` in their history (any positive interaction counts once).
     """
 
-    def __init__(self, *, neighbours: int = 100, asymmetry: float = 0.3, max_block_pairs: int = 10_000_000) -> None:
+    READER_WEIGHTS = ("none", "inverse_log")
+
+    def __init__(
+        self,
+        *,
+        neighbours: int = 100,
+        asymmetry: float = 0.3,
+        reader_weights: str = "inverse_log",
+        max_block_pairs: int = 10_000_000,
+    ) -> None:
         self.neighbours = neighbours
         self.asymmetry = asymmetry
+        self.reader_weights = reader_weights
         self.max_block_pairs = max_block_pairs
 
     def _check_params(self) -> None:
@@ -38,6 +51,8 @@ class ItemCooccurrence:
             raise ValueError(f"asymmetry must be a number in [0, 1], got {self.asymmetry!r}")
         if not 0.0 <= float(self.asymmetry) <= 1.0:
             raise ValueError(f"asymmetry must be a number in [0, 1], got {self.asymmetry!r}")
+        if self.reader_weights not in self.READER_WEIGHTS:
+            raise ValueError(f"reader_weights must be one of {self.READER_WEIGHTS}, got {self.reader_weights!r}")
         pairs = self.max_block_pairs
         if isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 1:
             raise ValueError(f"max_block_pairs must be an integer >= 1, got {pairs!r}")
@@ -57,11 +72,15 @@ class ItemCooccurrence:
         a = float(self.asymmetry)
         row_norm, col_norm = safe**-a, safe ** -(1.0 - a)
         by_item = binary.T.tocsr()  # items x users
+        blocks = self._blocks(by_item, binary)
+        if self.reader_weights == "inverse_log":
+            library = np.maximum(np.diff(binary.indptr), 1).astype(np.float64)
+            by_item = sp.csr_matrix(by_item @ sp.diags((1.0 / np.log2(1.0 + library)).astype(np.float32)))
         k = int(self.neighbours)
         indptr = [np.zeros(1, dtype=np.int64)]
         indices, data = [], []
         end = 0
-        for start, stop in self._blocks(by_item, binary):
+        for start, stop in blocks:
             block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=np.float32)
             block.setdiag(0.0, k=start)
             block.eliminate_zeros()
@@ -124,7 +143,12 @@ class ItemCooccurrence:
         return model
 
     def get_params(self) -> dict[str, object]:
-        return {"neighbours": self.neighbours, "asymmetry": self.asymmetry, "max_block_pairs": self.max_block_pairs}
+        return {
+            "neighbours": self.neighbours,
+            "asymmetry": self.asymmetry,
+            "reader_weights": self.reader_weights,
+            "max_block_pairs": self.max_block_pairs,
+        }
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "similarity_"):

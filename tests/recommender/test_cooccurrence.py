@@ -12,10 +12,13 @@ def _random_user_items(seed=0, users=60, items=25, density=0.2):
     return sp.csr_matrix(dense)
 
 
-def _brute_force(user_items, asymmetry, neighbours):
+def _brute_force(user_items, asymmetry, neighbours, reader_weights="none"):
     b = (user_items.toarray() > 0).astype(float)
     counts = b.sum(axis=0)
-    co = b.T @ b
+    w = np.ones(len(b))
+    if reader_weights == "inverse_log":
+        w = 1.0 / np.log2(1.0 + np.maximum(b.sum(axis=1), 1.0))
+    co = (b * w[:, None]).T @ b
     np.fill_diagonal(co, 0.0)
     safe = np.maximum(counts, 1.0)
     sim = co / (safe[:, None] ** asymmetry * safe[None, :] ** (1.0 - asymmetry))
@@ -25,11 +28,13 @@ def _brute_force(user_items, asymmetry, neighbours):
     return sim
 
 
+@pytest.mark.parametrize("reader_weights", ["none", "inverse_log"])
 @pytest.mark.parametrize("asymmetry", [0.0, 0.15, 0.5, 1.0])
-def test_similarity_matches_the_definition(asymmetry):
+def test_similarity_matches_the_definition(asymmetry, reader_weights):
     ui = _random_user_items()
-    model = ItemCooccurrence(neighbours=1000, asymmetry=asymmetry).fit(ui)
-    np.testing.assert_allclose(model.similarity_.toarray(), _brute_force(ui, asymmetry, 1000), rtol=1e-5)
+    model = ItemCooccurrence(neighbours=1000, asymmetry=asymmetry, reader_weights=reader_weights).fit(ui)
+    expected = _brute_force(ui, asymmetry, 1000, reader_weights)
+    np.testing.assert_allclose(model.similarity_.toarray(), expected, rtol=1e-5)
     assert model.similarity_.diagonal().sum() == 0.0
     assert model.similarity_[:, -1].nnz == 0 and model.similarity_[-1].nnz == 0
 
@@ -40,7 +45,7 @@ def test_half_asymmetry_is_the_cosine_of_item_columns():
     norms = np.linalg.norm(b, axis=0)
     cos = (b.T @ b) / np.maximum(np.outer(norms, norms), 1e-12)
     np.fill_diagonal(cos, 0.0)
-    sim = ItemCooccurrence(neighbours=1000, asymmetry=0.5).fit(ui).similarity_.toarray()
+    sim = ItemCooccurrence(neighbours=1000, asymmetry=0.5, reader_weights="none").fit(ui).similarity_.toarray()
     np.testing.assert_allclose(sim, cos, rtol=1e-5, atol=1e-7)
 
 
@@ -51,7 +56,7 @@ def test_each_item_keeps_its_best_neighbours_whatever_the_block_size():
     assert len(small._blocks(ui.T.tocsr(), ui)) == ui.shape[1]
     assert np.diff(small.similarity_.indptr).max() == 4
     np.testing.assert_allclose(small.similarity_.toarray(), large.similarity_.toarray(), rtol=1e-6)
-    full = _brute_force(ui, 0.15, 1000)
+    full = _brute_force(ui, 0.15, 1000, "inverse_log")
     for i in range(ui.shape[1]):
         kept = small.similarity_[i].toarray().ravel()
         if np.count_nonzero(full[i]) > 4:
@@ -63,10 +68,28 @@ def test_a_widely_read_neighbour_is_discounted_below_the_cosine():
     # item 0: the user's paper, 3 readers; item 1: all 3 of them and 3 more; item 2: one of them, nobody else
     rows = [[0, 1, 2], [0, 1], [0, 1], [1], [1], [1]]
     ui = sp.csr_matrix(([1.0] * sum(map(len, rows)), ([u for u, r in enumerate(rows) for _ in r], sum(rows, []))))
-    cos = ItemCooccurrence(asymmetry=0.5).fit(ui).catalog_scores(np.array([0]))
-    low = ItemCooccurrence(asymmetry=0.0).fit(ui).catalog_scores(np.array([0]))
+    cos = ItemCooccurrence(asymmetry=0.5, reader_weights="none").fit(ui).catalog_scores(np.array([0]))
+    low = ItemCooccurrence(asymmetry=0.0, reader_weights="none").fit(ui).catalog_scores(np.array([0]))
     assert cos[1] > cos[2]  # 3 shared readers against 1
     assert low[2] > low[1]  # but half of item 1's readers never read item 0
+
+
+def test_a_reader_with_a_huge_library_does_not_crowd_out_real_neighbours():
+    # 30 readers share papers 0-4; one account also opened paper 0 and 2,000 papers nobody else reads
+    rng = np.random.default_rng(5)
+    rows = [sorted(rng.choice(5, size=3, replace=False)) + ([0] if u % 2 else []) for u in range(30)]
+    rows.append([0, *range(5, 2005)])
+    ui = sp.csr_matrix(
+        (
+            [1.0] * sum(len(set(r)) for r in rows),
+            ([u for u, r in enumerate(rows) for _ in set(r)], sum(map(list, map(set, rows)), [])),
+        ),
+        shape=(len(rows), 2005),
+    )
+    plain = ItemCooccurrence(neighbours=10, asymmetry=0.0, reader_weights="none").fit(ui)
+    weighted = ItemCooccurrence(neighbours=10, asymmetry=0.0).fit(ui)
+    assert set(plain.similarity_[0].indices) <= set(range(5, 2005))  # only the crawler's papers survive
+    assert set(range(1, 5)) <= set(weighted.similarity_[0].indices)  # the papers read together stay
 
 
 def test_scores_of_a_history_agree_across_entry_points():
@@ -108,6 +131,7 @@ def test_round_trip_through_the_similarity_matrix():
         ({"asymmetry": -0.1}, "asymmetry"),
         ({"asymmetry": "0.3"}, "asymmetry"),
         ({"max_block_pairs": 0}, "max_block_pairs"),
+        ({"reader_weights": "sqrt"}, "reader_weights"),
     ],
 )
 def test_bad_parameters_are_named(params, message):
