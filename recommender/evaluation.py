@@ -610,6 +610,21 @@ def _beats_components(trial: Mapping[str, Any]) -> bool:
     )
 
 
+class _Precomputed(Method):
+    """Scores already computed for ``users`` (one row each, in that order), served by user id."""
+
+    def __init__(self, name: str, users: np.ndarray, scores: np.ndarray) -> None:
+        self.name = name
+        self._row = {int(u): i for i, u in enumerate(users)}
+        self._scores = scores
+
+    def fit(self, data: CiteULikeData) -> _Precomputed:
+        return self
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self._scores[[self._row[int(u)] for u in users]], dtype=np.float32)
+
+
 def _judged_blends(by_blend: dict[str, list[Mapping[str, Any]]]) -> dict[str, list[Mapping[str, Any]]]:
     """Drop blends that weight co-occurrence on views where it is empty (``cooccurrence_pairs`` 0: every input
     row has one item, as in the P=1 split). There the weight only rescales the other components, so such a view
@@ -673,21 +688,31 @@ def tune(
             # every blend below is scored with this one weight set, whatever the input size
             config = merge_config({**model, "blend_long_history": {"min_items": 0}})
             lib = LibraryHybrid(config).fit(sub)
-            text_alone = evaluate_method(lib.method("text"), sub, users).metrics
-            cooc_alone = evaluate_method(lib.method("cooccurrence"), sub, users).metrics
-            cooc = lib.model_.cooccurrence_
+            model_ = lib.model_
+            rows = lib.user_items_[users]
+            # components are scored once per view (CF once per cf_item_norm); each blend only rescales and
+            # mixes them with HybridRecommender.blend_scores, the second half of score_matrix
+            none = np.zeros(rows.shape, dtype=np.float32)  # a component the model lacks scores nothing
+            raw = model_.component_scores(rows, components=("cooccurrence", "text", "trend"), trending=lib.popularity_)
+            raw = {"cooccurrence": none, **raw}
+            alone = {
+                c: evaluate_method(_Precomputed(c, users, raw[c]), sub, users).metrics for c in ("cooccurrence", "text")
+            }
+            cooc = model_.cooccurrence_
             cooc_pairs = int(cooc.similarity_.nnz) if cooc is not None else 0
-            cf_alone = {}  # the CF component as each blend scores it (its cf_item_norm)
+            cf_raw, cf_alone = {}, {}  # the CF component as each blend scores it (its cf_item_norm)
             for norm in sorted({float(b.get("cf_item_norm", 0.0)) for b in blend_grid}):
-                lib.model_.config_["blend"] = {**lib.model_.config_["blend"], "cf_item_norm": norm}
-                cf_alone[norm] = evaluate_method(lib.method("cf"), sub, users).metrics
+                cf_raw[norm] = model_.component_scores(rows, components=("cf",), cf_item_norm=norm).get("cf", none)
+                cf_alone[norm] = evaluate_method(_Precomputed("cf", users, cf_raw[norm]), sub, users).metrics
             for blend in blend_grid:
-                lib.model_.config_["blend"] = dict(blend)
-                m = evaluate_method(lib.method("blend"), sub, users).metrics
+                model_.config_["blend"] = dict(blend)
+                norm = float(blend.get("cf_item_norm", 0.0))
+                scores = model_.blend_scores(rows, {**raw, "cf": cf_raw[norm]})
+                m = evaluate_method(_Precomputed("blend", users, scores), sub, users).metrics
                 base = {
-                    "cf": cf_alone[float(blend.get("cf_item_norm", 0.0))],
-                    "cooccurrence": cooc_alone,
-                    "text": text_alone,
+                    "cf": cf_alone[norm],
+                    "cooccurrence": alone["cooccurrence"],
+                    "text": alone["text"],
                 }
                 trials.append(
                     {

@@ -571,32 +571,68 @@ class HybridRecommender:
         self._check_fitted()
         if component not in ("blend", *COMPONENTS):
             raise ValueError(f"component must be 'blend' or one of {COMPONENTS}, got {component!r}")
+        user_items = self._check_rows(user_items)
+        want = COMPONENTS if component == "blend" else (component,)
+        raw = self.component_scores(user_items, components=want, trending=trending)
+        if component == "blend":
+            return self.blend_scores(user_items, raw)
+        if component not in raw:
+            return np.zeros(user_items.shape, dtype=np.float32)
+        return np.asarray(raw[component], dtype=np.float32)
+
+    def _check_rows(self, user_items: sp.spmatrix) -> sp.csr_matrix:
         user_items = sp.csr_matrix(user_items, dtype=np.float32)
         if user_items.shape[1] != self.n_items:
             raise ValueError(f"user_items has {user_items.shape[1]} columns, the model {self.n_items} items")
-        n_users = user_items.shape[0]
+        return user_items
+
+    def component_scores(
+        self,
+        user_items: sp.spmatrix,
+        *,
+        components: Sequence[str] = COMPONENTS,
+        trending: np.ndarray | None = None,
+        cf_item_norm: float | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Raw scores of every catalog item per component for the rows of ``user_items`` (the first step of
+        :meth:`score_matrix`; components the model lacks are left out). CF scores each row with the
+        ``cf_item_norm`` of its history length, or with ``cf_item_norm`` for every row when given."""
+        self._check_fitted()
+        user_items = self._check_rows(user_items)
+        unknown = set(components) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {COMPONENTS}")
         n_pos = np.diff(user_items.indptr)
-        want = COMPONENTS if component == "blend" else (component,)
         raw: dict[str, np.ndarray] = {}
-        if "cf" in want and self.als_ is not None:
+        if "cf" in components and self.als_ is not None:
             raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
             # each row scored with the cf_item_norm of its history length, as in recommend()
-            by_length = {n: self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)}
+            if cf_item_norm is None:
+                by_length = {n: self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)}
+            else:
+                by_length = dict.fromkeys(np.unique(n_pos), float(cf_item_norm))
             powers = np.array([by_length[n] for n in n_pos])
             for power in set(by_length.values()) - {0.0}:
                 raw["cf"][powers == power] *= self.als_.item_norm_weights(power)[None, :]
-        if "cooccurrence" in want and self.cooccurrence_ is not None:
+        if "cooccurrence" in components and self.cooccurrence_ is not None:
             raw["cooccurrence"] = self.cooccurrence_.score_rows(user_items)
-        if "text" in want:
+        if "text" in components:
             # the row's profile against every item: ranks like the sum of the item's cosines with the user's
             # items (ItemKNN-CBF), with the same specificity weights as the request path
             raw["text"] = self.text_.score_rows(user_items)
-        if "trend" in want and trending is not None:
-            raw["trend"] = np.broadcast_to(np.asarray(trending, dtype=np.float32), (n_users, self.n_items))
-        if component != "blend":
-            if component not in raw:
-                return np.zeros((n_users, self.n_items), dtype=np.float32)
-            return np.asarray(raw[component], dtype=np.float32)
+        if "trend" in components and trending is not None:
+            shape = (user_items.shape[0], self.n_items)
+            raw["trend"] = np.broadcast_to(np.asarray(trending, dtype=np.float32), shape)
+        return raw
+
+    def blend_scores(self, user_items: sp.spmatrix, raw: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The second step of :meth:`score_matrix`: each component in ``raw`` (from :meth:`component_scores`)
+        scaled per row as :meth:`recommend` scales it over its candidates, the row's own items excluded, and
+        blended with the configured weights for the row's history length."""
+        self._check_fitted()
+        user_items = self._check_rows(user_items)
+        n_users = user_items.shape[0]
+        n_pos = np.diff(user_items.indptr)
         # per-row weights: each user is blended with the weights for their history length (as blend_for)
         blends = {n: self.blend_for(int(n)) for n in np.unique(n_pos)}
         w = {c: np.array([blends[n][c] for n in n_pos], dtype=np.float32)[:, None] for c in raw}

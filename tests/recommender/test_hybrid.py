@@ -317,3 +317,24 @@ def test_papers_read_together_are_named_when_no_co_saver_count_applies(papers, i
     # papers also saved together keep the stronger, counted reason
     saved_together = [r for r in recs if r.key.startswith("g")]
     assert saved_together and all("also saved this" in r.reasons[0] for r in saved_together)
+
+
+def test_score_matrix_is_component_scores_then_blend_scores(model):
+    idx = [int(model.item_ids_.lookup(np.array([k], dtype=object))[0]) for k in ("g1", "g2", "p3", "p4", "p5")]
+    rows = sp.csr_matrix(([8.0] * 5, ([0, 1, 1, 2, 2], idx)), shape=(3, model.n_items))
+    trend = np.linspace(0.0, 1.0, model.n_items)
+    raw = model.component_scores(rows, trending=trend)
+    assert set(raw) == {"cf", "cooccurrence", "text", "trend"}
+    np.testing.assert_array_equal(model.blend_scores(rows, raw), model.score_matrix(rows, trending=trend))
+    for c in raw:
+        np.testing.assert_array_equal(raw[c], model.score_matrix(rows, component=c, trending=trend))
+    # one cf_item_norm for every row when given; otherwise each row's own (1 paper vs 2 papers here)
+    dot = model.component_scores(rows, components=("cf",), cf_item_norm=0.0)["cf"]
+    cosine = model.component_scores(rows, components=("cf",), cf_item_norm=1.0)["cf"]
+    norms = np.linalg.norm(model.als_.item_factors_, axis=1)
+    np.testing.assert_allclose(cosine, dot / norms, rtol=1e-4, atol=1e-6)
+    for r, n in enumerate((1, 2, 2)):
+        expected = {0.0: dot, 1.0: cosine}[model.cf_item_norm_for(n)][r]
+        np.testing.assert_allclose(raw["cf"][r], expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="unknown component"):
+        model.component_scores(rows, components=("nope",))
