@@ -109,6 +109,7 @@ class ItemCooccurrence:
             shape=(n_items, n_items),
         )
         self.n_items_ = n_items
+        self.readers_ = counts.astype(np.float32)
         log.info("co-occurrence: %d items, %d neighbour pairs", n_items, self.similarity_.nnz)
         return self
 
@@ -131,16 +132,33 @@ class ItemCooccurrence:
         return blocks
 
     @classmethod
-    def from_similarity(cls, similarity: sp.spmatrix, **params: object) -> ItemCooccurrence:
-        """A fitted instance from a stored ``similarity_`` matrix (items x items)."""
+    def from_similarity(
+        cls, similarity: sp.spmatrix, readers: np.ndarray | None = None, **params: object
+    ) -> ItemCooccurrence:
+        """A fitted instance from a stored ``similarity_`` matrix (items x items) and ``readers_`` (None for
+        versions stored without it)."""
         model = cls(**params)  # type: ignore[arg-type]
         model._check_params()
         similarity = sp.csr_matrix(similarity, dtype=np.float32)
         if similarity.shape[0] != similarity.shape[1]:
             raise ValueError(f"similarity must be square, got shape {similarity.shape}")
+        if readers is not None and np.shape(readers) != (similarity.shape[0],):
+            raise ValueError(f"readers must hold one count per item ({similarity.shape[0]}), got {np.shape(readers)}")
         model.similarity_ = similarity
         model.n_items_ = similarity.shape[0]
+        model.readers_ = None if readers is None else np.asarray(readers, dtype=np.float32)
         return model
+
+    def popularity_weights(self, items: np.ndarray, power: float) -> np.ndarray:
+        """``(1 + readers) ** -power`` for ``items`` (1 for indices unknown to the model, or without counts)."""
+        self._check_fitted()
+        items = np.asarray(items, dtype=np.int64)
+        out = np.ones(len(items), dtype=np.float32)
+        if self.readers_ is None or not power:
+            return out
+        ok = (items >= 0) & (items < self.n_items_)
+        out[ok] = (1.0 + self.readers_[items[ok]]) ** -float(power)
+        return out
 
     def get_params(self) -> dict[str, object]:
         return {

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 COMPONENTS = ("cf", "cooccurrence", "text", "trend")
 # per-section settings besides the component weights
-BLEND_OPTIONS = ("min_items", "cf_item_norm")
+BLEND_OPTIONS = ("min_items", "cf_item_norm", "popularity_discount")
 COLD_START_HINT = "save papers to personalise this list"
 
 
@@ -258,6 +258,16 @@ class HybridRecommender:
     def cf_item_norm_for(self, n_positive: int) -> float:
         """The ``cf_item_norm`` power for a user with ``n_positive`` positive papers (0 when not set)."""
         return float(self._blend_section(n_positive).get("cf_item_norm", 0.0))
+
+    def popularity_discount_for(self, n_positive: int) -> float:
+        """The ``popularity_discount`` power for a user with ``n_positive`` positive papers (0 when not set):
+        the blended score is multiplied by ``(1 + readers) ** -power``."""
+        return float(self._blend_section(n_positive).get("popularity_discount", 0.0))
+
+    def _popularity_weights(self, idx: np.ndarray, power: float) -> np.ndarray:
+        if self.cooccurrence_ is None:  # the reader counts live with the co-occurrence part
+            return np.ones(len(idx), dtype=np.float32)
+        return self.cooccurrence_.popularity_weights(idx, power)
 
     # ------------------------------------------------------------------ request state
     def _state_from_history(
@@ -489,6 +499,9 @@ class HybridRecommender:
             total = float(len(weights)) or 1.0
         norm = {c: (_scale(raw[c]) if raw[c] is not None else np.zeros(len(keys))) for c in COMPONENTS}
         score = sum(weights.get(c, 0.0) * norm[c] for c in COMPONENTS) / total
+        discount = self.popularity_discount_for(state.n_positive)
+        if discount:
+            score = score * self._popularity_weights(idx, discount)
 
         pool = self._mmr_pool_size(n)
         valid = np.flatnonzero(self._distinct_titles(keys_arr, idx, extra_titles, score, state.seen_titles, pool))
@@ -653,6 +666,11 @@ class HybridRecommender:
             top = part.max(axis=1, keepdims=True)
             np.divide(part, top, out=part, where=top > 0)
             score += (w[c] / total) * part
+        by_length = {n: self.popularity_discount_for(int(n)) for n in np.unique(n_pos)}
+        powers = np.array([by_length[n] for n in n_pos])
+        everything = np.arange(self.n_items)
+        for power in set(by_length.values()) - {0.0}:
+            score[powers == power] *= self._popularity_weights(everything, power)[None, :]
         return score
 
     # ------------------------------------------------------------------ reasons

@@ -183,7 +183,9 @@ def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
         np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
     if model.cooccurrence_ is not None:
         files["cooccurrence"] = "cooccurrence.npz"
-        np.savez(directory / files["cooccurrence"], **_csr_parts("similarity", model.cooccurrence_.similarity_))
+        cooc = model.cooccurrence_
+        extra = {"readers": cooc.readers_} if cooc.readers_ is not None else {}
+        np.savez(directory / files["cooccurrence"], **_csr_parts("similarity", cooc.similarity_), **extra)
     return files
 
 
@@ -215,8 +217,10 @@ def load(path: str | Path) -> HybridRecommender:
     cooccurrence = None
     if "cooccurrence" in files:  # versions written before the co-occurrence component have none
         with np.load(path / files["cooccurrence"], allow_pickle=False) as z:
-            similarity = _csr_from(dict(z), "similarity")
-        cooccurrence = ItemCooccurrence.from_similarity(similarity, **manifest["params"]["cooccurrence"])
+            arrays = dict(z)
+        cooccurrence = ItemCooccurrence.from_similarity(
+            _csr_from(arrays, "similarity"), arrays.get("readers"), **manifest["params"]["cooccurrence"]
+        )
     model = HybridRecommender.from_parts(
         config=manifest["config"],
         text=text,

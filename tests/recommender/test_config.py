@@ -18,8 +18,9 @@ def test_defaults_have_the_documented_sections():
         "candidates",
         "mmr_lambda",
     }
-    assert set(cfg["blend"]) == {"cf", "cooccurrence", "text", "trend", "cf_item_norm"}
-    assert set(cfg["blend_long_history"]) == {"min_items", "cf", "cooccurrence", "text", "trend", "cf_item_norm"}
+    weights_and_options = {"cf", "cooccurrence", "text", "trend", "cf_item_norm", "popularity_discount"}
+    assert set(cfg["blend"]) == weights_and_options
+    assert set(cfg["blend_long_history"]) == {"min_items", *weights_and_options}
     assert json.loads(DEFAULT_CONFIG_PATH.read_text()) == cfg
 
 

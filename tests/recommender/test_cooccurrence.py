@@ -114,11 +114,21 @@ def test_scores_of_a_history_agree_across_entry_points():
 
 
 def test_round_trip_through_the_similarity_matrix():
-    model = ItemCooccurrence(neighbours=3, asymmetry=0.3).fit(_random_user_items(seed=4))
-    again = ItemCooccurrence.from_similarity(model.similarity_, **model.get_params())
+    ui = _random_user_items(seed=4)
+    model = ItemCooccurrence(neighbours=3, asymmetry=0.3).fit(ui)
+    np.testing.assert_array_equal(model.readers_, (ui.toarray() > 0).sum(axis=0))
+    again = ItemCooccurrence.from_similarity(model.similarity_, model.readers_, **model.get_params())
     np.testing.assert_array_equal(again.catalog_scores(np.array([1, 4])), model.catalog_scores(np.array([1, 4])))
+    items = np.array([0, 3, -1, 999])
+    expected = np.r_[(1.0 + model.readers_[[0, 3]]) ** -0.25, 1.0, 1.0]
+    np.testing.assert_allclose(again.popularity_weights(items, 0.25), expected, rtol=1e-6)
+    # stored without reader counts: no discount at all
+    bare = ItemCooccurrence.from_similarity(model.similarity_, **model.get_params())
+    assert bare.readers_ is None and np.all(bare.popularity_weights(items, 0.25) == 1.0)
     with pytest.raises(ValueError, match="square"):
         ItemCooccurrence.from_similarity(sp.csr_matrix((3, 4)))
+    with pytest.raises(ValueError, match="one count per item"):
+        ItemCooccurrence.from_similarity(model.similarity_, np.ones(3))
 
 
 @pytest.mark.parametrize(

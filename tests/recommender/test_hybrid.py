@@ -338,3 +338,27 @@ def test_score_matrix_is_component_scores_then_blend_scores(model):
         np.testing.assert_allclose(raw["cf"][r], expected, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="unknown component"):
         model.component_scores(rows, components=("nope",))
+
+
+def test_popularity_discount_scales_the_blend_in_requests_and_batches(model):
+    text_only = {"cf": 0.0, "cooccurrence": 0.0, "text": 1.0, "trend": 0.0}
+    discounted = {**text_only, "popularity_discount": 0.5}
+    split = _with_blends(model, short=text_only, long=discounted, min_items=3)
+    assert split.popularity_discount_for(2) == 0.0 and split.popularity_discount_for(3) == 0.5
+    readers = split.cooccurrence_.readers_
+    assert readers.sum() > 0
+
+    keys = ("g1", "g2", "g3")
+    recs = split.recommend(saves(*keys), n=6, now=NOW)
+    idx = split.item_ids_.lookup(np.array([r.key for r in recs], dtype=object))
+    for r, i in zip(recs, idx, strict=True):
+        assert r.score == pytest.approx(r.components["text"] * (1.0 + readers[i]) ** -0.5, rel=1e-5)
+    short = split.recommend(saves(*keys[:2]), n=6, now=NOW)
+    assert all(r.score == pytest.approx(r.components["text"]) for r in short)
+
+    hist = [int(split.item_ids_.lookup(np.array([k], dtype=object))[0]) for k in keys]
+    rows = sp.csr_matrix(([8.0] * 5, ([0, 0, 1, 1, 1], hist[:2] + hist)), shape=(2, split.n_items))
+    plain = _with_blends(model, short=text_only, long=text_only, min_items=3).score_matrix(rows)
+    batch = split.score_matrix(rows)
+    np.testing.assert_allclose(batch[0], plain[0], rtol=1e-6)
+    np.testing.assert_allclose(batch[1], plain[1] * (1.0 + readers) ** -0.5, rtol=1e-5, atol=1e-7)

@@ -44,6 +44,7 @@ def test_round_trip_gives_identical_results_without_pickle(model, trained, tmp_p
     assert manifest["counts"]["papers"] == 24 and "hybrid" in manifest["metrics"]
     assert loaded.manifest_["config"] == model.config_
     assert (loaded.cooccurrence_.similarity_ != model.cooccurrence_.similarity_).nnz == 0
+    np.testing.assert_array_equal(loaded.cooccurrence_.readers_, model.cooccurrence_.readers_)
     assert loaded.cooccurrence_.get_params() == model.cooccurrence_.get_params()
 
 
