@@ -8,7 +8,8 @@ left out and the remaining weights are renormalised. Users with at least ``blend
 positive papers are blended with the ``blend_long_history`` weights instead of ``blend``: a longer history pins
 down the text profile and the user's direction in factor space. Each of the two sections also sets
 ``cf_item_norm``, the power of the item factor's norm that CF scores are divided by (0 = ALS dot product, 1 =
-cosine of user and item factor). See docs/recommender.md.
+cosine of user and item factor), and ``popularity_discount``, the power of ``1 + readers`` the blended score is
+divided by. See docs/recommender.md.
 """
 
 from __future__ import annotations
@@ -640,8 +641,9 @@ class HybridRecommender:
 
     def blend_scores(self, user_items: sp.spmatrix, raw: Mapping[str, np.ndarray]) -> np.ndarray:
         """The second step of :meth:`score_matrix`: each component in ``raw`` (from :meth:`component_scores`)
-        scaled per row as :meth:`recommend` scales it over its candidates, the row's own items excluded, and
-        blended with the configured weights for the row's history length."""
+        scaled per row as :meth:`recommend` scales it over its candidates, the row's own items excluded,
+        blended with the configured weights for the row's history length, and multiplied by that section's
+        popularity discount."""
         self._check_fitted()
         user_items = self._check_rows(user_items)
         n_users = user_items.shape[0]
