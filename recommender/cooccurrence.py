@@ -173,15 +173,12 @@ class ItemCooccurrence:
             raise ValueError("this ItemCooccurrence is not fitted yet; call fit() first")
 
     # ---------------------------------------------------------------- scoring
-    def _known(self, items: np.ndarray) -> np.ndarray:
-        items = np.unique(np.asarray(items, dtype=np.int64))
-        return items[(items >= 0) & (items < self.n_items_)]
-
     def catalog_scores(self, items: np.ndarray) -> np.ndarray | None:
         """Scores of every catalog item for a user whose history holds ``items`` (None when no item is known
         to the model or none has a neighbour)."""
         self._check_fitted()
-        known = self._known(items)
+        known = np.unique(np.asarray(items, dtype=np.int64))
+        known = known[(known >= 0) & (known < self.n_items_)]
         if not len(known):
             return None
         rows = self.similarity_[known]
@@ -189,25 +186,20 @@ class ItemCooccurrence:
             return None
         return np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
 
-    def score(self, items: np.ndarray, candidates: np.ndarray) -> np.ndarray | None:
-        """Scores of ``candidates`` (item indices; those unknown to the model get 0) for a user whose history
-        holds ``items``; None when the history gives no neighbour at all."""
-        full = self.catalog_scores(items)
-        if full is None:
-            return None
+    def score(self, scores: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The user's ``scores`` (from :meth:`catalog_scores`) of ``candidates``; indices unknown to the model
+        get 0."""
         candidates = np.asarray(candidates, dtype=np.int64)
         out = np.zeros(len(candidates), dtype=np.float64)
-        ok = (candidates >= 0) & (candidates < self.n_items_)
-        out[ok] = full[candidates[ok]]
+        ok = (candidates >= 0) & (candidates < len(scores))
+        out[ok] = scores[candidates[ok]]
         return out
 
-    def top_n(self, items: np.ndarray, n: int, *, exclude: np.ndarray | None = None) -> np.ndarray:
-        """Indices of the ``n`` best-scored items with a positive score, best first."""
-        full = self.catalog_scores(items)
-        if full is None:
-            return np.zeros(0, dtype=np.int64)
-        best = top_n_indices(full, int(n), exclude)[0]
-        return best[full[best] > 0]
+    def top_n(self, scores: np.ndarray, n: int, *, exclude: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the ``n`` items with the best positive ``scores`` (from :meth:`catalog_scores`), best
+        first."""
+        best = top_n_indices(scores, int(n), exclude)[0]
+        return best[scores[best] > 0]
 
     def score_rows(self, user_items: sp.spmatrix) -> np.ndarray:
         """Scores of every item for users given as rows of a users x items matrix (dense float32)."""

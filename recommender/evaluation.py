@@ -703,6 +703,7 @@ def tune(
             }
             cooc = model_.cooccurrence_
             cooc_pairs = int(cooc.similarity_.nnz) if cooc is not None else 0
+            cold = round(cold_share(fit_m, val_m), 3)
             cf_raw, cf_alone = {}, {}  # the CF component as each blend scores it (its cf_item_norm)
             for norm in sorted({float(b.get("cf_item_norm", 0.0)) for b in blend_grid}):
                 cf_raw[norm] = model_.component_scores(rows, components=("cf",), cf_item_norm=norm).get("cf", none)
@@ -712,16 +713,12 @@ def tune(
                 norm = float(blend.get("cf_item_norm", 0.0))
                 scores = model_.blend_scores(rows, {**raw, "cf": cf_raw[norm]})
                 m = evaluate_method(_Precomputed("blend", users, scores), sub, users).metrics
-                base = {
-                    "cf": cf_alone[norm],
-                    "cooccurrence": alone["cooccurrence"],
-                    "text": alone["text"],
-                }
+                base = {**alone, "cf": cf_alone[norm]}
                 trials.append(
                     {
                         "view": view,
                         "input_items": input_items[view],
-                        "cold_share": round(cold_share(fit_m, val_m), 3),
+                        "cold_share": cold,
                         "cooccurrence_pairs": cooc_pairs,
                         "model": model,
                         "blend": dict(blend),

@@ -18,7 +18,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -451,6 +451,9 @@ class HybridRecommender:
         if self.als_ is not None and len(state.pos_idx):
             user_factor = self.als_.fold_in(state.pos_idx, state.pos_conf)
         item_norm = self.cf_item_norm_for(state.n_positive)
+        cooc_scores = None
+        if self.cooccurrence_ is not None and len(state.pos_idx):
+            cooc_scores = self.cooccurrence_.catalog_scores(state.pos_idx)
         profile = self._text_profile(state)
 
         cand_keys: dict[str, None] = {}
@@ -465,8 +468,8 @@ class HybridRecommender:
         if profile is not None:
             for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
                 cand_keys[self.item_ids_.keys[i]] = None
-        if self.cooccurrence_ is not None and len(state.pos_idx):
-            for i in self.cooccurrence_.top_n(state.pos_idx, int(sizes["cooccurrence"]), exclude=excluded):
+        if cooc_scores is not None:
+            for i in self.cooccurrence_.top_n(cooc_scores, int(sizes["cooccurrence"]), exclude=excluded):
                 cand_keys[self.item_ids_.keys[i]] = None
         for k in extra_docs:
             cand_keys[k] = None
@@ -479,11 +482,7 @@ class HybridRecommender:
 
         raw = {
             "cf": self.als_.score(user_factor, idx, item_norm_power=item_norm) if user_factor is not None else None,
-            "cooccurrence": (
-                self.cooccurrence_.score(state.pos_idx, idx)
-                if self.cooccurrence_ is not None and len(state.pos_idx)
-                else None
-            ),
+            "cooccurrence": self.cooccurrence_.score(cooc_scores, idx) if cooc_scores is not None else None,
             "text": (
                 np.asarray((vectors @ profile.T).todense()).ravel() * self.text_.specificity_weights(vectors)
                 if profile is not None
@@ -594,6 +593,12 @@ class HybridRecommender:
             return np.zeros(user_items.shape, dtype=np.float32)
         return np.asarray(raw[component], dtype=np.float32)
 
+    @staticmethod
+    def _row_powers(n_pos: np.ndarray, power_for: Callable[[int], float]) -> np.ndarray:
+        """One power per row, looked up once per distinct history length."""
+        by_length = {n: power_for(int(n)) for n in np.unique(n_pos)}
+        return np.array([by_length[n] for n in n_pos], dtype=np.float64)
+
     def _check_rows(self, user_items: sp.spmatrix) -> sp.csr_matrix:
         user_items = sp.csr_matrix(user_items, dtype=np.float32)
         if user_items.shape[1] != self.n_items:
@@ -622,11 +627,10 @@ class HybridRecommender:
             raw["cf"] = self.als_.fold_in_rows(user_items) @ self.als_.item_factors_.T
             # each row scored with the cf_item_norm of its history length, as in recommend()
             if cf_item_norm is None:
-                by_length = {n: self.cf_item_norm_for(int(n)) for n in np.unique(n_pos)}
+                powers = self._row_powers(n_pos, self.cf_item_norm_for)
             else:
-                by_length = dict.fromkeys(np.unique(n_pos), float(cf_item_norm))
-            powers = np.array([by_length[n] for n in n_pos])
-            for power in set(by_length.values()) - {0.0}:
+                powers = np.full(len(n_pos), float(cf_item_norm))
+            for power in set(powers.tolist()) - {0.0}:
                 raw["cf"][powers == power] *= self.als_.item_norm_weights(power)[None, :]
         if "cooccurrence" in components and self.cooccurrence_ is not None:
             raw["cooccurrence"] = self.cooccurrence_.score_rows(user_items)
@@ -668,10 +672,9 @@ class HybridRecommender:
             top = part.max(axis=1, keepdims=True)
             np.divide(part, top, out=part, where=top > 0)
             score += (w[c] / total) * part
-        by_length = {n: self.popularity_discount_for(int(n)) for n in np.unique(n_pos)}
-        powers = np.array([by_length[n] for n in n_pos])
+        powers = self._row_powers(n_pos, self.popularity_discount_for)
         everything = np.arange(self.n_items)
-        for power in set(by_length.values()) - {0.0}:
+        for power in set(powers.tolist()) - {0.0}:
             score[powers == power] *= self._popularity_weights(everything, power)[None, :]
         return score
 
