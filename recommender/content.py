@@ -1,11 +1,11 @@
-"""Content model: TF-IDF over title + abstract + keywords, L2-normalised item vectors, user text profiles."""
+"""Content model: TF-IDF over title + abstract + keywords (+ citation links), L2-normalised item vectors, user
+text profiles."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,20 +19,50 @@ log = logging.getLogger(__name__)
 
 # Keywords are appended after KEYWORDS_MARK and separated by KEYWORD_SEP (both non-word characters, so the
 # plain word analyzer sees exactly "title . abstract kw1 kw2 ..."), which lets the text model also read each
-# keyword as one token (``keyword_tokens``).
+# keyword as one token (``keyword_tokens``). Citation links come last, after LINKS_MARK, and never reach the
+# word analyzer: each becomes one ``ref:<paper key>`` token.
 KEYWORDS_MARK = "\x1e"
 KEYWORD_SEP = "\x1f"
+LINKS_MARK = "\x1d"
 KEYWORD_PREFIX = "kw:"
+LINK_PREFIX = "ref:"
+# a link token shared by fewer papers than this connects nothing (see TextModel._drop_lonely_links)
+MIN_LINK_DF = 2
 
 
-def doc_text(title: str, abstract: str = "", keywords: Sequence[str] = ()) -> str:
-    """The text a paper is represented by: title . abstract, then the keywords after a separator."""
+def _clean_parts(values: Sequence[str], *, inner: str) -> list[str]:
+    parts = [inner.join(str(v).split()) for v in (values or ())]
+    for mark in (KEYWORDS_MARK, KEYWORD_SEP, LINKS_MARK):
+        parts = [p.replace(mark, inner) for p in parts]
+    return [p for p in parts if p.strip()]
+
+
+def doc_text(title: str, abstract: str = "", keywords: Sequence[str] = (), links: Sequence[str] = ()) -> str:
+    """The text a paper is represented by: title . abstract, then the keywords after a separator, then its
+    citation ``links`` (paper keys: the paper's own key and the keys of the papers it cites) after another."""
     text = " . ".join(part for part in (title or "", abstract or "") if part)
-    kws = [" ".join(str(k).split()) for k in (keywords or ())]
-    kws = [k.replace(KEYWORDS_MARK, " ").replace(KEYWORD_SEP, " ") for k in kws if k]
+    kws = _clean_parts(keywords, inner=" ")
     if kws:
         text += " . " + KEYWORDS_MARK + KEYWORD_SEP.join(kws)
+    refs = _clean_parts(links, inner="")
+    if refs:
+        text += LINKS_MARK + KEYWORD_SEP.join(refs)
     return text
+
+
+def link_token(key: str) -> str:
+    """The token a citation link to (or the own key of) paper ``key`` becomes."""
+    return LINK_PREFIX + "".join(str(key).split())
+
+
+def display_term(term: str) -> str | None:
+    """A vocabulary term as a reader should see it (``kw:machine_learning`` -> ``machine learning``), or None
+    for terms that are not words (citation links)."""
+    if term.startswith(LINK_PREFIX):
+        return None
+    if term.startswith(KEYWORD_PREFIX):
+        return term[len(KEYWORD_PREFIX) :].replace("_", " ")
+    return term
 
 
 def _keyword_token(keyword: str) -> str:
@@ -45,6 +75,12 @@ class TextModel:
     With ``keyword_tokens``, each keyword of a paper (the part of :func:`doc_text` after the keyword mark)
     also becomes one whole token (``kw:machine_learning``) besides its words, so a multi-word tag matches only
     the same tag; keyword words are not joined into n-grams with the title or abstract.
+
+    Citation links (the part of :func:`doc_text` after the links mark: the paper's own key and the keys it
+    cites) become one ``ref:<key>`` token each, so two papers share a token when one cites the other or both
+    cite the same paper (bibliographic coupling); their TF-IDF weights are multiplied by ``link_weight``
+    (0 = ignore links) before each row is L2-normalised. A link token held by a single paper links nothing and is
+    left out whatever ``min_df`` is.
 
     ``item_vectors_`` (CSR, n_items x vocabulary, rows L2-normalised) is computed once in :meth:`fit`; papers
     added later are scored through :meth:`transform`.
@@ -67,6 +103,7 @@ class TextModel:
         dismiss_push: float = 0.5,
         keyword_tokens: bool = False,
         specificity: float = 0.0,
+        link_weight: float = 1.0,
     ) -> None:
         self.max_features = max_features
         self.min_df = min_df
@@ -75,39 +112,78 @@ class TextModel:
         self.dismiss_push = dismiss_push
         self.keyword_tokens = keyword_tokens
         self.specificity = specificity
+        self.link_weight = link_weight
 
     def _word_analyzer(self) -> Callable[[str], list[str]]:
         return TfidfVectorizer(ngram_range=(1, int(self.ngram_max)), stop_words="english").build_analyzer()
 
-    def _keyword_analyzer(self) -> Callable[[str], list[str]]:
+    def _analyzer(self) -> Callable[[str], list[str]]:
+        """Words (n-grams, stop words removed) of title and abstract; with ``keyword_tokens`` each keyword's
+        words and the keyword as one token, otherwise keywords as more words; each citation link as one token."""
         words = self._word_analyzer()
         unigrams = TfidfVectorizer(stop_words="english").build_analyzer()
+        keyword_tokens = bool(self.keyword_tokens)
 
         def analyze(text: str) -> list[str]:
-            body, _, kw = text.partition(KEYWORDS_MARK)
-            tokens = words(body)
-            for k in kw.split(KEYWORD_SEP):
-                if k.strip():
-                    tokens.extend(unigrams(k))
-                    tokens.append(_keyword_token(k))
+            text, _, links = text.partition(LINKS_MARK)
+            if keyword_tokens:
+                body, _, kw = text.partition(KEYWORDS_MARK)
+                tokens = words(body)
+                for k in kw.split(KEYWORD_SEP):
+                    if k.strip():
+                        tokens.extend(unigrams(k))
+                        tokens.append(_keyword_token(k))
+            else:
+                tokens = words(text)
+            tokens.extend(link_token(k) for k in dict.fromkeys(links.split(KEYWORD_SEP)) if k.strip())
             return tokens
 
         return analyze
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-        if self.keyword_tokens:  # n-grams and stop words are handled inside the analyzer
-            words: dict[str, Any] = {"analyzer": self._keyword_analyzer()}
-        else:
-            words = {"ngram_range": (1, int(self.ngram_max)), "stop_words": "english"}
+        # rows are L2-normalised by this class after the link columns are weighted (norm=None here)
         return TfidfVectorizer(
             sublinear_tf=True,
-            **words,
+            analyzer=self._analyzer(),
             max_features=self.max_features,
             min_df=self.min_df,
             max_df=self.max_df,
+            norm=None,
             dtype=np.float32,
             vocabulary=vocabulary,
         )
+
+    def _drop_lonely_links(
+        self, vectorizer: TfidfVectorizer, vectors: sp.csr_matrix
+    ) -> tuple[TfidfVectorizer, sp.csr_matrix]:
+        """Leave out link tokens that fewer than MIN_LINK_DF papers hold: every paper names its own key, so a
+        paper nobody cites would otherwise get a token of its own that only dilutes its words."""
+        terms = vectorizer.get_feature_names_out().astype(str)
+        is_link = np.char.startswith(terms, LINK_PREFIX)
+        if not is_link.any():
+            return vectorizer, vectors
+        df = np.bincount(vectors.indices, minlength=len(terms))  # CSR indices are columns
+        keep = np.flatnonzero(~is_link | (df >= MIN_LINK_DF))
+        if len(keep) == len(terms):
+            return vectorizer, vectors
+        # a vectorizer with the smaller vocabulary fixed, as a stored model is rebuilt (from_arrays)
+        kept = self._vectorizer(vocabulary={terms[j]: i for i, j in enumerate(keep)})
+        kept.idf_ = np.asarray(vectorizer.idf_)[keep]
+        return kept, sp.csr_matrix(vectors[:, keep])
+
+    def _link_columns(self) -> np.ndarray:
+        terms = self.vectorizer_.get_feature_names_out().astype(str)
+        return np.flatnonzero(np.char.startswith(terms, LINK_PREFIX))
+
+    def _finish(self, vectors: sp.spmatrix) -> sp.csr_matrix:
+        """Weigh the link columns, then L2-normalise each row."""
+        vectors = sp.csr_matrix(vectors, dtype=np.float32)
+        if float(self.link_weight) != 1.0 and len(self._link_cols):
+            scale = np.ones(vectors.shape[1], dtype=np.float32)
+            scale[self._link_cols] = float(self.link_weight)
+            vectors = sp.csr_matrix(vectors @ sp.diags(scale), dtype=np.float32)
+            vectors.eliminate_zeros()
+        return normalize(vectors, copy=False)
 
     def fit(self, texts: Sequence[str]) -> TextModel:
         """Learn the vocabulary and idf from ``texts`` (one per catalog item) and vectorise them."""
@@ -115,6 +191,7 @@ class TextModel:
             raise ValueError("nothing to train on: no documents for the text model")
         if int(self.ngram_max) < 1:
             raise ValueError(f"ngram_max must be >= 1, got {self.ngram_max!r}")
+        self._check_link_weight()
         vectorizer = self._vectorizer()
         try:
             vectors = vectorizer.fit_transform(texts)
@@ -129,10 +206,21 @@ class TextModel:
                 vectors = vectorizer.fit_transform(texts)
             except ValueError as exc2:
                 raise ValueError(f"text model cannot be fitted: {exc2}") from exc2
+        vectorizer, vectors = self._drop_lonely_links(vectorizer, sp.csr_matrix(vectors, dtype=np.float32))
         self.vectorizer_ = vectorizer
-        self._set_vectors(normalize(sp.csr_matrix(vectors, dtype=np.float32), copy=False))
-        log.info("fitted text model: %d docs, %d terms", self.n_items_, len(vectorizer.vocabulary_))
+        self._link_cols = self._link_columns()
+        self._set_vectors(self._finish(vectors))
+        log.info(
+            "fitted text model: %d docs, %d terms (%d citation links)",
+            self.n_items_,
+            len(vectorizer.vocabulary_),
+            len(self._link_cols),
+        )
         return self
+
+    def _check_link_weight(self) -> None:
+        if isinstance(self.link_weight, bool) or not isinstance(self.link_weight, int | float) or self.link_weight < 0:
+            raise ValueError(f"link_weight must be a number >= 0, got {self.link_weight!r}")
 
     @classmethod
     def from_arrays(
@@ -144,6 +232,7 @@ class TextModel:
     ) -> TextModel:
         """Rebuild a fitted model from its stored vocabulary, idf and item vectors (no pickle)."""
         model = cls(**params)  # type: ignore[arg-type]
+        model._check_link_weight()
         if len(idf) != len(vocabulary) or item_vectors.shape[1] != len(vocabulary):
             raise ValueError(
                 f"inconsistent text model: {len(vocabulary)} terms, {len(idf)} idf values, "
@@ -152,6 +241,7 @@ class TextModel:
         vectorizer = model._vectorizer(vocabulary={str(k): int(v) for k, v in vocabulary.items()})
         vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
         model.vectorizer_ = vectorizer
+        model._link_cols = model._link_columns()
         model._set_vectors(sp.csr_matrix(item_vectors, dtype=np.float32))
         return model
 
@@ -191,7 +281,12 @@ class TextModel:
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """L2-normalised vectors for new documents (rows of zeros for documents with no known term)."""
         self._check_fitted()
-        return normalize(sp.csr_matrix(self.vectorizer_.transform(list(texts)), dtype=np.float32), copy=False)
+        return self._finish(self.vectorizer_.transform(list(texts)))
+
+    def link_column(self, key: str) -> int:
+        """The vocabulary column of the citation link to paper ``key`` (-1 when no two papers share it)."""
+        self._check_fitted()
+        return int(self.vectorizer_.vocabulary_.get(link_token(key), -1))
 
     def profile(
         self,
@@ -260,4 +355,5 @@ class TextModel:
             "dismiss_push": self.dismiss_push,
             "keyword_tokens": self.keyword_tokens,
             "specificity": self.specificity,
+            "link_weight": self.link_weight,
         }

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from recommender.collaborative import ALSRecommender, top_n_indices
 from recommender.config import merge_config
-from recommender.content import TextModel, doc_text
+from recommender.content import TextModel, display_term, doc_text
 from recommender.cooccurrence import ItemCooccurrence
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData, build_matrix
@@ -48,10 +48,12 @@ class PaperDoc:
     abstract: str = ""
     keywords: tuple[str, ...] = ()
     published_at: datetime | None = None
+    references: tuple[str, ...] = ()  # keys of the papers it cites
 
     @property
     def text(self) -> str:
-        return doc_text(self.title, self.abstract, self.keywords)
+        # its own key is a link too: a paper and the papers citing it then share that token
+        return doc_text(self.title, self.abstract, self.keywords, links=(self.key, *self.references))
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class _UserState:
     extra_pos_vectors: sp.csr_matrix | None = None  # positives unknown to the catalog, with text
     extra_pos_conf: np.ndarray | None = None
     extra_pos_titles: list[str] = field(default_factory=list)
+    extra_pos_keys: list[str] = field(default_factory=list)
     extra_pos_saved: np.ndarray | None = None
     negative_vectors: sp.csr_matrix | None = None
     # _title_key of every paper in the history or ``exclude`` -> the keys it has there
@@ -319,6 +322,7 @@ class HybridRecommender:
             state.extra_pos_vectors = self._doc_cache.vectors(docs)
             state.extra_pos_conf = conf[extra_pos]
             state.extra_pos_titles = [d.title for d in docs]
+            state.extra_pos_keys = [d.key for d in docs]
             state.extra_pos_saved = saved[extra_pos]
         neg_known = cat[dismissed & (cat >= 0)]
         neg_docs = [extra_docs[k] for k in hkeys[dismissed & (cat < 0)] if k in extra_docs]
@@ -714,21 +718,28 @@ class HybridRecommender:
         # plainly and ones only opened said to be opened, so each reason points at the paper it comes from.
         saved_mask = np.isin(state.pos_idx, state.saved_idx)
         extra_saved = state.extra_pos_saved if state.extra_pos_saved is not None else np.zeros(0, bool)
-        anchor_vecs, anchor_titles, anchor_saved = [], [], []
+        anchor_vecs, anchor_titles, anchor_saved, anchor_keys = [], [], [], []
         if len(state.pos_idx):
             anchor_vecs.append(self.text_.vectors(state.pos_idx))
             anchor_titles += [str(t) for t in self.item_titles_[state.pos_idx]]
             anchor_saved += saved_mask.tolist()
+            anchor_keys += [str(k) for k in self.item_ids_.keys[state.pos_idx]]
         if state.extra_pos_vectors is not None and state.extra_pos_vectors.shape[0]:
             anchor_vecs.append(state.extra_pos_vectors)
             anchor_titles += list(state.extra_pos_titles)
             anchor_saved += [bool(x) for x in extra_saved]
+            anchor_keys += list(state.extra_pos_keys)
         text_best = text_sim = None
+        cite_best = cite_verb = None
         if anchor_vecs:
-            sims = np.asarray((vectors @ sp.vstack(anchor_vecs).tocsr().T).todense())
+            anchors = sp.vstack(anchor_vecs).tocsr()
+            sims = np.asarray((vectors @ anchors.T).todense())
             # A saved paper wins over an opened one of nearly the same similarity.
             sims = sims + 1e-3 * np.asarray(anchor_saved, dtype=np.float64)[None, :]
             text_best, text_sim = sims.argmax(axis=1), sims.max(axis=1)
+            cite_best, cite_verb = self._citation_links(
+                [r.key for r in recs], vectors, anchor_keys, anchors, np.asarray(anchor_saved, dtype=bool)
+            )
 
         co_best = co_count = None
         saved_known = np.unique(state.saved_idx[state.saved_idx >= 0])
@@ -754,13 +765,23 @@ class HybridRecommender:
         for j, rec in enumerate(recs):
             scored: list[tuple[float, str]] = []
             comp = rec.components
+            text_weight = weights.get("text", 0.0) * comp["text"]
+            if cite_best is not None and cite_best[j] >= 0:
+                best = int(cite_best[j])
+                suffix = "" if anchor_saved[best] else ", which you opened"
+                # a citation is the more concrete way of saying "similar to" the same paper: just above it
+                scored.append((text_weight + 1e-6, f"{cite_verb[j]} “{_shorten(anchor_titles[best])}”{suffix}"))
             # Below half the "similar" threshold the overlap is a few common words: no text reason then.
-            if text_best is not None and text_sim[j] >= 0.5 * float(rcfg["min_text_similarity"]) + 1e-3:
+            if (
+                text_best is not None
+                and text_sim[j] >= 0.5 * float(rcfg["min_text_similarity"]) + 1e-3
+                and not (cite_best is not None and cite_best[j] == text_best[j])
+            ):
                 best = int(text_best[j])
                 title = _shorten(anchor_titles[best])
                 suffix = "" if anchor_saved[best] else ", which you opened"
                 verb = "Similar to" if text_sim[j] >= float(rcfg["min_text_similarity"]) else "Shares topics with"
-                scored.append((weights.get("text", 0.0) * comp["text"], f"{verb} “{title}”{suffix}"))
+                scored.append((text_weight, f"{verb} “{title}”{suffix}"))
             if co_count is not None and co_count[j] >= int(rcfg["min_co_savers"]):
                 c = int(co_count[j])
                 title = _shorten(str(self.item_titles_[co_best[j]]))
@@ -787,6 +808,46 @@ class HybridRecommender:
             rec.reasons.extend(r for _, r in scored)
             if idx[j] < 0 and rec.key in extra_titles:
                 rec.reasons.append("Added since the last model update")
+
+    def _citation_links(
+        self,
+        keys: Sequence[str],
+        vectors: sp.csr_matrix,
+        anchor_keys: Sequence[str],
+        anchors: sp.csr_matrix,
+        anchor_saved: np.ndarray,
+    ) -> tuple[np.ndarray, list[str]]:
+        """For each paper (``keys``, text ``vectors``), the anchor it has a citation link with (-1 if none; a
+        saved anchor first) and the verb: "Cited by" when the anchor cites it, "Cites" when it cites the anchor.
+
+        A link is read off the text vectors: a paper holds the ``ref:<key>`` token of every paper it cites."""
+        best = np.full(len(keys), -1, dtype=np.int64)
+        verbs = [""] * len(keys)
+        if not len(keys) or not len(anchor_keys):
+            return best, verbs
+        cand_cols = np.array([self.text_.link_column(k) for k in keys], dtype=np.int64)
+        anchor_cols = np.array([self.text_.link_column(k) for k in anchor_keys], dtype=np.int64)
+        if not (cand_cols >= 0).any() and not (anchor_cols >= 0).any():
+            return best, verbs
+        cited_by = np.zeros((len(keys), len(anchor_keys)), dtype=bool)  # anchor cites the paper
+        has = np.flatnonzero(cand_cols >= 0)
+        if len(has):
+            cited_by[has] = (anchors[:, cand_cols[has]].toarray() > 0).T
+        cites = np.zeros_like(cited_by)  # the paper cites the anchor
+        has_a = np.flatnonzero(anchor_cols >= 0)
+        if len(has_a):
+            cites[:, has_a] = vectors[:, anchor_cols[has_a]].toarray() > 0
+        linked = cited_by | cites
+        position = {a: i for i, a in enumerate(anchor_keys)}
+        for j, k in enumerate(keys):  # a paper is not linked to itself
+            if k in position:
+                linked[j, position[k]] = False
+        rank = linked * (1.0 + anchor_saved[None, :])  # a saved anchor before an opened one
+        for j in np.flatnonzero(linked.any(axis=1)):
+            a = int(np.argmax(rank[j]))
+            best[j] = a
+            verbs[j] = "Cited by" if cited_by[j, a] else "Cites"
+        return best, verbs
 
     # ------------------------------------------------------------------ similar papers
     def similar(
@@ -840,8 +901,14 @@ class HybridRecommender:
         if item >= 0:
             co = (self._saves_csc[:, [item]].T @ self._saves_csc[:, cand_arr[order]]).toarray().ravel()
         out = []
+        query_key = key if item >= 0 else doc.key
+        cite, cite_verb = self._citation_links(
+            [str(k) for k in self.item_ids_.keys[cand_arr]], cvecs, [query_key], vec, np.ones(1, dtype=bool)
+        )
         for pos, j in enumerate(order):
             reasons = []
+            if cite[j] >= 0:
+                reasons.append(f"{cite_verb[j]} this paper")
             terms = self._shared_terms(vec, cvecs[j])
             if terms:
                 reasons.append("Shares key terms: " + ", ".join(terms))
@@ -873,10 +940,11 @@ class HybridRecommender:
         top = prod.indices[np.argsort(-prod.data, kind="stable")]
         # Prefer terms that are not just a piece of an already chosen bigram.
         chosen: list[str] = []
-        for t in self._terms[top]:
-            if any(t in c.split() or c in t.split() for c in chosen):
+        for term in self._terms[top]:
+            t = display_term(str(term))
+            if t is None or any(t in c.split() or c in t.split() or t == c for c in chosen):
                 continue
-            chosen.append(str(t))
+            chosen.append(t)
             if len(chosen) == k:
                 break
         return chosen
