@@ -109,7 +109,8 @@ def import_file(path: Path) -> int:
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_papers_command(path: Path) -> None:
-    """Import papers from a JSON array or JSON-lines file ({key|url, title, abstract, authors, keywords, ...})."""
+    """Import papers from a JSON array or JSON-lines file ({key|url, title, abstract, authors, keywords,
+    references, ...})."""
     count = import_file(path)
     click.echo(f"imported {count} papers from {path.name}")
 
@@ -142,9 +143,11 @@ def run_retrain(*, progress: bool = True, config_path: Path | None = None) -> di
     started = time.perf_counter()
     session = db.session
     papers = [
-        PaperDoc(key=k, title=t or k, abstract=a or "", keywords=tuple(kw or ()), published_at=p)
-        for k, t, a, kw, p in session.execute(
-            select(Paper.key, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at)
+        PaperDoc(
+            key=k, title=t or k, abstract=a or "", keywords=tuple(kw or ()), published_at=p, references=tuple(r or ())
+        )
+        for k, t, a, kw, p, r in session.execute(
+            select(Paper.key, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at, Paper.references)
             .order_by(Paper.id)
             .execution_options(yield_per=20000)
         )

@@ -97,6 +97,8 @@ class Paper(Base):
     abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
     authors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     keywords: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # canonical keys of the papers it cites ("references" is an SQL keyword, hence the column name)
+    references: Mapped[list] = mapped_column("reference_keys", JSON, nullable=False, default=list)
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(40), nullable=False, default="")

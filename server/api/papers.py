@@ -59,7 +59,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 def get_paper(key: str) -> dict[str, Any]:
     """One paper by key (any accepted form: `arxiv:2401.01234v2`, a paper URL, a DOI)."""
     paper = paper_or_404(key)
-    return paper_dicts_for_user(db.session, _user_id(), [paper])[0]
+    return paper_dicts_for_user(db.session, _user_id(), [paper], references=True)[0]
 
 
 @blp.route("/<path:key>/similar", methods=["GET"])

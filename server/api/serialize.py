@@ -13,7 +13,10 @@ from server.services.sql import chunks
 from server.services.state import saved_and_dismissed
 
 
-def paper_dict(paper: Paper, *, saved: bool | None = None, dismissed: bool | None = None) -> dict[str, Any]:
+def paper_dict(
+    paper: Paper, *, saved: bool | None = None, dismissed: bool | None = None, references: bool = False
+) -> dict[str, Any]:
+    """A paper as the API shows it; ``references`` (up to 1,000 keys) only where one paper is asked for."""
     out: dict[str, Any] = {
         "key": paper.key,
         "title": paper.title,
@@ -24,6 +27,8 @@ def paper_dict(paper: Paper, *, saved: bool | None = None, dismissed: bool | Non
         "published_at": paper.published_at,
         "source": paper.source,
     }
+    if references:
+        out["references"] = list(paper.references or [])
     if saved is not None:
         out["saved"] = saved
     if dismissed is not None:
@@ -47,8 +52,10 @@ def papers_by_key(session: Session, keys: Iterable[str]) -> dict[str, Paper]:
     return out
 
 
-def paper_dicts_for_user(session: Session, user_id: int | None, papers: list[Paper]) -> list[dict[str, Any]]:
+def paper_dicts_for_user(
+    session: Session, user_id: int | None, papers: list[Paper], *, references: bool = False
+) -> list[dict[str, Any]]:
     if user_id is None:
-        return [paper_dict(p) for p in papers]
+        return [paper_dict(p, references=references) for p in papers]
     saved, dismissed = saved_and_dismissed(session, user_id, [p.id for p in papers])
-    return [paper_dict(p, saved=p.id in saved, dismissed=p.id in dismissed) for p in papers]
+    return [paper_dict(p, saved=p.id in saved, dismissed=p.id in dismissed, references=references) for p in papers]

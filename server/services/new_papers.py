@@ -27,6 +27,7 @@ def paper_doc(paper: Paper) -> PaperDoc:
         abstract=paper.abstract or "",
         keywords=tuple(paper.keywords or ()),
         published_at=paper.published_at,
+        references=tuple(paper.references or ()),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.keys import default_url
 from server.models import Paper
+from server.schemas import MAX_REFERENCES
 from server.services.sql import chunks, insert_for
 
 SOURCES_BY_KIND = {"arxiv": "arxiv", "openreview": "openreview", "doi": "doi", "s2": "semanticscholar"}
@@ -23,6 +24,7 @@ class PaperMeta:
     abstract: str = ""
     authors: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)  # canonical keys
     url: str | None = None
     published_at: datetime | None = None
     source: str = ""
@@ -36,6 +38,7 @@ class PaperMeta:
             abstract=_clean(data.get("abstract")),
             authors=_clean_list(data.get("authors")),
             keywords=_clean_list(data.get("keywords")),
+            references=_clean_list(data.get("references")),
             url=data.get("url") or None,
             published_at=data.get("published_at"),
             source=_clean(data.get("source")),
@@ -49,6 +52,7 @@ class PaperMeta:
             abstract=_longer(self.abstract, other.abstract),
             authors=self.authors if len(self.authors) >= len(other.authors) else other.authors,
             keywords=_union(self.keywords, other.keywords),
+            references=_union(self.references, other.references, limit=MAX_REFERENCES),
             url=self.url or other.url,
             published_at=self.published_at or other.published_at,
             source=self.source or other.source,
@@ -72,9 +76,9 @@ def _longer(a: str, b: str) -> str:
     return a if len(a) >= len(b) else b
 
 
-def _union(a: list[str], b: list[str]) -> list[str]:
+def _union(a: list[str], b: list[str], *, limit: int = 100) -> list[str]:
     seen = {x.lower() for x in a}
-    return a + [x for x in b if x.lower() not in seen][: max(0, 100 - len(a))]
+    return a + [x for x in b if x.lower() not in seen][: max(0, limit - len(a))]
 
 
 def _row_meta(paper: Paper) -> PaperMeta:
@@ -84,6 +88,7 @@ def _row_meta(paper: Paper) -> PaperMeta:
         abstract=paper.abstract,
         authors=list(paper.authors or []),
         keywords=list(paper.keywords or []),
+        references=list(paper.references or []),
         url=paper.url,
         published_at=paper.published_at,
         source=paper.source,
@@ -117,6 +122,7 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
                 "abstract": meta.abstract,
                 "authors": meta.authors,
                 "keywords": meta.keywords,
+                "references": meta.references,
                 "url": meta.url or default_url(key),
                 "published_at": meta.published_at,
                 "source": meta.source or SOURCES_BY_KIND.get(kind, ""),
@@ -142,6 +148,7 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
                     "abstract": merged.abstract,
                     "authors": merged.authors,
                     "keywords": merged.keywords,
+                    "references": merged.references,
                     "url": merged.url,
                     "published_at": merged.published_at,
                     "source": merged.source,

@@ -56,15 +56,20 @@ def make_admin(runner, email="root@example.org", password="admin password"):
     return email, password
 
 
+def admin_headers(client, runner) -> dict:
+    """A new admin's bearer-token headers (the login's session cookie is dropped)."""
+    email, password = make_admin(runner)
+    token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).get_json()["token"]
+    client.delete_cookie("session")
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_admin_endpoints_need_admin(client, runner, accounts):
     user = accounts.new()
     for path in ("/admin/model", "/admin/stats"):
         assert_error_shape(client.get(f"{API}{path}", headers=user["headers"]), 403)
         assert_error_shape(client.get(f"{API}{path}"), 401)
-    email, password = make_admin(runner)
-    token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).get_json()["token"]
-    client.delete_cookie("session")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = admin_headers(client, runner)
     assert client.get(f"{API}/admin/stats", headers=headers).get_json()["users"] == 2
     status = client.get(f"{API}/admin/model", headers=headers).get_json()
     assert status["version"] is None and "retrain" in status["message"]
@@ -73,9 +78,7 @@ def test_admin_endpoints_need_admin(client, runner, accounts):
 
 
 def test_admin_import_papers(client, runner):
-    email, password = make_admin(runner)
-    token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).get_json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = admin_headers(client, runner)
     ok = client.post(
         f"{API}/admin/papers",
         json={

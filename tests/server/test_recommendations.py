@@ -288,3 +288,24 @@ def test_admin_model_status_after_retrain(client, runner, community):
     assert status["version"] == summary["version"]
     assert status["counts"]["users"] == 16 and status["metrics"] == summary["metrics"]
     assert status["history"][0]["version"] == summary["version"]
+
+
+def test_citation_links_reach_the_model_and_its_reasons(client, runner, accounts, community, tmp_path):
+    titles, _ = community
+    # a protein paper that cites a graph paper (imported again with its references: they are merged in)
+    citing, cited = PROTEIN_KEYS[5], GRAPH_KEYS[0]
+    path = tmp_path / "refs.jsonl"
+    path.write_text(json.dumps({"key": citing, "references": [f"https://arxiv.org/abs/{cited.split(':')[1]}v2"]}))
+    assert runner.invoke(args=["import-papers", str(path)]).exit_code == 0
+    retrain(runner)
+    reader = accounts.new()
+    save_all(client, reader, [cited], minutes_ago=1)
+    items = client.get(f"{API}/recommendations?limit=29", headers=reader["headers"]).get_json()["items"]
+    by_key = {i["paper"]["key"]: i for i in items}
+    assert f"Cites “{titles[cited]}”" in by_key[citing]["reasons"], by_key[citing]
+    # the only protein paper with a link to the reader's paper ranks above the other protein papers
+    protein_order = [k for k in keys_of(items) if k in PROTEIN_KEYS]
+    assert protein_order[0] == citing, protein_order
+    similar = client.get(f"{API}/papers/{cited}/similar?limit=29").get_json()["items"]
+    assert "Cites this paper" in next(i for i in similar if i["paper"]["key"] == citing)["reasons"]
+    assert client.get(f"{API}/papers/{citing}").get_json()["references"] == [cited]
