@@ -7,6 +7,8 @@ The layout (see the dataset directory's README):
 - ``item-tag.dat`` + ``tags.dat``: tags per item, used as the paper's keywords
 - ``raw-data-partial.csv`` (or ``raw-data.csv``): title and abstract for some or all items,
   ``doc.id`` is 1-based
+- ``citations.dat``: line k = the items linked to item k by a citation (either direction), used as the
+  paper's references
 - ``splits/cf-{train,test}-{P}-users.dat``: the published train/test split, same format as users.dat
 
 No printing, no side effects: matrices in, arrays out.
@@ -23,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 
 ENV_VAR = "PAPERSCOUT_DATA"
+# item side information a dataset may give the recommender (load_citeulike's ``text_fields``)
+TEXT_FIELDS = ("title", "tags", "abstract", "citations")
 
 
 def default_data_dir(project_root: str | os.PathLike | None = None) -> Path | None:
@@ -108,6 +112,7 @@ class CiteULikeData:
     train: sp.csr_matrix  # users x items, binary
     test: sp.csr_matrix  # users x items, binary (empty if no split given)
     text_fields: list[str] = field(default_factory=list)
+    citations: list[np.ndarray] = field(default_factory=list)  # per item: linked item ids (empty if not loaded)
 
     @property
     def eval_users(self) -> np.ndarray:
@@ -126,8 +131,15 @@ class CiteULikeData:
     def item_keywords(self, i: int) -> list[str]:
         return self.tags[i] if "tags" in self.text_fields else []
 
+    def item_references(self, i: int) -> list[int]:
+        """Items linked to item ``i`` by a citation (either direction), when the ``citations`` field is used."""
+        if "citations" not in self.text_fields or i >= len(self.citations):
+            return []
+        return [int(j) for j in self.citations[i] if int(j) != i]
+
     def papers(self) -> list[dict]:
-        """Items as paper dicts (``title``, ``abstract``, ``keywords``), the shape the library's text model reads."""
+        """Items as paper dicts (``title``, ``abstract``, ``keywords``, ``references`` as item ids), the shape the
+        library's text model reads."""
         out = []
         for i in range(self.n_items):
             out.append(
@@ -136,6 +148,7 @@ class CiteULikeData:
                     "title": self.titles[i] if "title" in self.text_fields else "",
                     "abstract": self.abstracts.get(i, "") if "abstract" in self.text_fields else "",
                     "keywords": list(self.tags[i]) if "tags" in self.text_fields else [],
+                    "references": self.item_references(i),
                 }
             )
         return out
@@ -145,12 +158,16 @@ def load_citeulike(
     data_dir: str | os.PathLike,
     P: int | None = 10,
     *,
-    text_fields: tuple[str, ...] = ("title", "tags", "abstract"),
+    text_fields: tuple[str, ...] = ("title", "tags", "abstract", "citations"),
 ) -> CiteULikeData:
     """Load a dataset in the citeulike-a layout with the published split ``P`` (1 or 10).
 
-    ``P=None`` loads all of ``users.dat`` as training data and an empty test matrix.
+    ``P=None`` loads all of ``users.dat`` as training data and an empty test matrix. ``text_fields`` names the
+    item side information the recommender may read (fields whose files are missing are dropped from it).
     """
+    unknown = set(text_fields) - set(TEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown text field(s) {sorted(unknown)}; choose from {TEXT_FIELDS}")
     d = Path(data_dir)
     if not (d / "users.dat").exists():
         raise FileNotFoundError(f"no users.dat in {d}")
@@ -163,7 +180,7 @@ def load_citeulike(
     n_users = len(users)
 
     tags: list[list[str]] = [[] for _ in range(n_items)]
-    fields = [f for f in text_fields if f in ("title", "tags", "abstract")]
+    fields = [f for f in TEXT_FIELDS if f in text_fields]
     if "tags" in fields and (d / "item-tag.dat").exists() and (d / "tags.dat").exists():
         with open(d / "tags.dat", encoding="utf-8") as fh:
             names = [ln.rstrip("\n") for ln in fh]
@@ -174,6 +191,14 @@ def load_citeulike(
     abstracts = _read_abstracts(d, n_items) if "abstract" in fields else {}
     if "abstract" in fields and not abstracts:
         fields.remove("abstract")
+    citations: list[np.ndarray] = []
+    if "citations" in fields and (d / "citations.dat").exists():
+        citations = read_lists(d / "citations.dat")[:n_items]
+        citations += [np.zeros(0, dtype=np.int64)] * (n_items - len(citations))
+        if any(len(c) and (c.min() < 0 or c.max() >= n_items) for c in citations):
+            raise ValueError(f"{d / 'citations.dat'}: item ids outside 0..{n_items - 1}")
+    elif "citations" in fields:
+        fields.remove("citations")
 
     if P is None:
         train = lists_to_csr(users, n_items)
@@ -198,6 +223,7 @@ def load_citeulike(
         train=train,
         test=test,
         text_fields=fields,
+        citations=citations,
     )
 
 

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from recommender import evaluation  # noqa: E402
-from recommender.datasets import default_data_dir, load_citeulike  # noqa: E402
+from recommender.datasets import TEXT_FIELDS, default_data_dir, load_citeulike  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--svm-jobs", type=int, default=2, help="threads training per-user SVMs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--config", help="JSON config merged over the packaged default (default: none)")
+    ap.add_argument(
+        "--text-fields",
+        default=",".join(TEXT_FIELDS),
+        help=f"item side information the recommender reads, comma-separated (default: {','.join(TEXT_FIELDS)})",
+    )
     ap.add_argument("--tune", action="store_true", help="hyper-parameter search on a train-only validation split")
     ap.add_argument("--no-write-config", action="store_true", help="with --tune: do not update the default config")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -58,10 +63,16 @@ def main(argv: list[str] | None = None) -> int:
 
         config = load_config(args.config)
 
+    fields = tuple(f.strip() for f in args.text_fields.split(",") if f.strip())
+    unknown = set(fields) - set(TEXT_FIELDS)
+    if unknown:
+        print(f"unknown --text-fields {sorted(unknown)}; choose from {','.join(TEXT_FIELDS)}", file=sys.stderr)
+        return 2
     if args.tune:
         import json
 
-        data = load_citeulike(data_dir, 10)  # validation is carved from the P=10 TRAINING items only
+        # validation is carved from the P=10 TRAINING items only
+        data = load_citeulike(data_dir, 10, text_fields=fields)
         result = evaluation.tune(data, seed=args.seed, progress=not args.quiet, max_users=args.users or 1500)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t0 = time.perf_counter()
-    data = load_citeulike(data_dir, args.P)
+    data = load_citeulike(data_dir, args.P, text_fields=fields)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     results = evaluation.run(
         data,
