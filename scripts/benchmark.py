@@ -1,6 +1,7 @@
 """Request-path and retrain benchmark on a synthetic catalog; prints JSON figures (medians and p90s).
 
     .venv/bin/python scripts/benchmark.py --papers 100000 --users 10000 --interactions 1000000 --out var/bench.json
+    .venv/bin/python scripts/benchmark.py --references 0     # a catalog without citation links
 
 It builds a fresh database (SQLite under a temp dir by default, or --database-url for PostgreSQL), fills it in
 bulk with topic-structured synthetic papers and interactions, retrains the model with the real code, then
@@ -53,6 +54,25 @@ def summary(values_ms: list[float]) -> dict[str, float]:
     }
 
 
+def paper_key(i: int) -> str:
+    return f"arxiv:{2000 + i // 99999 % 600:04d}.{i % 99999:05d}"
+
+
+def references(args: argparse.Namespace, paper_topic: np.ndarray) -> list[list[str]]:
+    """``args.references`` citations per paper, to papers of its own topic (a few of them cited widely). Drawn from
+    a generator of their own, so the rest of the synthetic data is the same whatever their number."""
+    if not args.references:
+        return [[] for _ in range(args.papers)]
+    rng = np.random.default_rng(args.seed + 1)
+    by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
+    out = []
+    for i in range(args.papers):
+        pool = by_topic[paper_topic[i]]
+        ranks = np.minimum(rng.zipf(1.5, args.references) - 1, len(pool) - 1)
+        out.append(list(dict.fromkeys(paper_key(int(j)) for j in pool[ranks] if j != i)))
+    return out
+
+
 def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
     from server.db import db, upgrade_database
     from server.models import ApiToken, Interaction, Paper, Save, User
@@ -61,6 +81,7 @@ def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, 
     timings = {}
     now = datetime.now(UTC)
     paper_topic = rng.integers(0, len(TOPICS), args.papers)
+    cites = references(args, paper_topic)
     with app.app_context():
         session = db.session
         started = time.perf_counter()
@@ -71,11 +92,12 @@ def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, 
             abstract = " ".join(rng.choice(words + COMMON, 60).tolist())
             rows.append(
                 {
-                    "key": f"arxiv:{2000 + i // 99999 % 600:04d}.{i % 99999:05d}",
+                    "key": paper_key(i),
                     "title": title,
                     "abstract": abstract,
                     "authors": ["A. Author"],
                     "keywords": [words[0]],
+                    "references": cites[i],
                     "url": None,
                     "published_at": now - timedelta(days=int(rng.integers(0, 400))),
                     "source": "bench",
@@ -247,12 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--interactions", type=int, default=200000)
     parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint")
+    parser.add_argument("--references", type=int, default=10, help="citations per paper, within its topic")
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: SQLite in a temp dir)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
     if args.papers > 99999 * 600 or min(args.papers, args.users, args.interactions, args.requests) < 1:
         parser.error("sizes must be positive (and papers below 60M)")
+    if args.references < 0:
+        parser.error("--references must be >= 0")
 
     from server import create_app
 
@@ -263,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
             {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
         )
         result: dict = {
-            "sizes": {"papers": args.papers, "users": args.users, "interactions": args.interactions},
+            "sizes": {
+                "papers": args.papers,
+                "users": args.users,
+                "interactions": args.interactions,
+                "references_per_paper": args.references,
+            },
             "database": url.split(":", 1)[0],
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
