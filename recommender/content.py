@@ -30,11 +30,13 @@ LINK_PREFIX = "ref:"
 MIN_LINK_DF = 2
 
 
+_MARKS = str.maketrans({KEYWORDS_MARK: " ", KEYWORD_SEP: " ", LINKS_MARK: " "})
+
+
 def _clean_parts(values: Sequence[str], *, inner: str) -> list[str]:
-    parts = [inner.join(str(v).split()) for v in (values or ())]
-    for mark in (KEYWORDS_MARK, KEYWORD_SEP, LINKS_MARK):
-        parts = [p.replace(mark, inner) for p in parts]
-    return [p for p in parts if p.strip()]
+    """Each value with its whitespace runs (and any mark character) joined by ``inner``; empty ones dropped."""
+    parts = (inner.join(str(v).translate(_MARKS).split()) for v in values or ())
+    return [p for p in parts if p]
 
 
 def doc_text(title: str, abstract: str = "", keywords: Sequence[str] = (), links: Sequence[str] = ()) -> str:

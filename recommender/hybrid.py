@@ -50,9 +50,10 @@ class PaperDoc:
     published_at: datetime | None = None
     references: tuple[str, ...] = ()  # keys of the papers it cites
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
-        # its own key is a link too: a paper and the papers citing it then share that token
+        # its own key is a link too: a paper and the papers citing it then share that token. Cached: a server
+        # process keeps the docs of papers added after the retrain and reads their text on every request.
         return doc_text(self.title, self.abstract, self.keywords, links=(self.key, *self.references))
 
 
