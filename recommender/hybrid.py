@@ -902,14 +902,17 @@ class HybridRecommender:
         if item >= 0:
             co = (self._saves_csc[:, [item]].T @ self._saves_csc[:, cand_arr[order]]).toarray().ravel()
         out = []
-        query_key = key if item >= 0 else doc.key
         cite, cite_verb = self._citation_links(
-            [str(k) for k in self.item_ids_.keys[cand_arr]], cvecs, [query_key], vec, np.ones(1, dtype=bool)
+            [str(k) for k in self.item_ids_.keys[cand_arr[order]]],
+            cvecs[order],
+            [key if item >= 0 else doc.key],
+            vec,
+            np.ones(1, dtype=bool),
         )
         for pos, j in enumerate(order):
             reasons = []
-            if cite[j] >= 0:
-                reasons.append(f"{cite_verb[j]} this paper")
+            if cite[pos] >= 0:
+                reasons.append(f"{cite_verb[pos]} this paper")
             terms = self._shared_terms(vec, cvecs[j])
             if terms:
                 reasons.append("Shares key terms: " + ", ".join(terms))

@@ -137,20 +137,14 @@ def run_retrain(*, progress: bool = True, config_path: Path | None = None) -> di
     """Read papers and interactions, fit, evaluate, publish a new version and flip `current`."""
     from recommender import store
     from recommender.config import load_config
-    from recommender.hybrid import PaperDoc
     from recommender.training import train
+    from server.services.new_papers import PAPER_DOC_COLUMNS, paper_doc
 
     started = time.perf_counter()
     session = db.session
     papers = [
-        PaperDoc(
-            key=k, title=t or k, abstract=a or "", keywords=tuple(kw or ()), published_at=p, references=tuple(r or ())
-        )
-        for k, t, a, kw, p, r in session.execute(
-            select(Paper.key, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at, Paper.references)
-            .order_by(Paper.id)
-            .execution_options(yield_per=20000)
-        )
+        paper_doc(row)
+        for row in session.execute(select(*PAPER_DOC_COLUMNS).order_by(Paper.id).execution_options(yield_per=20000))
     ]
     result = train(papers, _stream_interactions(session), config=load_config(config_path), progress=progress)
     root = Path(current_app.config["MODEL_DIR"])

@@ -46,6 +46,17 @@ _text = fields.String(load_default="", validate=validate.Length(max=20000))
 MAX_REFERENCES = 1000
 
 
+class PaperKey(fields.String):
+    """Any accepted form of a paper's identity (key, URL, arXiv id, DOI), loaded as its canonical key."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return canonical_key(raw)
+        except InvalidKey as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class PaperMetaSchema(StrictSchema):
     """Paper metadata as the extension sends it; `key` or `url` identifies the paper."""
 
@@ -62,22 +73,11 @@ class PaperMetaSchema(StrictSchema):
     published_at = FlexibleDate(load_default=None, allow_none=True)
     source = fields.String(load_default="", validate=validate.Length(max=40))
     references = fields.List(
-        fields.String(validate=validate.Length(min=1, max=2048)),
+        PaperKey(validate=validate.Length(min=1, max=2048)),
         load_default=list,
         validate=validate.Length(max=MAX_REFERENCES),
         metadata={"description": "papers it cites: keys, URLs, arXiv ids or DOIs (stored as canonical keys)"},
     )
-
-    @validates("references")
-    def _known_references(self, value: list[str], **_: Any) -> None:
-        problems = {}
-        for i, raw in enumerate(value):
-            try:
-                canonical_key(raw)
-            except InvalidKey as exc:
-                problems[i] = [str(exc)]
-        if problems:
-            raise ValidationError(problems)
 
     @validates_schema
     def _identify(self, data: dict[str, Any], **_: Any) -> None:
@@ -88,7 +88,6 @@ class PaperMetaSchema(StrictSchema):
             data["canonical_key"] = canonical_key(raw)
         except InvalidKey as exc:
             raise ValidationError(str(exc), "key" if data.get("key") else "url") from None
-        _canonical_references(data, data["canonical_key"])
 
 
 class PaperUpdateSchema(PaperMetaSchema):
@@ -103,20 +102,6 @@ class PaperUpdateSchema(PaperMetaSchema):
                     data[f"canonical_{name}"] = canonical_key(raw)
                 except InvalidKey as exc:
                     raise ValidationError(str(exc), name) from None
-        _canonical_references(data, data.get("canonical_key") or data.get("canonical_url"))
-
-
-def _canonical_references(data: dict[str, Any], own_key: str | None) -> None:
-    """References as canonical keys, each once, in the given order; a paper citing itself is left out."""
-    refs: dict[str, None] = {}
-    for raw in data.get("references") or ():
-        try:
-            key = canonical_key(raw)
-        except InvalidKey:
-            continue  # reported by _known_references
-        if key != own_key:
-            refs[key] = None
-    data["references"] = list(refs)
 
 
 class EventSchema(StrictSchema):

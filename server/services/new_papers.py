@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from recommender.hybrid import PaperDoc
 from server.api.serialize import papers_by_key
 from server.models import Paper
 
+PAPER_DOC_COLUMNS = (Paper.key, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at, Paper.references)
 
-def paper_doc(paper: Paper) -> PaperDoc:
-    """The recommender's view of a stored paper."""
+
+def paper_doc(paper: Paper | Row[Any]) -> PaperDoc:
+    """The recommender's view of a stored paper (an ORM object, or a row selecting the columns it reads:
+    PAPER_DOC_COLUMNS)."""
     return PaperDoc(
         key=paper.key,
         title=paper.title or paper.key,

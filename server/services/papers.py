@@ -38,7 +38,7 @@ class PaperMeta:
             abstract=_clean(data.get("abstract")),
             authors=_clean_list(data.get("authors")),
             keywords=_clean_list(data.get("keywords")),
-            references=_clean_list(data.get("references")),
+            references=[r for r in _clean_list(data.get("references")) if r != key],  # not itself
             url=data.get("url") or None,
             published_at=data.get("published_at"),
             source=_clean(data.get("source")),
