@@ -42,11 +42,15 @@ def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_token: str) -> User | None:
+    # The cookie carries the user's session secret, not their id (flask-login's alternative id): logout,
+    # a password change and erasure rotate the secret, so no cookie issued before still works.
     # An explicit bearer token wins over a session cookie, and a bad one must fail loudly.
-    if request.headers.get("Authorization") or not user_id.isdigit():
+    if request.headers.get("Authorization") or not isinstance(session_token, str) or not session_token:
         return None
-    return db.session.get(User, int(user_id))
+    if len(session_token) > 64:
+        return None
+    return db.session.scalar(select(User).where(User.session_token == session_token))
 
 
 @login_manager.request_loader

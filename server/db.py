@@ -143,9 +143,26 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     with app.app_context():
         engine = db.engine
         cfg = alembic_config(app.config["DATABASE_URL"])
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+        if engine.dialect.name != "sqlite":
+            with engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+            return
+        with engine.connect() as connection:
+            # A batch migration rebuilds a table by DROP + rename; with foreign keys on, dropping a parent
+            # table would cascade-delete its children. The pragma only takes effect outside a transaction,
+            # so it goes straight to the driver (in autocommit mode, see _configure_sqlite).
+            raw = connection.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    cfg.attributes["connection"] = connection
+                    command.upgrade(cfg, revision)
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 @click.command("init-db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_session_token() -> str:
+    """A user's session secret: session cookies carry it instead of the user id, so rotating it ends them all."""
+    return secrets.token_urlsafe(32)
+
+
+# Where a paper's metadata came from. A client (an extension event, a save) may only fill empty fields of a
+# paper whose metadata is not authoritative; an admin import or an upstream fetcher is authoritative.
+PROVENANCE_CLIENT = "client"
+AUTHORITATIVE_PROVENANCES = ("import", "fetch")
+PROVENANCES = (PROVENANCE_CLIENT, *AUTHORITATIVE_PROVENANCES)
+
+# SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT: ids of deleted users,
+# tokens and interactions must never be handed out again.
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class UTCDateTime(types.TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
 
@@ -57,10 +74,13 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_ID_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    # flask-login's alternative id: logout, a password change and erasure replace it
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, nullable=False, default=new_session_token)
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     tracking_paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -71,11 +91,16 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        """End every session cookie issued so far (bearer tokens are revoked separately)."""
+        self.session_token = new_session_token()
 
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = NO_ID_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -102,6 +127,7 @@ class Paper(Base):
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    provenance: Mapped[str] = mapped_column(String(20), nullable=False, default=PROVENANCE_CLIENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -114,6 +140,7 @@ class Interaction(Base):
         Index("ix_interactions_user_time", "user_id", "occurred_at"),
         Index("ix_interactions_time", "occurred_at"),
         Index("ix_interactions_paper", "paper_id"),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -153,3 +180,14 @@ class ModelVersion(Base):
     params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     metrics: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     counts: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class UserErasure(Base):
+    """An erased account's id (nothing else about it): serving models stop using that user's row."""
+
+    __tablename__ = "user_erasures"
+    __table_args__ = NO_ID_REUSE
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
