@@ -31,9 +31,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     users = sa.table("users", sa.column("id", sa.Integer), sa.column("session_token", sa.String))
     for (user_id,) in connection.execute(sa.select(users.c.id)).all():
-        connection.execute(
-            users.update().where(users.c.id == user_id).values(session_token=secrets.token_urlsafe(32))
-        )
+        connection.execute(users.update().where(users.c.id == user_id).values(session_token=secrets.token_urlsafe(32)))
     with op.batch_alter_table("users") as batch:
         batch.alter_column("session_token", existing_type=sa.String(length=64), nullable=False)
         batch.create_unique_constraint("uq_users_session_token", ["session_token"])
