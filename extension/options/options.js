@@ -1,8 +1,12 @@
-// Options: server address, pause, per-site switches, sign out, export and delete my data.
+// Options: server address, pause, per-site switches, the "not delivered" list, sign out, export and
+// delete my data. The DOM is built with createElement/textContent only.
 import { apiRequest } from '../lib/api.js';
+import { ATTEMPTS_KEY, FLUSH_STATE_KEY } from '../lib/delivery.js';
 import { PAPER_SITES } from '../lib/detect.js';
 import { MSG, send } from '../lib/messages.js';
+import { QUEUE_KEY } from '../lib/queue.js';
 import { getSettings, normalizeBackendUrl } from '../lib/settings.js';
+import { NOT_DELIVERED_KEY, clearNotDelivered, readNotDelivered } from '../lib/undelivered.js';
 
 const $ = (id) => document.getElementById(id);
 const say = (text) => { $('status').textContent = text; };
@@ -28,6 +32,47 @@ async function render() {
     box.append(label);
   }
 }
+
+function formatTime(iso) {
+  const t = Date.parse(iso || '');
+  return Number.isFinite(t) ? new Date(t).toLocaleString() : 'unknown time';
+}
+
+function undeliveredItem(entry) {
+  const li = document.createElement('li');
+  li.dataset.id = entry.id || '';
+  const what = document.createElement('div');
+  what.className = 'what';
+  what.textContent = entry.title || entry.key || entry.url || 'Unknown paper';
+  const when = document.createElement('div');
+  when.className = 'when';
+  const type = document.createElement('span');
+  type.className = 'type';
+  type.textContent = entry.type || 'event';
+  const time = document.createElement('time');
+  time.dateTime = entry.occurredAt || '';
+  time.textContent = formatTime(entry.occurredAt);
+  time.title = `Given up ${formatTime(entry.failedAt)}`;
+  when.append(type, ', ', time, entry.key && entry.title ? ` (${entry.key})` : '');
+  const reason = document.createElement('div');
+  reason.className = 'reason';
+  reason.textContent = `Reason: ${entry.reason || 'rejected by the server'}`;
+  li.append(what, when, reason);
+  return li;
+}
+
+async function renderUndelivered() {
+  const entries = await readNotDelivered(chrome.storage.local);
+  $('undelivered').replaceChildren(...entries.map(undeliveredItem));
+  $('undelivered-empty').hidden = entries.length > 0;
+  $('undelivered-clear').hidden = entries.length === 0;
+}
+
+$('undelivered-clear').addEventListener('click', async () => {
+  await clearNotDelivered(chrome.storage.local);
+  await renderUndelivered();
+  say('The list of events not delivered is cleared.');
+});
 
 async function onSiteToggle(e) {
   const site = e.target.dataset.site;
@@ -103,7 +148,8 @@ $('delete-yes').addEventListener('click', async () => {
   const s = await getSettings();
   try {
     await apiRequest(s, 'DELETE', '/me');
-    await chrome.storage.local.remove(['apiToken', 'user', 'savedKeys', 'eventQueue', 'flushState']);
+    await chrome.storage.local.remove(['apiToken', 'user', 'savedKeys', QUEUE_KEY, FLUSH_STATE_KEY, ATTEMPTS_KEY,
+      NOT_DELIVERED_KEY]);
     $('delete-confirm').hidden = true;
     say('Your data was deleted from the server, and this browser has signed out.');
     render();
@@ -114,6 +160,8 @@ $('delete-yes').addEventListener('click', async () => {
 
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'local' && (changes.apiToken || changes.user)) render();
+  if (area === 'local' && changes[NOT_DELIVERED_KEY]) renderUndelivered();
 });
 
 render();
+renderUndelivered();

@@ -118,7 +118,8 @@ async function showSyncStatus() {
   const p = $('sync');
   const parts = [];
   if (st.ok && st.paused) parts.push('Tracking is paused (Settings).');
-  if (st.ok && st.queued) parts.push(`${st.queued} event${st.queued === 1 ? '' : 's'} waiting to sync${st.lastError ? ' (server unreachable, retrying)' : ''}.`);
+  if (st.ok && st.queued) parts.push(`${st.queued} event${st.queued === 1 ? '' : 's'} waiting to sync${st.lastError ? ` (${st.lastError}; retrying)` : ''}.`);
+  if (st.ok && st.notDelivered) parts.push(`${st.notDelivered} event${st.notDelivered === 1 ? '' : 's'} could not be delivered (see Settings).`);
   p.textContent = parts.join(' ');
   p.hidden = !parts.length;
 }

@@ -1,9 +1,10 @@
-"""End-to-end fixtures: the real backend in-process, a static server for fixture paper pages, and headless
-Chromium with the unpacked extension (see the extension e2e notes in the project docs).
+"""End-to-end fixtures: the real backend in-process, the paper sites under their real host names (sites.py),
+and headless Chromium with the unpacked extension (see docs/extension.md).
 
-Everything listens on 127.0.0.1 only. The backend and the page server use different random ports; the
-extension's host permissions cover http://127.0.0.1/* (any port), which is both the development backend and
-this fixture host.
+Everything listens on 127.0.0.1 only. The backend is reached as http://127.0.0.1:<port> (the manifest's host
+permissions allow the loopback backend); the paper pages are reached as https://arxiv.org/... and so on,
+which Chromium resolves to the local site server, so the content script runs exactly where the shipped
+manifest lets it: on the paper sites, never on loopback pages.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from .sites import SiteServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
-FIXTURES = ROOT / "tests" / "extension" / "fixtures"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -62,20 +63,23 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1, message: s
 class Backend:
     """The Flask app on a werkzeug server in a thread; stop() and start() keep the same port."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database_url: str | None = None) -> None:
         from server import create_app
         from server.db import upgrade_database
 
-        self.db_path = tmp / "db.sqlite3"
+        self.database_url = database_url or f"sqlite:///{tmp / 'db.sqlite3'}"
         self.app = create_app(
             {
-                "DATABASE_URL": f"sqlite:///{self.db_path}",
+                "DATABASE_URL": self.database_url,
                 "SECRET_KEY": "test",
                 "MODEL_DIR": str(tmp / "models"),
                 "TESTING": True,
+                # The browser tests force many deliveries in a row; request limits are tested elsewhere.
+                "RATELIMIT_ENABLED": False,
             }
         )
         upgrade_database(self.app)
+        self._engine = create_engine(self.database_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = None
@@ -89,6 +93,11 @@ class Backend:
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def close(self) -> None:
+        self.stop()
+        self._engine.dispose()
+        self.app.extensions["paperscout_db"].dispose()
 
     def stop(self) -> None:
         if self._server is None:
@@ -132,20 +141,18 @@ class Backend:
         assert status == 200 and not body["rejected"], body
         return body
 
-    def query(self, sql: str, *params: Any) -> list[tuple]:
-        con = sqlite3.connect(self.db_path, timeout=10)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
+    def query(self, sql: str, **params: Any) -> list[tuple]:
+        """Read the backend's database directly (SQLAlchemy text with :named parameters)."""
+        with self._engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
 
     def count_interactions(self, email: str, key: str, type_: str) -> int:
         rows = self.query(
             "SELECT count(*) FROM interactions i JOIN papers p ON p.id = i.paper_id "
-            "JOIN users u ON u.id = i.user_id WHERE u.email = ? AND p.key = ? AND i.type = ?",
-            email,
-            key,
-            type_,
+            "JOIN users u ON u.id = i.user_id WHERE u.email = :email AND p.key = :key AND i.type = :type",
+            email=email,
+            key=key,
+            type=type_,
         )
         return rows[0][0]
 
@@ -155,7 +162,36 @@ def backend(tmp_path_factory):
     b = Backend(tmp_path_factory.mktemp("backend"))
     b.start()
     yield b
-    b.stop()
+    b.close()
+
+
+@pytest.fixture
+def backend_on(request, tmp_path):
+    """Start a backend of its own on "sqlite" or "postgres" (the session's PostgreSQL test database, emptied
+    first; skipped when PostgreSQL is not reachable, unless PAPERSCOUT_REQUIRE_POSTGRES=1)."""
+    started: list[Backend] = []
+
+    def start(database: str) -> Backend:
+        url = None
+        if database == "postgres":
+            from server.models import Base
+
+            url = request.getfixturevalue("postgres_database")
+            engine = create_engine(url)
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            engine.dispose()
+        home = tmp_path / f"backend-{database}"
+        home.mkdir()
+        b = Backend(home, url)
+        b.start()
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.close()
 
 
 @pytest.fixture
@@ -166,45 +202,17 @@ def live_backend(backend):
     backend.start()
 
 
-# --------------------------------------------------------------------------- fixture pages
-
-# path on the fixture host -> fixture file. The files are modelled on the real sites' markup.
-PAGES = {
-    "/abs/2401.01234v3": "arxiv_abs.html",
-    "/abs/hep-th/9901001v2": "arxiv_abs_old.html",
-    "/article/42": "journal_doi.html",
-    "/list/cs.CL/recent": "arxiv_listing.html",
-    "/": "no_paper.html",
-}
-
-
-class _PageHandler(SimpleHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server API)
-        self.send_fixture(PAGES.get(self.path.split("?", 1)[0]))
-
-    def send_fixture(self, name: str | None) -> None:
-        if name is None:
-            self.send_error(404)
-            return
-        body = (FIXTURES / name).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-
 @pytest.fixture(scope="session")
-def pages():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _PageHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def sites(tmp_path_factory):
+    """The paper sites' pages over HTTPS under their real host names (see sites.py)."""
+    try:
+        server = SiteServer(tmp_path_factory.mktemp("tls"))
+    except RuntimeError as exc:
+        if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    yield server
+    server.close()
 
 
 # --------------------------------------------------------------------------- browser + extension
@@ -309,73 +317,9 @@ def launch_extension(profile: Path, extra_args: list[str] | None = None):
 
 
 @pytest.fixture
-def extension(tmp_path):
-    yield from launch_extension(tmp_path / "profile")
-
-
-# --------------------------------------------------------------------------- the real sites' host names
-
-# (host, path with query) -> fixture file; served over HTTPS on 127.0.0.1 and reached through Chromium's
-# --host-resolver-rules, so the extension sees the real https://arxiv.org/... addresses. Nothing leaves
-# the machine: every other host name resolves to nothing.
-SITE_PAGES = {
-    ("arxiv.org", "/abs/2401.01234v3"): "arxiv_abs.html",
-    ("arxiv.org", "/html/2401.01234v3"): "arxiv_html.html",
-    ("arxiv.org", "/abs/hep-th/9901001v2"): "arxiv_abs_old.html",
-    ("arxiv.org", "/list/cs.CL/recent"): "arxiv_listing.html",
-    ("huggingface.co", "/papers/2401.01234"): "huggingface_paper.html",
-    ("openreview.net", "/forum?id=AbC_dEf-123"): "openreview_forum.html",
-    ("www.alphaxiv.org", "/abs/2401.01234"): "alphaxiv_abs.html",
-    (
-        "www.semanticscholar.org",
-        "/paper/Attention-is-All-you-Need-Vaswani-Shazeer/204e3073870fae3d05bcbc2f6a8e263d9b72e776",
-    ): "semanticscholar_paper.html",
-    ("www.semanticscholar.org", "/paper/Deep-Residual-Learning-He/2c03df8b48bf3fa39054345bafabfeff15bfd11d"): (
-        "semanticscholar_doi.html"
-    ),
-}
-SITE_HOSTS = sorted({h for h, _ in SITE_PAGES})
-
-
-class _SiteHandler(_PageHandler):
-    def do_GET(self):  # noqa: N802
-        host = (self.headers.get("Host") or "").split(":")[0]
-        self.send_fixture(SITE_PAGES.get((host, self.path)))
-
-
-@pytest.fixture(scope="session")
-def site_server(tmp_path_factory):
-    import ssl
-    import subprocess
-
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=paperscout-test",
-         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _SiteHandler)
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(d / "cert.pem", d / "key.pem")
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def site_extension(tmp_path, site_server):
-    rules = ", ".join(f"MAP {h} 127.0.0.1:{site_server}" for h in SITE_HOSTS)
-    rules += ", MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
-    yield from launch_extension(
-        tmp_path / "profile",
-        [f"--host-resolver-rules={rules}", "--ignore-certificate-errors", "--disable-features=HttpsUpgrades"],
-    )
+def extension(tmp_path, sites):
+    """The extension in a fresh profile; the paper sites' host names lead to the local site server."""
+    yield from launch_extension(tmp_path / "profile", sites.chromium_args())
 
 
 def badge_text(page) -> str:

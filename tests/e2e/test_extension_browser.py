@@ -6,13 +6,18 @@ from __future__ import annotations
 import pytest
 
 from .conftest import ARTIFACTS, badge_text, wait_for
+from .sites import LoopbackPageServer
 
 pytestmark = pytest.mark.browser
 
-ABS_PATH = "/abs/2401.01234v3"
+# Real addresses: Chromium resolves the sites' host names to the local site server (conftest, sites.py).
+ABS_URL = "https://arxiv.org/abs/2401.01234v3"
 ABS_KEY = "arxiv:2401.01234"
-OLD_PATH = "/abs/hep-th/9901001v2"
+OLD_URL = "https://arxiv.org/abs/hep-th/9901001v2"
 OLD_KEY = "arxiv:hep-th/9901001"
+LISTING_URL = "https://arxiv.org/list/cs.CL/recent"
+S2_DOI_URL = "https://www.semanticscholar.org/paper/Deep-Residual-Learning-He/2c03df8b48bf3fa39054345bafabfeff15bfd11d"
+S2_DOI_KEY = "doi:10.1109/cvpr.2016.90"
 
 CATALOG = [
     ("arxiv:2402.00001", "Contrastive Pretraining for Scientific Retrieval", ["Ada Lovelace", "Alan Turing"]),
@@ -56,40 +61,65 @@ def saved_keys(backend, token) -> set[str]:
     return {item["paper"]["key"] for item in body["items"]}
 
 
-def test_visiting_a_paper_records_exactly_one_open(extension, live_backend, pages):
+def test_visiting_a_paper_records_exactly_one_open(extension, live_backend):
     user = live_backend.register()
     sign_in(extension, live_backend, user)
     page = extension.ctx.new_page()
-    page.goto(pages + ABS_PATH)
+    page.goto(ABS_URL)
     wait_for(lambda: live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1, message="one open event")
     assert badge_text(page) == "Save"
     # A reload of the same paper in the same tab is the same visit; a page without a paper sends nothing.
     page.reload()
     assert badge_text(page) == "Save"
-    page.goto(pages + "/list/cs.CL/recent")
+    page.goto(LISTING_URL)
     page.wait_for_timeout(1000)
     assert page.locator("#paperscout-badge").count() == 0
     assert extension.queue() == []
     assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
-    rows = live_backend.query("SELECT title, url FROM papers WHERE key = ?", ABS_KEY)
+    rows = live_backend.query("SELECT title, url FROM papers WHERE key = :key", key=ABS_KEY)
     assert rows == [
         ("Sparse Mixtures of Retrieval Experts for Long-Context Reasoning", "https://arxiv.org/abs/2401.01234")
     ]
 
 
-def test_paused_tracking_and_disabled_sites_send_nothing(extension, live_backend, pages):
+def test_loopback_pages_are_not_tracked(extension, live_backend):
+    """The shipped extension leaves loopback pages alone: its scripts are not web-accessible there (the content
+    script cannot load), and a paper page served from http://127.0.0.1 gets no badge and records nothing,
+    while the same page under https://arxiv.org does."""
+    user = live_backend.register()
+    sign_in(extension, live_backend, user)
+    main_js = extension.url("content/main.js")
+    loadable = "url => fetch(url).then(r => r.ok, () => false)"
+    local = LoopbackPageServer("arxiv_abs.html")
+    try:
+        page = extension.ctx.new_page()
+        page.goto(local.url)
+        assert page.evaluate(loadable, main_js) is False
+        page.wait_for_timeout(1500)
+        assert page.locator("#paperscout-badge").count() == 0
+        assert extension.queue() == []
+        assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 0
+    finally:
+        local.close()
+    page.goto(ABS_URL)
+    assert badge_text(page) == "Save"
+    assert page.evaluate(loadable, main_js) is True
+    wait_for(lambda: live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1, message="the open")
+
+
+def test_paused_tracking_and_disabled_sites_send_nothing(extension, live_backend):
     user = live_backend.register()
     sign_in(extension, live_backend, user)
     extension.set_storage({"paused": True})
     page = extension.ctx.new_page()
-    page.goto(pages + OLD_PATH)
+    page.goto(OLD_URL)
     assert badge_text(page) == "Save"  # saving stays possible while tracking is paused
     page.wait_for_timeout(500)
     assert extension.queue() == []
     assert live_backend.count_interactions(user["email"], OLD_KEY, "open") == 0
-    extension.set_storage({"paused": False, "disabledSites": ["127.0.0.1"]})
+    extension.set_storage({"paused": False, "disabledSites": ["arxiv.org"]})
     page2 = extension.ctx.new_page()
-    page2.goto(pages + OLD_PATH)
+    page2.goto(OLD_URL)
     page2.wait_for_timeout(1000)
     assert page2.locator("#paperscout-badge").count() == 0
     assert extension.queue() == []
@@ -127,12 +157,12 @@ def test_popup_sign_in_shows_for_you_with_reasons(extension, live_backend):
     popup.locator("#state").get_by_text("No saved papers yet").wait_for(timeout=10_000)
 
 
-def test_one_click_save_from_badge_and_popup(extension, live_backend, pages):
+def test_one_click_save_from_badge_and_popup(extension, live_backend):
     seed_readers(live_backend)
     user = live_backend.register()
     sign_in(extension, live_backend, user)
     page = extension.ctx.new_page()
-    page.goto(pages + ABS_PATH)
+    page.goto(ABS_URL)
     assert badge_text(page) == "Save"
     page.locator("#paperscout-badge button.save").click()
     wait_for(lambda: ABS_KEY in saved_keys(live_backend, user["token"]), message="the save on the server")
@@ -185,18 +215,19 @@ def test_click_from_popup_is_recorded_with_list_and_rank(extension, live_backend
         second.locator("a.title").click()
     wait_for(lambda: live_backend.count_interactions(user["email"], key, "click") == 1, message="the click event")
     rows = live_backend.query(
-        "SELECT i.context FROM interactions i JOIN papers p ON p.id = i.paper_id WHERE p.key = ? AND i.type = 'click'",
-        key,
+        "SELECT i.context FROM interactions i JOIN papers p ON p.id = i.paper_id "
+        "WHERE p.key = :key AND i.type = 'click'",
+        key=key,
     )
     assert '"list": "foryou"' in rows[0][0] and '"rank": 2' in rows[0][0]
 
 
-def test_backend_down_events_are_queued_then_delivered_once(extension, live_backend, pages):
+def test_backend_down_events_are_queued_then_delivered_once(extension, live_backend):
     user = live_backend.register()
     sign_in(extension, live_backend, user)
     live_backend.stop()
     page = extension.ctx.new_page()
-    page.goto(pages + OLD_PATH)
+    page.goto(OLD_URL)
     assert badge_text(page) == "Save"
     wait_for(lambda: len(extension.queue()) == 1, message="the open event in the queue")
     # One click save while offline: queued, shown as saved.
@@ -222,15 +253,15 @@ def test_backend_down_events_are_queued_then_delivered_once(extension, live_back
     assert live_backend.count_interactions(user["email"], OLD_KEY, "save") == 1
 
 
-def test_service_worker_terminated_mid_queue_loses_nothing(extension, live_backend, pages):
+def test_service_worker_terminated_mid_queue_loses_nothing(extension, live_backend):
     user = live_backend.register()
     sign_in(extension, live_backend, user)
     live_backend.stop()
     page = extension.ctx.new_page()
-    page.goto(pages + ABS_PATH)
+    page.goto(ABS_URL)
     wait_for(lambda: len(extension.queue()) == 1, message="the open event in the queue")
     page2 = extension.ctx.new_page()
-    page2.goto(pages + "/article/42")
+    page2.goto(S2_DOI_URL)
     wait_for(lambda: len(extension.queue()) == 2, message="the second event in the queue")
     extension.page.close()
     extension.stop_worker()
@@ -243,7 +274,7 @@ def test_service_worker_terminated_mid_queue_loses_nothing(extension, live_backe
     assert extension.worker_running()
     wait_for(lambda: extension.queue() == [], message="the queue to drain")
     assert live_backend.count_interactions(user["email"], ABS_KEY, "open") == 1
-    assert live_backend.count_interactions(user["email"], "doi:10.1145/abc.12345", "open") == 1
+    assert live_backend.count_interactions(user["email"], S2_DOI_KEY, "open") == 1
 
 
 SITE_VISITS = [
@@ -265,9 +296,9 @@ SITE_VISITS = [
 ]
 
 
-def test_real_site_addresses_are_detected(site_extension, live_backend):
+def test_real_site_addresses_are_detected(extension, live_backend):
     """Site-shaped fixture pages under the real https host names: one open per visit, with the right key."""
-    ext = site_extension
+    ext = extension
     user = live_backend.register()
     sign_in(ext, live_backend, user)
     expected: dict[str, int] = {}
@@ -278,7 +309,7 @@ def test_real_site_addresses_are_detected(site_extension, live_backend):
         expected[key] = expected.get(key, 0) + 1
         page.close()
     listing = ext.ctx.new_page()
-    listing.goto("https://arxiv.org/list/cs.CL/recent")
+    listing.goto(LISTING_URL)
     listing.wait_for_timeout(1000)
     assert listing.locator("#paperscout-badge").count() == 0
     for key, n in expected.items():
@@ -287,7 +318,7 @@ def test_real_site_addresses_are_detected(site_extension, live_backend):
             message=f"{n} open(s) of {key}",
         )
     titles = dict(
-        live_backend.query("SELECT key, title FROM papers WHERE key IN (?, ?)", OLD_KEY, "openreview:AbC_dEf-123")
+        live_backend.query("SELECT key, title FROM papers WHERE key IN (:a, :b)", a=OLD_KEY, b="openreview:AbC_dEf-123")
     )
     assert titles == {
         OLD_KEY: "On the Large N Limit of Toy Gauge Theories",
