@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.security.config import GENEROUS_RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
 FIXTURES = ROOT / "tests" / "extension" / "fixtures"
@@ -73,6 +75,7 @@ class Backend:
                 "SECRET_KEY": "test",
                 "MODEL_DIR": str(tmp / "models"),
                 "TESTING": True,
+                **GENEROUS_RATE_LIMITS,
             }
         )
         upgrade_database(self.app)
