@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from server import auth, cli
+from server import auth, cli, security
 from server.api import register as register_api
 from server.config import PROJECT_ROOT, defaults, load_secret_key
 from server.db import db
@@ -35,23 +35,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     recommendations.init_app(app)
     api = PaperScoutApi(app)
     register_api(api)
+    security.init_app(app)  # after the API: the abuse limits wrap its registered views
     cli.init_app(app)
 
     @app.get("/healthz")
     def root_health():  # the same check, where load balancers look for it
         return redirect("/api/v1/healthz", code=307)
-
-    @app.after_request
-    def _cors(response):
-        # The extension calls from its own origin; bearer tokens (not cookies) authorise those calls.
-        from flask import request
-
-        origin = request.headers.get("Origin", "")
-        if origin.startswith(("chrome-extension://", "moz-extension://")):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
-        return response
 
     return app

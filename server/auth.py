@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select, update
 
 from server.db import db
 from server.errors import abort
@@ -22,12 +22,19 @@ TOKEN_PREFIX = "ps_"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Create a token row; the plain token is returned once and only its hash is stored."""
+    """Create a token row; the plain token is returned once and only its hash is stored.
+
+    A user holds at most MAX_TOKENS_PER_USER active tokens: issuing one more revokes the oldest.
+    """
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ttl = current_app.config["TOKEN_TTL_DAYS"]
     token = ApiToken(
@@ -37,8 +44,41 @@ def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
         prefix=plain[:10],
         expires_at=datetime.now(UTC) + timedelta(days=ttl) if ttl else None,
     )
+    # Concurrent sign-ins of one user queue here (PostgreSQL row lock; SQLite writes hold the database lock)
+    # so that together they cannot keep more than the cap.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     db.session.add(token)
+    db.session.flush()
+    _revoke_beyond_cap(user.id, current_app.config["MAX_TOKENS_PER_USER"])
     return token, plain
+
+
+def _active_tokens(user_id: int, now: datetime) -> Select[tuple[int]]:
+    return select(ApiToken.id).where(
+        ApiToken.user_id == user_id,
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
+
+
+def _revoke_beyond_cap(user_id: int, cap: int) -> None:
+    now = datetime.now(UTC)
+    # Ids only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): the lowest ids are the oldest tokens.
+    surplus = db.session.scalars(_active_tokens(user_id, now).order_by(ApiToken.id.desc()).offset(cap)).all()
+    if surplus:
+        db.session.execute(update(ApiToken).where(ApiToken.id.in_(surplus)).values(revoked_at=now))
+
+
+def revoke_tokens(user_id: int, keep_id: int | None = None) -> int:
+    """Revoke every active token of the user except `keep_id`; returns how many were revoked."""
+    now = datetime.now(UTC)
+    targets = _active_tokens(user_id, now)
+    if keep_id is not None:
+        targets = targets.where(ApiToken.id != keep_id)
+    ids = db.session.scalars(targets).all()
+    if ids:
+        db.session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=now))
+    return len(ids)
 
 
 @login_manager.user_loader
@@ -87,6 +127,8 @@ def _unauthorized() -> None:
 
 
 def init_app(app: Flask) -> None:
+    if int(app.config["MAX_TOKENS_PER_USER"]) < 1:
+        raise ValueError(f"PAPERSCOUT_MAX_TOKENS_PER_USER must be 1 or more, not {app.config['MAX_TOKENS_PER_USER']}")
     login_manager.init_app(app)
 
 

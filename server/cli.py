@@ -55,6 +55,7 @@ def create_user_command(email: str, admin: bool, password_stdin: bool) -> None:
         action = "created"
     else:
         user.password_hash = generate_password_hash(password)
+        user.rotate_session_token()  # a new password ends the cookie sessions signed in with the old one
         user.is_admin = user.is_admin or admin
         action = "updated"
     session.commit()

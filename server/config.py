@@ -9,6 +9,15 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The shipped Chrome extension (its id is pinned by the manifest's `key`), and any Firefox extension: Firefox
+# gives every install a random moz-extension://<uuid> origin, which no server can know in advance.
+CHROME_EXTENSION_ORIGIN = "chrome-extension://oonffdfnkhcfinkfkbkngiiiabhmpfdk"
+DEFAULT_EXTENSION_ORIGINS = f"{CHROME_EXTENSION_ORIGIN},moz-extension://*"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
 
 def var_dir() -> Path:
     return Path(os.environ.get("PAPERSCOUT_VAR", PROJECT_ROOT / "var"))
@@ -27,6 +36,25 @@ def defaults() -> dict[str, Any]:
         "BLAS_THREADS": int(os.environ.get("PAPERSCOUT_BLAS_THREADS", 1)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Off by default so that http://127.0.0.1 works; set PAPERSCOUT_SECURE_COOKIES=1 behind HTTPS.
+        "SESSION_COOKIE_SECURE": _flag("PAPERSCOUT_SECURE_COOKIES"),
+        "REMEMBER_COOKIE_SECURE": _flag("PAPERSCOUT_SECURE_COOKIES"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_TOKENS_PER_USER": int(os.environ.get("PAPERSCOUT_MAX_TOKENS_PER_USER", 20)),
+        # Origins allowed to call the API from a browser context other than the server's own pages.
+        "EXTENSION_ORIGINS": os.environ.get("PAPERSCOUT_EXTENSION_ORIGINS", DEFAULT_EXTENSION_ORIGINS),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
+        "TRUSTED_PROXIES": int(os.environ.get("PAPERSCOUT_TRUSTED_PROXIES", 0)),
+        # Flask-Limiter: storage, key prefix, and the limits (see server/security/limits.py)
+        "RATELIMIT_STORAGE_URI": os.environ.get("PAPERSCOUT_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("PAPERSCOUT_RATELIMIT_KEY_PREFIX", "paperscout"),
+        "RATELIMIT_LOGIN_PER_IP": os.environ.get("PAPERSCOUT_RATELIMIT_LOGIN_PER_IP", "30 per minute"),
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT": os.environ.get(
+            "PAPERSCOUT_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"
+        ),
+        "RATELIMIT_REGISTER_PER_IP": os.environ.get("PAPERSCOUT_RATELIMIT_REGISTER_PER_IP", "10 per hour"),
+        "RATELIMIT_EVENTS_PER_USER": os.environ.get("PAPERSCOUT_RATELIMIT_EVENTS_PER_USER", "120 per minute"),
         "JSON_SORT_KEYS": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "PaperScout API",

@@ -164,9 +164,13 @@ class UserSchema(Schema):
     created_at = fields.DateTime()
 
 
+# The rules for a new password, at registration and at a password change.
+NEW_PASSWORD = validate.Length(min=8, max=200)
+
+
 class CredentialsSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, validate=validate.Length(min=8, max=200), load_only=True)
+    password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True)
     token_name = fields.String(load_default="", validate=validate.Length(max=100))
 
 
@@ -185,9 +189,28 @@ class TokenSchema(Schema):
     current = fields.Boolean(metadata={"description": "the token this request authenticated with"})
 
 
+_CSRF_DESCRIPTION = "send as the X-CSRF-Token header with cookie-authenticated changes (not needed with a token)"
+
+
 class AuthResultSchema(Schema):
     user = fields.Nested(UserSchema)
     token = fields.String(metadata={"description": "bearer token; shown only once"})
+    csrf_token = fields.String(metadata={"description": _CSRF_DESCRIPTION})
+
+
+class CsrfTokenSchema(Schema):
+    csrf_token = fields.String(metadata={"description": _CSRF_DESCRIPTION})
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+    new_password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True)
+
+
+class PasswordChangeResultSchema(Schema):
+    user = fields.Nested(UserSchema)
+    tokens_revoked = fields.Integer(metadata={"description": "my other tokens, revoked by the change"})
+    csrf_token = fields.String(metadata={"description": _CSRF_DESCRIPTION + "; the old one no longer works"})
 
 
 class TokenListSchema(Schema):

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from server import create_app
 from server.db import upgrade_database
 from server.models import Base
+from tests.security.config import GENEROUS_RATE_LIMITS
 
 PG_URL = os.environ.get("PAPERSCOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PAPERSCOUT_REQUIRE_POSTGRES") == "1"
@@ -33,6 +34,8 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "MODEL_DIR": str(tmp_path / "models"),
         "TRENDING_CACHE_SECONDS": 0,
         "MODEL_CHECK_SECONDS": 0,
+        # Tests register and sign in many accounts from one address; tests/security sets low limits itself.
+        **GENEROUS_RATE_LIMITS,
     }
 
 

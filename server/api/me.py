@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json
-from flask_login import current_user, login_required, logout_user
+from flask import Response, g, json
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.api.base import Blueprint
 from server.api.serialize import paper_dict
+from server.auth import revoke_tokens
 from server.db import db
+from server.errors import abort
 from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
-from server.schemas import ResetResultSchema, TrackingSchema, UserSchema
+from server.schemas import (
+    PasswordChangeResultSchema,
+    PasswordChangeSchema,
+    ResetResultSchema,
+    TrackingSchema,
+    UserSchema,
+)
+from server.security import csrf_token_for, no_store
+from server.security.limits import RATE_LIMITED
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -37,6 +48,31 @@ def delete_me() -> None:
     session.execute(delete(User).where(User.id == user_id))
     session.commit()
     logout_user()
+
+
+@blp.route("/password", methods=["PUT"])
+@no_store
+@login_required
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, PasswordChangeResultSchema)
+@blp.alt_response(429, **RATE_LIMITED)
+def change_password(data: dict[str, Any]) -> dict[str, Any]:
+    """Change my password. Ends every other session: cookie sessions everywhere (this browser is signed in
+    again) and every token except the one this request used.
+
+    A wrong current password answers 403 and counts against the account's failed sign-in limit.
+    """
+    user = db.session.get(User, current_user.id)
+    if not check_password_hash(user.password_hash, data["current_password"]):
+        abort(403, "The current password is wrong.", {"current_password": ["wrong password"]})
+    user.password_hash = generate_password_hash(data["new_password"])
+    user.rotate_session_token()
+    token = g.get("api_token")
+    revoked = revoke_tokens(user.id, keep_id=token.id if token is not None else None)
+    db.session.commit()
+    if token is None:
+        login_user(user)  # the cookie of this browser, with the new session secret
+    return {"user": user, "tokens_revoked": revoked, "csrf_token": csrf_token_for(user)}
 
 
 @blp.route("/reset", methods=["POST"])
@@ -83,6 +119,7 @@ def set_tracking(data: dict[str, Any]) -> User:
 
 
 @blp.route("/export", methods=["GET"])
+@no_store
 @login_required
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:

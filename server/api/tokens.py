@@ -14,11 +14,13 @@ from server.db import db
 from server.errors import abort
 from server.models import ApiToken
 from server.schemas import TokenListSchema
+from server.security import no_store
 
 blp = Blueprint("tokens", __name__, url_prefix="/tokens", description="API tokens of the signed-in user")
 
 
 @blp.route("", methods=["GET"])
+@no_store
 @login_required
 @blp.response(200, TokenListSchema)
 def list_tokens() -> dict[str, Any]:

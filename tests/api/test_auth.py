@@ -19,9 +19,10 @@ def test_register_login_me_logout(client, accounts):
     assert login.status_code == 200
     token = login.get_json()["token"]
     assert token.startswith("ps_") and token != user["token"]
-    # The session cookie set by login authenticates page requests too.
+    # The session cookie set by login authenticates page requests too; its changes carry the CSRF token.
     assert client.get(f"{API}/me").status_code == 200
-    assert client.post(f"{API}/auth/logout").status_code == 204
+    csrf = {"X-CSRF-Token": login.get_json()["csrf_token"]}
+    assert client.post(f"{API}/auth/logout", headers=csrf).status_code == 204
     assert_error_shape(client.get(f"{API}/me"), 401)
 
 

@@ -27,6 +27,8 @@ from sqlalchemy import create_engine, text
 
 from .sites import SiteServer
 
+from tests.security.config import GENEROUS_RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -75,7 +77,7 @@ class Backend:
                 "MODEL_DIR": str(tmp / "models"),
                 "TESTING": True,
                 # The browser tests force many deliveries in a row; request limits are tested elsewhere.
-                "RATELIMIT_ENABLED": False,
+                **GENEROUS_RATE_LIMITS,
             }
         )
         upgrade_database(self.app)
