@@ -13,6 +13,8 @@ from server.api.serialize import paper_dict
 from server.db import db
 from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
 from server.schemas import ResetResultSchema, TrackingSchema, UserSchema
+from server.services import recommendations
+from server.services.erasure import record_erasure
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -29,14 +31,17 @@ def me() -> User:
 @login_required
 @blp.response(204)
 def delete_me() -> None:
-    """Erase my account and every row about me (interactions, saves, dismissals, tokens)."""
+    """Erase my account and every row about me (interactions, saves, dismissals, tokens); the recommender
+    stops using my saves at once, and no stored model version keeps them."""
     user_id = current_user.id
     session = db.session
     for model in (Interaction, Save, Dismissal, ApiToken):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
+    record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
     session.commit()
     logout_user()
+    recommendations.apply_erasures()
 
 
 @blp.route("/reset", methods=["POST"])
