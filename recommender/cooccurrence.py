@@ -27,6 +27,9 @@ class ItemCooccurrence:
     to papers nobody else reads.
     Row ``i`` keeps its ``neighbours`` largest entries. A user's score for item ``j`` is the sum of
     ``similarity_[i, j]`` over the items ``i`` in their history (any positive interaction counts once).
+    ``support_`` has the pattern of ``similarity_`` and holds, for each kept pair, the number of distinct users
+    with both items (unweighted ``c_ij``): a reason may only say "readers of i also read j" to others when that
+    many people stand behind it.
     """
 
     READER_WEIGHTS = ("none", "inverse_log")
@@ -73,45 +76,69 @@ class ItemCooccurrence:
         row_norm, col_norm = safe**-a, safe ** -(1.0 - a)
         by_item = binary.T.tocsr()  # items x users
         blocks = self._blocks(by_item, binary)
+        weighted = by_item
         if self.reader_weights == "inverse_log":
             library = np.maximum(np.diff(binary.indptr), 1).astype(np.float64)
-            by_item = sp.csr_matrix(by_item @ sp.diags((1.0 / np.log2(1.0 + library)).astype(np.float32)))
+            weighted = sp.csr_matrix(by_item @ sp.diags((1.0 / np.log2(1.0 + library)).astype(np.float32)))
         k = int(self.neighbours)
         indptr = [np.zeros(1, dtype=np.int64)]
-        indices, data = [], []
+        indices, data, support = [], [], []
         end = 0
         for start, stop in blocks:
-            block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=np.float32)
-            block.setdiag(0.0, k=start)
-            block.eliminate_zeros()
-            rows_idx, rows_data, sizes = [], [], np.zeros(stop - start, dtype=np.int64)
+            block = self._pair_block(weighted, binary, start, stop)
+            # the same pairs counted once per user (same pattern as the weighted block: the weights are > 0)
+            together = None if weighted is by_item else self._pair_block(by_item, binary, start, stop)
+            if together is not None:
+                together.sort_indices()  # only the weighted block's own order decides ties below
+            sizes = np.zeros(stop - start, dtype=np.int64)
             for r in range(stop - start):
                 lo, hi = block.indptr[r], block.indptr[r + 1]
                 cols = block.indices[lo:hi]
                 vals = block.data[lo:hi] * (row_norm[start + r] * col_norm[cols])
+                users = block.data[lo:hi] if together is None else self._row_values(together, r, cols)
                 if len(cols) > k:
                     keep = np.argpartition(-vals, k - 1)[:k]
-                    cols, vals = cols[keep], vals[keep]
+                    cols, vals, users = cols[keep], vals[keep], users[keep]
                 order = np.argsort(cols)
-                rows_idx.append(cols[order])
-                rows_data.append(vals[order].astype(np.float32))
+                indices.append(cols[order])
+                data.append(vals[order].astype(np.float32))
+                support.append(np.rint(users[order]).astype(np.int32))
                 sizes[r] = len(cols)
-            indices.extend(rows_idx)
-            data.extend(rows_data)
             indptr.append(end + np.cumsum(sizes))
             end += int(sizes.sum())
-        self.similarity_ = sp.csr_matrix(
-            (
-                np.concatenate(data) if data else np.zeros(0, np.float32),
-                np.concatenate(indices) if indices else np.zeros(0, np.int32),
-                np.concatenate(indptr),
-            ),
-            shape=(n_items, n_items),
+        pattern = (
+            np.concatenate(indices) if indices else np.zeros(0, np.int32),
+            np.concatenate(indptr),
         )
+        shape = (n_items, n_items)
+        self.similarity_ = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32), *pattern), shape)
+        self.support_ = sp.csr_matrix((np.concatenate(support) if support else np.zeros(0, np.int32), *pattern), shape)
         self.n_items_ = n_items
         self.readers_ = counts.astype(np.float32)
         log.info("co-occurrence: %d items, %d neighbour pairs", n_items, self.similarity_.nnz)
         return self
+
+    @staticmethod
+    def _pair_block(by_item: sp.csr_matrix, binary: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+        """Rows ``start:stop`` of the item x item count matrix (``by_item @ binary``), diagonal removed."""
+        block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=np.float32)
+        block.setdiag(0.0, k=start)
+        block.eliminate_zeros()
+        return block
+
+    @staticmethod
+    def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:
+        """``matrix[row, cols]`` for a CSR matrix with sorted indices that holds every one of ``cols``."""
+        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+        own = matrix.indices[lo:hi]
+        if len(cols) != len(own):
+            raise RuntimeError("plain and weighted co-occurrence counts differ in their pairs")
+        if not len(own):
+            return matrix.data[lo:hi]
+        at = np.searchsorted(own, cols)
+        if not np.array_equal(own[np.minimum(at, len(own) - 1)], cols):
+            raise RuntimeError("plain and weighted co-occurrence counts differ in their pairs")
+        return matrix.data[lo:hi][at]
 
     def _blocks(self, by_item: sp.csr_matrix, binary: sp.csr_matrix) -> list[tuple[int, int]]:
         """Item ranges whose rows of the count matrix hold at most ``max_block_pairs`` pairs (or one item).
@@ -133,10 +160,14 @@ class ItemCooccurrence:
 
     @classmethod
     def from_similarity(
-        cls, similarity: sp.spmatrix, readers: np.ndarray | None = None, **params: object
+        cls,
+        similarity: sp.spmatrix,
+        readers: np.ndarray | None = None,
+        support: np.ndarray | None = None,
+        **params: object,
     ) -> ItemCooccurrence:
-        """A fitted instance from a stored ``similarity_`` matrix (items x items) and ``readers_`` (None for
-        versions stored without it)."""
+        """A fitted instance from a stored ``similarity_`` matrix (items x items), ``readers_`` and the data
+        array of ``support_`` (aligned with ``similarity``'s entries); None for versions stored without them."""
         model = cls(**params)  # type: ignore[arg-type]
         model._check_params()
         similarity = sp.csr_matrix(similarity, dtype=np.float32)
@@ -144,10 +175,24 @@ class ItemCooccurrence:
             raise ValueError(f"similarity must be square, got shape {similarity.shape}")
         if readers is not None and np.shape(readers) != (similarity.shape[0],):
             raise ValueError(f"readers must hold one count per item ({similarity.shape[0]}), got {np.shape(readers)}")
+        if support is not None and np.shape(support) != (similarity.nnz,):
+            raise ValueError(f"support must hold one count per pair ({similarity.nnz}), got {np.shape(support)}")
         model.similarity_ = similarity
         model.n_items_ = similarity.shape[0]
         model.readers_ = None if readers is None else np.asarray(readers, dtype=np.float32)
+        model.support_ = None
+        if support is not None:
+            pattern = (similarity.indices, similarity.indptr)
+            model.support_ = sp.csr_matrix((np.asarray(support, dtype=np.int32), *pattern), similarity.shape)
         return model
+
+    def pair_support(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+        """Distinct users with both items for every (row item, column item) pair as a dense array (0 where the
+        pair is not a kept neighbour); None for a version stored without support counts."""
+        self._check_fitted()
+        if self.support_ is None:
+            return None
+        return self.support_[np.asarray(rows, dtype=np.int64)][:, np.asarray(cols, dtype=np.int64)].toarray()
 
     def popularity_weights(self, items: np.ndarray, power: float) -> np.ndarray:
         """``(1 + readers) ** -power`` for ``items`` (1 for indices unknown to the model, or without counts)."""

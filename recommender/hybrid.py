@@ -14,6 +14,7 @@ divided by. See docs/recommender.md.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import re
@@ -113,6 +114,13 @@ def _title_key(title: str) -> str:
     return " ".join(words) if len(words) >= MIN_TITLE_WORDS else ""
 
 
+def _trending_reason(window_label: str, readers: int, min_readers: int) -> str:
+    """The trending reason, with the reader count only when at least ``min_readers`` readers make it up."""
+    if readers < min_readers:
+        return f"Trending {window_label}"
+    return f"Trending {window_label}: {readers} reader{'s' if readers != 1 else ''}"
+
+
 def _shorten(title: str, limit: int = 90) -> str:
     title = " ".join(str(title).split())
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
@@ -127,6 +135,12 @@ def _scale(values: np.ndarray) -> np.ndarray:
     np.maximum(out, 0.0, out=out)
     top = out.max() if len(out) else 0.0
     return out / top if top > 0 else out
+
+
+def _reader_threshold(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{where} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def _check_blends(cfg: Mapping[str, Any]) -> None:
@@ -179,7 +193,8 @@ class HybridRecommender:
                 data.matrix, item_features=text_model.item_vectors_, show_progress=show_progress
             )
             cooc = ItemCooccurrence(**cfg["cooccurrence"]).fit(data.matrix)
-        return self._set_fitted(cfg, text_model, als, keys, [p.title for p in papers], data.saved, cooc)
+        titles = [p.title for p in papers]
+        return self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
 
     @classmethod
     def from_parts(
@@ -192,8 +207,12 @@ class HybridRecommender:
         item_titles: Sequence[str],
         saves: sp.spmatrix,
         cooccurrence: ItemCooccurrence | None = None,
+        user_keys: Sequence[str] | None = None,
     ) -> HybridRecommender:
-        """Assemble a fitted recommender from its parts (used by :mod:`recommender.store`)."""
+        """Assemble a fitted recommender from its parts (used by :mod:`recommender.store`).
+
+        ``user_keys`` names the user of each row of ``saves``. Without it nobody's rows could be removed on
+        request, so the saves are dropped: the model then gives no co-saver reasons."""
         cfg = merge_config(config)
         model = cls(config=cfg)
         n = len(item_keys)
@@ -203,9 +222,12 @@ class HybridRecommender:
             or saves.shape[1] != n
             or (als and als.n_items_ != n)
             or (cooccurrence and cooccurrence.n_items_ != n)
+            or (user_keys is not None and len(user_keys) != saves.shape[0])
         ):
             raise ValueError(f"inconsistent model parts for {n} items")
-        return model._set_fitted(cfg, text, als, item_keys, item_titles, saves, cooccurrence)
+        if user_keys is None:
+            saves, user_keys = sp.csr_matrix((0, n), dtype=np.float32), []
+        return model._set_fitted(cfg, text, als, item_keys, item_titles, saves, cooccurrence, user_keys)
 
     def _set_fitted(
         self,
@@ -215,9 +237,11 @@ class HybridRecommender:
         keys: Sequence[str],
         titles: Sequence[str],
         saves: sp.spmatrix,
-        cooccurrence: ItemCooccurrence | None = None,
+        cooccurrence: ItemCooccurrence | None,
+        user_keys: Sequence[object],
     ) -> HybridRecommender:
         _check_blends(cfg)
+        _reader_threshold(cfg["reasons"]["min_readers"], "config key 'reasons.min_readers'")
         self.config_ = cfg
         self.text_ = text
         self._doc_cache = DocVectorCache(text)
@@ -227,8 +251,40 @@ class HybridRecommender:
         self.item_titles_ = np.asarray(list(titles), dtype=object)
         self.saves_ = sp.csr_matrix(saves, dtype=np.float32)
         self._saves_csc = self.saves_.tocsc()
+        # the user of each row of saves_, as strings (erasure requests name users by their id)
+        self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
         return self
+
+    def without_users(self, user_keys: Collection[object]) -> HybridRecommender:
+        """A copy of this model without the rows of ``user_keys`` in ``saves_`` (users erased since training).
+
+        Returns ``self`` when none of them has a row. Never changes this object: requests may be reading it.
+        Aggregates fitted on everyone (ALS item factors, co-occurrence similarities and counts) are kept; they
+        lose the user at the next training."""
+        self._check_fitted()
+        drop = np.isin(self.user_keys_, np.asarray([str(k) for k in user_keys], dtype=object))
+        if not drop.any():
+            return self
+        clone = copy.copy(self)
+        clone.saves_ = sp.csr_matrix(self.saves_[~drop])
+        clone._saves_csc = clone.saves_.tocsc()
+        clone.user_keys_ = self.user_keys_[~drop]
+        return clone
+
+    def reader_threshold(self, min_readers: int | None = None) -> int:
+        """The k of k-anonymous reasons: ``min_readers`` when given, else the config's ``reasons.min_readers``.
+
+        A reason that counts readers (co-savers, readers of a paper, trending readers) is only given when at
+        least k distinct readers stand behind it."""
+        self._check_fitted()
+        if min_readers is None:
+            return _reader_threshold(self.config_["reasons"]["min_readers"], "config key 'reasons.min_readers'")
+        return _reader_threshold(min_readers, "min_readers")
+
+    def _co_saver_threshold(self, k: int) -> int:
+        # min_co_savers can only raise the privacy threshold, never lower it
+        return max(k, int(self.config_["reasons"]["min_co_savers"]))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "config_"):
@@ -409,16 +465,19 @@ class HybridRecommender:
         exclude: Collection[str] = (),
         now: datetime | None = None,
         window_label: str = "this week",
+        min_readers: int | None = None,
     ) -> list[Recommendation]:
         """Personalised list for the user whose own log rows are ``history`` (oldest first).
 
         Never returns a paper that is currently saved or dismissed in ``history``, nor one in ``exclude``.
         ``extra_docs`` are papers unknown to the model (added after training): they become candidates and give
-        text to history entries the model does not know.
+        text to history entries the model does not know. Reasons never state a count of fewer than
+        ``min_readers`` readers (see :meth:`reader_threshold`).
         """
         self._check_fitted()
         if int(n) < 1:
             raise ValueError(f"n must be >= 1, got {n!r}")
+        k = self.reader_threshold(min_readers)
         docs = {}
         for d in extra_docs:
             if not isinstance(d, PaperDoc):
@@ -434,6 +493,7 @@ class HybridRecommender:
             extra_titles=extra_titles,
             window_label=window_label,
             with_reasons=True,
+            min_readers=k,
         )
 
     def _recommend(
@@ -447,6 +507,7 @@ class HybridRecommender:
         extra_titles: Mapping[str, str],
         window_label: str,
         with_reasons: bool,
+        min_readers: int | None = None,
     ) -> list[Recommendation]:
         cfg = self.config_
         sizes = cfg["candidates"]
@@ -525,6 +586,7 @@ class HybridRecommender:
                 extra_titles,
                 window_label,
                 weights,
+                self.reader_threshold(min_readers),
             )
         return out
 
@@ -700,17 +762,14 @@ class HybridRecommender:
         extra_titles: Mapping[str, str],
         window_label: str,
         weights: Mapping[str, float],
+        min_readers: int,
     ) -> None:
         rcfg = self.config_["reasons"]
         if not state.personalised:
             for rec in recs:
                 count = int(readers.get(rec.key, 0))
-                if count > 0:
-                    rec.reasons.append(
-                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''} — {COLD_START_HINT}"
-                    )
-                elif rec.components["trend"] > 0:
-                    rec.reasons.append(f"Trending {window_label} — {COLD_START_HINT}")
+                if count > 0 or rec.components["trend"] > 0:
+                    rec.reasons.append(f"{_trending_reason(window_label, count, min_readers)} — {COLD_START_HINT}")
                 else:
                     rec.reasons.append(f"New paper — {COLD_START_HINT}")
             return
@@ -746,7 +805,7 @@ class HybridRecommender:
         saved_known = np.unique(state.saved_idx[state.saved_idx >= 0])
         cand = np.asarray(idx, dtype=np.int64)
         known_cand = np.flatnonzero(cand >= 0)
-        if len(saved_known) and len(known_cand):
+        if len(saved_known) and len(known_cand) and self.saves_.nnz:
             counts = (self._saves_csc[:, saved_known].T @ self._saves_csc[:, cand[known_cand]]).toarray()
             co_best = np.full(len(cand), -1, dtype=np.int64)
             co_count = np.zeros(len(cand), dtype=np.int64)
@@ -757,8 +816,13 @@ class HybridRecommender:
         # opens too, so this names papers read together where no co-saver count does)
         read_best = None
         pos_known = np.unique(state.pos_idx)
+        # only links that at least min_readers distinct readers stand behind (none: a version without counts)
+        support = None
         if self.cooccurrence_ is not None and len(pos_known) and len(known_cand):
+            support = self.cooccurrence_.pair_support(pos_known, cand[known_cand])
+        if support is not None:
             links = self.cooccurrence_.similarity_[pos_known][:, cand[known_cand]].toarray()
+            links[support < min_readers] = 0.0
             linked = links.max(axis=0) > 0
             read_best = np.full(len(cand), -1, dtype=np.int64)
             read_best[known_cand[linked]] = pos_known[links.argmax(axis=0)[linked]]
@@ -783,7 +847,7 @@ class HybridRecommender:
                 suffix = "" if anchor_saved[best] else ", which you opened"
                 verb = "Similar to" if text_sim[j] >= float(rcfg["min_text_similarity"]) else "Shares topics with"
                 scored.append((text_weight, f"{verb} “{title}”{suffix}"))
-            if co_count is not None and co_count[j] >= int(rcfg["min_co_savers"]):
+            if co_count is not None and co_count[j] >= self._co_saver_threshold(min_readers):
                 c = int(co_count[j])
                 title = _shorten(str(self.item_titles_[co_best[j]]))
                 who = f"{c} readers who" if c != 1 else "A reader who"
@@ -795,12 +859,8 @@ class HybridRecommender:
                 scored.append((weight + 1e-9, f"Readers of “{title}” also read this"))
             count = int(readers.get(rec.key, 0))
             if count > 0:
-                scored.append(
-                    (
-                        weights.get("trend", 0.0) * comp["trend"],
-                        f"Trending {window_label}: {count} reader{'s' if count != 1 else ''}",
-                    )
-                )
+                trend_weight = weights.get("trend", 0.0) * comp["trend"]
+                scored.append((trend_weight, _trending_reason(window_label, count, min_readers)))
             if not scored and comp["cf"] > 0:
                 scored.append((comp["cf"], "Popular with readers whose libraries resemble yours"))
             if not scored:
@@ -858,14 +918,17 @@ class HybridRecommender:
         n: int = 10,
         doc: PaperDoc | None = None,
         exclude: Collection[str] = (),
+        min_readers: int | None = None,
     ) -> list[Recommendation]:
         """Papers similar to ``key``: text cosine blended with ALS item similarity (``similar_blend``).
 
-        A paper unknown to the model needs ``doc`` (its text); it then gets text similarity only.
+        A paper unknown to the model needs ``doc`` (its text); it then gets text similarity only. Reasons never
+        state a count of fewer than ``min_readers`` readers (see :meth:`reader_threshold`).
         """
         self._check_fitted()
         if int(n) < 1:
             raise ValueError(f"n must be >= 1, got {n!r}")
+        co_savers_needed = self._co_saver_threshold(self.reader_threshold(min_readers))
         item = self.item_ids_.get(key)
         if item < 0 and doc is None:
             raise ValueError(f"unknown paper key {key!r}: pass doc= to find papers similar to a new paper")
@@ -916,7 +979,7 @@ class HybridRecommender:
             terms = self._shared_terms(vec, cvecs[j])
             if terms:
                 reasons.append("Shares key terms: " + ", ".join(terms))
-            if co is not None and co[pos] >= int(self.config_["reasons"]["min_co_savers"]):
+            if co is not None and co[pos] >= co_savers_needed:
                 c = int(co[pos])
                 reasons.append(
                     f"{c} readers who saved this paper also saved it"

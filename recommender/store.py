@@ -8,23 +8,29 @@ Layout::
         items.npz                       item keys and titles (utf-8 blobs + offsets)
         als.npz                         ALS item factors (absent when the model has no CF part)
         text.npz, text_vocabulary.json  idf + L2-normalised item vectors (CSR parts); vocabulary
-        saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons
-        cooccurrence.npz                item x item co-occurrence neighbours (CSR parts; absent with no CF part)
+        saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons, the
+                                        user key of each row and ``erased_through`` (see :func:`purge_users`)
+        cooccurrence.npz                item x item co-occurrence neighbours (CSR parts) and the number of
+                                        readers behind each (``support``); absent with no CF part
 
 A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
 flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
-version current.
+version current. Writers of one root take :func:`exclusive_lock` (``RETRAIN_LOCK``), so whatever temporary
+they find under it is a dead writer's (:func:`remove_temporaries`). An erased user's rows leave every kept
+version through :func:`purge_users`, which rewrites ``saves.npz`` in one ``os.replace``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,14 @@ FORMAT = 1
 POINTER = "current"
 VERSIONS = "versions"
 _TMP_PREFIX = ".tmp-"
+_POINTER_TMP_PREFIX = ".current-"
+_PURGE_TMP_PREFIX = ".purge-"
+RETRAIN_LOCK = ".retrain.lock"
+ERASURE_LOCK = ".erasure.lock"
+
+
+class StoreBusy(RuntimeError):
+    """Another process holds the lock asked for without waiting."""
 
 
 def new_version_id(now: datetime | None = None) -> str:
@@ -101,10 +115,12 @@ def save(
     counts: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
     make_current: bool = True,
+    erased_through: int = 0,
 ) -> str:
     """Write ``model`` as a new version under ``root``; flip ``current`` to it unless ``make_current=False``.
 
-    Returns the version id.
+    ``erased_through``: the highest erasure number whose user is known to be absent from the training data
+    (erasures up to it are never applied to this version again). Returns the version id.
     """
     model._check_fitted()
     root = Path(root)
@@ -117,7 +133,7 @@ def save(
     (root / VERSIONS).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{version}-", dir=root))
     try:
-        files = _write_parts(model, tmp)
+        files = _write_parts(model, tmp, erased_through)
         manifest = {
             "format": FORMAT,
             "version": version,
@@ -158,7 +174,7 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot store {type(value).__name__} in a manifest")
 
 
-def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
+def _write_parts(model: HybridRecommender, directory: Path, erased_through: int) -> dict[str, str]:
     files = {
         "items": "items.npz",
         "text": "text.npz",
@@ -177,7 +193,7 @@ def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
     np.savez(directory / files["text"], idf=model.text_.idf, **_csr_parts("vectors", model.text_.item_vectors_))
     with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
         json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
-    np.savez(directory / files["saves"], **_csr_parts("saves", model.saves_))
+    np.savez(directory / files["saves"], **_saves_arrays(model.saves_, model.user_keys_.tolist(), erased_through))
     if model.als_ is not None:
         files["als"] = "als.npz"
         np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
@@ -185,18 +201,46 @@ def _write_parts(model: HybridRecommender, directory: Path) -> dict[str, str]:
         files["cooccurrence"] = "cooccurrence.npz"
         cooc = model.cooccurrence_
         extra = {"readers": cooc.readers_} if cooc.readers_ is not None else {}
+        if cooc.support_ is not None:  # the same pattern as the similarity: its data array is enough
+            extra["support"] = cooc.support_.data.astype(np.int32)
         np.savez(directory / files["cooccurrence"], **_csr_parts("similarity", cooc.similarity_), **extra)
     return files
+
+
+def _saves_arrays(saves: sp.spmatrix, user_keys: Sequence[str], erased_through: int) -> dict[str, np.ndarray]:
+    # one file for the rows, their users and the erasure mark, so that a purge replaces all three at once
+    blob, offsets = _pack_strings(user_keys)
+    return {
+        **_csr_parts("saves", saves),
+        "user_keys": blob,
+        "user_key_offsets": offsets,
+        "erased_through": np.asarray(int(erased_through), dtype=np.int64),
+    }
+
+
+def _read_saves(path: Path) -> tuple[sp.csr_matrix, list[str] | None, int]:
+    """Saves, the user key of each row (None: a version written before rows were attributed) and the mark."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = dict(z)
+    users = None
+    if "user_keys" in arrays:
+        users = _unpack_strings(arrays["user_keys"], arrays["user_key_offsets"])
+    return _csr_from(arrays, "saves"), users, int(arrays.get("erased_through", 0))
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of one version directory."""
+    manifest_path = Path(path) / "manifest.json"
+    if not manifest_path.is_file():
+        raise ValueError(f"not a model version directory (no manifest.json): {path}")
+    with open(manifest_path, encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def load(path: str | Path) -> HybridRecommender:
     """Load one version directory. Never unpickles. The manifest is available as ``model.manifest_``."""
     path = Path(path)
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise ValueError(f"not a model version directory (no manifest.json): {path}")
-    with open(manifest_path, encoding="utf-8") as fh:
-        manifest = json.load(fh)
+    manifest = read_manifest(path)
     if manifest.get("format") != FORMAT:
         raise ValueError(f"unsupported model format {manifest.get('format')!r} in {path}")
     files = manifest["files"]
@@ -208,8 +252,7 @@ def load(path: str | Path) -> HybridRecommender:
     with np.load(path / files["text"], allow_pickle=False) as z:
         arrays = dict(z)
     text = TextModel.from_arrays(vocabulary, arrays["idf"], _csr_from(arrays, "vectors"), **manifest["params"]["text"])
-    with np.load(path / files["saves"], allow_pickle=False) as z:
-        saves = _csr_from(dict(z), "saves")
+    saves, user_keys, erased_through = _read_saves(path / files["saves"])
     als = None
     if "als" in files:
         with np.load(path / files["als"], allow_pickle=False) as z:
@@ -219,7 +262,10 @@ def load(path: str | Path) -> HybridRecommender:
         with np.load(path / files["cooccurrence"], allow_pickle=False) as z:
             arrays = dict(z)
         cooccurrence = ItemCooccurrence.from_similarity(
-            _csr_from(arrays, "similarity"), arrays.get("readers"), **manifest["params"]["cooccurrence"]
+            _csr_from(arrays, "similarity"),
+            arrays.get("readers"),
+            arrays.get("support"),
+            **manifest["params"]["cooccurrence"],
         )
     model = HybridRecommender.from_parts(
         config=manifest["config"],
@@ -229,8 +275,10 @@ def load(path: str | Path) -> HybridRecommender:
         item_titles=titles,
         saves=saves,
         cooccurrence=cooccurrence,
+        user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
     model.manifest_ = manifest
+    model.erased_through_ = erased_through
     return model
 
 
@@ -256,7 +304,7 @@ def set_current(root: str | Path, version: str) -> None:
     root = Path(root)
     if not (root / VERSIONS / version / "manifest.json").is_file():
         raise ValueError(f"unknown or incomplete model version {version!r} under {root}")
-    fd, tmp = tempfile.mkstemp(prefix=".current-", dir=root)
+    fd, tmp = tempfile.mkstemp(prefix=_POINTER_TMP_PREFIX, dir=root)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(version + "\n")
@@ -289,17 +337,112 @@ def prune(root: str | Path, keep: int = 5) -> list[str]:
     current = current_version(root)
     versions = list_versions(root)
     removed = [v for v in versions[: max(0, len(versions) - keep)] if v != current]
-    for v in removed:
-        shutil.rmtree(root / VERSIONS / v, ignore_errors=True)
+    with exclusive_lock(root, ERASURE_LOCK):  # never half-delete a version a purge is rewriting
+        for v in removed:
+            shutil.rmtree(root / VERSIONS / v, ignore_errors=True)
     if root.is_dir():
         for leftover in root.iterdir():
             # Temp dirs of a writer that is still running are young; only old ones are debris.
-            if leftover.name.startswith((_TMP_PREFIX, ".current-")) and _age_seconds(leftover) > 3600:
-                if leftover.is_dir():
-                    shutil.rmtree(leftover, ignore_errors=True)
-                else:
-                    leftover.unlink(missing_ok=True)
+            if leftover.name.startswith((_TMP_PREFIX, _POINTER_TMP_PREFIX)) and _age_seconds(leftover) > 3600:
+                _remove(leftover)
     return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive_lock(root: str | Path, name: str = RETRAIN_LOCK, *, wait: bool = True) -> Iterator[None]:
+    """Hold the advisory lock file ``<root>/<name>`` (``fcntl.flock``, released when the holder exits, even when
+    killed). ``wait=False`` raises :class:`StoreBusy` instead of waiting for another holder.
+
+    The lock is per open file: a process must not take the same lock twice. It works between processes of one
+    host (the model directory is not meant to be shared over a network file system)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / name, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise StoreBusy(f"{root / name} is held by another process") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def remove_temporaries(root: str | Path) -> list[str]:
+    """Remove the ``.tmp-*`` version directories and ``.current-*`` pointer files of dead writers, whatever their
+    age. Only call it while holding ``exclusive_lock(root, RETRAIN_LOCK)``: every writer takes it, so nothing
+    found then is still being written. Returns the names removed."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    stale = sorted(p for p in root.iterdir() if p.name.startswith((_TMP_PREFIX, _POINTER_TMP_PREFIX)))
+    for path in stale:
+        _remove(path)
+    return [p.name for p in stale]
+
+
+def erased_through(path: str | Path) -> int:
+    """The erasure mark of one version directory (0 when none was applied)."""
+    path = Path(path)
+    saves = read_manifest(path)["files"]["saves"]
+    with np.load(path / saves, allow_pickle=False) as z:
+        return int(z["erased_through"]) if "erased_through" in z.files else 0
+
+
+def purge_users(root: str | Path, erasures: Sequence[tuple[int, object]]) -> list[str]:
+    """Remove erased users' rows from every version under ``root``.
+
+    ``erasures`` are ``(number, user key)`` pairs, numbered in the order they happened; pass every erasure
+    above the lowest :func:`erased_through` of the versions (more is harmless). Each version applies those
+    above its own mark, then records the highest number as its new mark, in one atomic rewrite of its
+    ``saves.npz``. A version written before rows were attributed to users keeps no rows at all. Runs under
+    ``exclusive_lock(root, ERASURE_LOCK)``, so concurrent purges never lose each other's removals. Returns the
+    versions rewritten."""
+    root = Path(root)
+    rewritten = []
+    with exclusive_lock(root, ERASURE_LOCK):
+        for version in list_versions(root):
+            try:
+                if _purge_version(root / VERSIONS / version, erasures):
+                    rewritten.append(version)
+            except FileNotFoundError:  # removed by hand meanwhile: nothing left to purge
+                continue
+    return rewritten
+
+
+def _purge_version(directory: Path, erasures: Sequence[tuple[int, object]]) -> bool:
+    for leftover in directory.glob(f"{_PURGE_TMP_PREFIX}*"):  # a purge killed mid-write (we hold the lock)
+        leftover.unlink(missing_ok=True)
+    path = directory / read_manifest(directory)["files"]["saves"]
+    saves, users, through = _read_saves(path)
+    pending = [(int(number), str(user)) for number, user in erasures if int(number) > through]
+    if not pending:
+        return False
+    if users is None:
+        saves, users = sp.csr_matrix((0, saves.shape[1]), dtype=np.float32), []
+    else:
+        keep = ~np.isin(np.asarray(users, dtype=object), np.asarray([u for _, u in pending], dtype=object))
+        saves, users = sp.csr_matrix(saves[keep]), [u for u, k in zip(users, keep.tolist(), strict=True) if k]
+    fd, tmp = tempfile.mkstemp(prefix=_PURGE_TMP_PREFIX, suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **_saves_arrays(saves, users, max(n for n, _ in pending)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)
+    log.info("removed %d erased user(s) from model version %s", len(pending), directory.name)
+    return True
 
 
 def _age_seconds(path: Path) -> float:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from server.db import db
-from server.models import Interaction, ModelVersion, Paper, User
+from server.models import Paper, User
 from server.schemas import PaperMetaSchema
 from server.services.papers import PaperMeta, upsert_papers
 from server.services.sql import chunks
@@ -125,51 +123,6 @@ def load_demo_command() -> None:
     click.echo(f"demo catalog: {count} papers loaded; {total} papers in the database")
 
 
-def _stream_interactions(session: Any) -> Iterator[tuple[int, str, str, datetime]]:
-    query = (
-        select(Interaction.user_id, Paper.key, Interaction.type, Interaction.occurred_at)
-        .join(Paper, Paper.id == Interaction.paper_id)
-        .execution_options(yield_per=20000)
-    )
-    yield from session.execute(query)
-
-
-def run_retrain(*, progress: bool = True, config_path: Path | None = None) -> dict[str, Any]:
-    """Read papers and interactions, fit, evaluate, publish a new version and flip `current`."""
-    from recommender import store
-    from recommender.config import load_config
-    from recommender.training import train
-    from server.services.new_papers import PAPER_DOC_COLUMNS, paper_doc
-
-    started = time.perf_counter()
-    session = db.session
-    papers = [
-        paper_doc(row)
-        for row in session.execute(select(*PAPER_DOC_COLUMNS).order_by(Paper.id).execution_options(yield_per=20000))
-    ]
-    result = train(papers, _stream_interactions(session), config=load_config(config_path), progress=progress)
-    root = Path(current_app.config["MODEL_DIR"])
-    version = store.save(result.model, root, counts=result.counts, metrics=result.metrics)
-    session.add(
-        ModelVersion(
-            version=version,
-            path=str(root / store.VERSIONS / version),
-            created_at=datetime.now(UTC),
-            params=result.config,
-            metrics=result.metrics,
-            counts=result.counts,
-        )
-    )
-    session.commit()
-    store.prune(root, keep=5)
-    return {
-        "version": version,
-        "seconds": round(time.perf_counter() - started, 2),
-        "counts": result.counts,
-        "metrics": result.metrics,
-    }
-
-
 @click.command("retrain")
 @with_appcontext
 @click.option(
@@ -179,11 +132,14 @@ def run_retrain(*, progress: bool = True, config_path: Path | None = None) -> di
     help="JSON merged over the default recommender config.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def retrain_command(config_path: Path | None, quiet: bool) -> None:
+@click.option("--wait", is_flag=True, help="If another retrain is running, wait for it instead of giving up.")
+def retrain_command(config_path: Path | None, quiet: bool, wait: bool) -> None:
     """Retrain the recommender from the database and publish it; running servers pick it up."""
+    from server.services.training import RetrainBusy, run_retrain  # imports the API: not at app creation
+
     try:
-        summary = run_retrain(progress=not quiet, config_path=config_path)
-    except ValueError as exc:
+        summary = run_retrain(progress=not quiet, config_path=config_path, wait=wait)
+    except (ValueError, RetrainBusy) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(summary, indent=2, default=str))
 

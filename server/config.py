@@ -34,6 +34,8 @@ def defaults() -> dict[str, Any]:
         "TRENDING_CACHE_SECONDS": float(os.environ.get("PAPERSCOUT_TRENDING_CACHE_SECONDS", 30)),
         "MODEL_CHECK_SECONDS": float(os.environ.get("PAPERSCOUT_MODEL_CHECK_SECONDS", 3)),
         "BLAS_THREADS": int(os.environ.get("PAPERSCOUT_BLAS_THREADS", 1)),
+        # k: reasons and lists never state a count of fewer than k distinct readers
+        "PRIVACY_MIN_READERS": int(os.environ.get("PAPERSCOUT_PRIVACY_MIN_READERS", 3)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Off by default so that http://127.0.0.1 works; set PAPERSCOUT_SECURE_COOKIES=1 behind HTTPS.

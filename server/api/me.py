@@ -24,6 +24,8 @@ from server.schemas import (
 )
 from server.security import csrf_token_for, no_store
 from server.security.limits import RATE_LIMITED
+from server.services import recommendations
+from server.services.erasure import record_erasure
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -40,14 +42,17 @@ def me() -> User:
 @login_required
 @blp.response(204)
 def delete_me() -> None:
-    """Erase my account and every row about me (interactions, saves, dismissals, tokens)."""
+    """Erase my account and every row about me (interactions, saves, dismissals, tokens); the recommender
+    stops using my saves at once, and no stored model version keeps them."""
     user_id = current_user.id
     session = db.session
     for model in (Interaction, Save, Dismissal, ApiToken):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
+    record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
     session.commit()
     logout_user()
+    recommendations.apply_erasures()
 
 
 @blp.route("/password", methods=["PUT"])

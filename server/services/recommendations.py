@@ -1,16 +1,19 @@
 """The one module through which the server uses the recommender library.
 
 It keeps the current model in ``app.extensions``, notices a new ``current`` version cheaply and swaps it in
-whole (requests already running keep the model object they started with), and turns database rows into the
+whole (requests already running keep the model object they started with), swaps in a copy without the rows of
+users erased since (see :mod:`server.services.erasure`), and turns database rows into the
 library's inputs: the user's own log, their saves and dismissals, live trending scores, and the text of
 papers the model has not seen yet.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,7 @@ from recommender import store
 from recommender.hybrid import COMPONENTS, HistoryEvent, HybridRecommender, Recommendation
 from server.api.serialize import paper_dicts_for_user, papers_by_id, papers_by_key
 from server.models import Dismissal, Interaction, Paper, Save, User
+from server.services import erasure
 from server.services.new_papers import NewPaperDocs, paper_doc
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
 
@@ -42,21 +46,24 @@ class LoadedModel:
     model: HybridRecommender
     manifest: dict[str, Any]
     created_at: datetime | None
+    erased_through: int = 0  # the model holds no row of a user erased up to this erasure id
 
 
 class ModelHolder:
-    """Holds the current model of one app; checks the ``current`` pointer at most every few seconds."""
+    """Holds the current model of one app; checks the ``current`` pointer and new erasures at most every few
+    seconds. ``read_erasures(through)`` lists the erasures with ids above ``through``."""
 
-    def __init__(self, root: Path, check_seconds: float) -> None:
+    def __init__(self, root: Path, check_seconds: float, read_erasures: Callable[[int], erasure.Erasures]) -> None:
         self.root = root
         self.check_seconds = check_seconds
+        self.read_erasures = read_erasures
         self._loaded: LoadedModel | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def get(self) -> LoadedModel | None:
         if time.monotonic() - self._checked_at >= self.check_seconds:
-            self._refresh()
+            self._refresh(blocking=False)
         return self._loaded
 
     def reload(self) -> LoadedModel | None:
@@ -64,33 +71,60 @@ class ModelHolder:
         self._checked_at = float("-inf")
         return self.get()
 
-    def _refresh(self) -> None:
-        if not self._lock.acquire(blocking=False):
+    def sync(self) -> LoadedModel | None:
+        """Check the pointer and erasures now, waiting for a check already running (after an erasure)."""
+        self._refresh(blocking=True)
+        return self._loaded
+
+    def _refresh(self, *, blocking: bool) -> None:
+        if not self._lock.acquire(blocking=blocking):
             return  # another thread is already loading; keep serving the model we have
         try:
             self._checked_at = time.monotonic()
+            loaded = self._loaded
             version = store.current_version(self.root)
-            if version is None or (self._loaded is not None and self._loaded.version == version):
-                return
-            started = time.perf_counter()
-            model = store.load(self.root / store.VERSIONS / version)
-            manifest = model.manifest_
-            created = manifest.get("created_at")
-            self._loaded = LoadedModel(version, model, manifest, datetime.fromisoformat(created) if created else None)
-            log.info("loaded model %s in %.2fs", version, time.perf_counter() - started)
+            if version is not None and (loaded is None or loaded.version != version):
+                loaded = self._load(version)
+            if loaded is not None:
+                loaded = self._without_erased(loaded)
+            # One assignment: requests read either the previous model object or this one, never a mix.
+            self._loaded = loaded
         except Exception:
-            # A broken or half-written version must never take serving down: keep the previous model.
-            log.exception("could not load model version from %s; keeping the previous one", self.root)
+            # A broken or half-written version, or an unreadable erasure log, must never take serving down:
+            # keep the previous model (and try again at the next check).
+            log.exception("could not refresh the model from %s; keeping the previous one", self.root)
         finally:
             self._lock.release()
+
+    def _load(self, version: str) -> LoadedModel:
+        started = time.perf_counter()
+        model = store.load(self.root / store.VERSIONS / version)
+        manifest = model.manifest_
+        created = manifest.get("created_at")
+        log.info("loaded model %s in %.2fs", version, time.perf_counter() - started)
+        return LoadedModel(
+            version, model, manifest, datetime.fromisoformat(created) if created else None, model.erased_through_
+        )
+
+    def _without_erased(self, loaded: LoadedModel) -> LoadedModel:
+        erased = self.read_erasures(loaded.erased_through)
+        if not erased:
+            return loaded
+        model = loaded.model.without_users([user for _, user in erased])  # a new object when rows go
+        log.info("model %s: erasures up to %d applied", loaded.version, erased[-1][0])
+        return dataclasses.replace(loaded, model=model, erased_through=erased[-1][0])
 
 
 def init_app(app: Any) -> None:
     # A request is a few small dense solves and products; BLAS worker threads only fight the other workers for
     # the cores (measured: a 256-factor fold-in took 95 ms with OpenBLAS's default threads, 4 ms with one).
     threadpool_limits(limits=int(app.config["BLAS_THREADS"]), user_api="blas")
+    if int(app.config["PRIVACY_MIN_READERS"]) < 1:
+        raise ValueError(f"PAPERSCOUT_PRIVACY_MIN_READERS must be >= 1, got {app.config['PRIVACY_MIN_READERS']!r}")
     app.extensions["paperscout_model"] = ModelHolder(
-        Path(app.config["MODEL_DIR"]), float(app.config["MODEL_CHECK_SECONDS"])
+        Path(app.config["MODEL_DIR"]),
+        float(app.config["MODEL_CHECK_SECONDS"]),
+        erasure.reader(app.extensions["paperscout_db"].new_session),
     )
     app.extensions["paperscout_new_papers"] = NewPaperDocs(EXTRA_DOCS_LIMIT)
 
@@ -101,6 +135,23 @@ def reload_model() -> LoadedModel | None:
 
 def current_model() -> LoadedModel | None:
     return current_app.extensions["paperscout_model"].get()
+
+
+def apply_erasures() -> None:
+    """After an erasure commits: this process's model drops the user's row now, and so does every kept version
+    on disk (other processes follow at their next check). Failures are logged, not raised: the account is
+    already gone, and the next check (or retrain) applies what is still pending."""
+    holder: ModelHolder = current_app.extensions["paperscout_model"]
+    holder.sync()
+    try:
+        erasure.purge_versions(holder.root, holder.read_erasures)
+    except Exception:
+        log.exception("could not purge erased users from the model versions in %s", holder.root)
+
+
+def min_readers() -> int:
+    """k: reasons never state a count of fewer than k distinct readers."""
+    return int(current_app.config["PRIVACY_MIN_READERS"])
 
 
 def _trending(session: Session, window: str) -> TrendingList:
@@ -131,7 +182,7 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
             int(pid),
             float(score),
             _trend_only(float(score / top)),
-            [reason_for(window, int(r))],
+            [reason_for(window, int(r), min_readers())],
         )
         for pid, score, r in zip(trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True)
     ]
@@ -195,6 +246,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> d
         extra_docs=list(extra.values()),
         exclude=exclude,
         window_label=WINDOW_LABELS[window],
+        min_readers=min_readers(),
     )
     scored = _scored(session, recs)
     if len(scored) < limit:
@@ -221,7 +273,7 @@ def _fallback(
         paper = papers.get(int(pid))
         if paper is None or paper.key in exclude:
             continue
-        reasons = [reason_for(window, int(readers)), "No personal model has been trained yet"]
+        reasons = [reason_for(window, int(readers), min_readers()), "No personal model has been trained yet"]
         scored.append((int(pid), float(score / top), _trend_only(float(score / top)), reasons))
         if len(scored) >= limit:
             break
@@ -252,6 +304,6 @@ def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit
     if loaded is None:
         return {"items": [], "window": "", "source": "no model yet"}
     doc = None if paper.key in loaded.model else paper_doc(paper)
-    recs = loaded.model.similar(paper.key, n=limit, doc=doc)
+    recs = loaded.model.similar(paper.key, n=limit, doc=doc, min_readers=min_readers())
     scored = _scored(session, recs)
     return {"items": _items(session, user_id, scored), "window": "", "source": f"model {loaded.version}"}

@@ -142,6 +142,9 @@ def refresh_in_background(
     return thread
 
 
-def reason_for(window: str, readers: int) -> str:
+def reason_for(window: str, readers: int, min_readers: int) -> str:
+    """The trending reason; the reader count only when at least ``min_readers`` distinct readers make it up."""
+    if readers < min_readers:
+        return f"Trending {WINDOW_LABELS[window]}"
     noun = "reader" if readers == 1 else "readers"
     return f"Trending {WINDOW_LABELS[window]}: {readers} {noun}"

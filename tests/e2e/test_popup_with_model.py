@@ -20,7 +20,7 @@ PAPERS = {
 
 
 def test_for_you_after_retrain_names_saved_papers(extension, live_backend):
-    from server.cli import run_retrain
+    from server.services.training import run_retrain
 
     others = [live_backend.register() for _ in range(3)]
     for reader in others:

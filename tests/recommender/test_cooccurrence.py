@@ -157,3 +157,28 @@ def test_bad_input_and_unfitted_use():
     model = ItemCooccurrence().fit(_random_user_items())
     with pytest.raises(ValueError, match="columns"):
         model.score_rows(sp.csr_matrix((1, 3)))
+
+
+@pytest.mark.parametrize("reader_weights", ["none", "inverse_log"])
+@pytest.mark.parametrize("max_block_pairs", [1, 10_000_000])
+def test_support_counts_the_distinct_readers_of_each_kept_pair(reader_weights, max_block_pairs):
+    ui = _random_user_items(seed=6, density=0.35)
+    params = {"neighbours": 4, "asymmetry": 0.15, "reader_weights": reader_weights, "max_block_pairs": max_block_pairs}
+    model = ItemCooccurrence(**params).fit(ui)
+    b = (ui.toarray() > 0).astype(int)
+    both = b.T @ b  # users with both items
+    support, similarity = model.support_, model.similarity_
+    assert np.array_equal(support.indptr, similarity.indptr) and np.array_equal(support.indices, similarity.indices)
+    rows = np.repeat(np.arange(ui.shape[1]), np.diff(support.indptr))
+    np.testing.assert_array_equal(support.data, both[rows, support.indices])
+    assert support.data.min() >= 1
+    # the similarity itself is what it was without the counts
+    np.testing.assert_allclose(similarity.toarray(), _brute_force(ui, 0.15, 4, reader_weights), rtol=1e-5)
+    np.testing.assert_array_equal(
+        model.pair_support(np.array([0, 2]), np.array([1, 3])), support[[0, 2]][:, [1, 3]].toarray()
+    )
+    again = ItemCooccurrence.from_similarity(similarity, model.readers_, support.data, **model.get_params())
+    assert (again.support_ != support).nnz == 0
+    assert ItemCooccurrence.from_similarity(similarity, **model.get_params()).pair_support([0], [1]) is None
+    with pytest.raises(ValueError, match="one count per pair"):
+        ItemCooccurrence.from_similarity(similarity, None, support.data[:-1])

@@ -1,0 +1,136 @@
+"""Retraining: read the database, fit, publish a model version, and keep the bookkeeping consistent.
+
+A retrain can be killed at any moment. It records before it flips: the version is written without becoming
+current, its ``model_versions`` row is committed, and only then does ``current`` point at it; so a served
+version always has its row. Every retrain starts by reconciling what a killed one (or an older release, which
+flipped first) may have left: versions on disk without a row get one from their manifest, and temporaries of
+dead writers are removed. That runs under an exclusive lock on the model directory, which every retrain
+holds for its whole run, so two retrains never interleave and any temporary found under the lock is stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recommender import store
+from recommender.config import load_config
+from recommender.training import train
+from server.db import db
+from server.models import Interaction, ModelVersion, Paper
+from server.services import erasure
+from server.services.new_papers import PAPER_DOC_COLUMNS, paper_doc
+
+log = logging.getLogger(__name__)
+
+KEEP_VERSIONS = 5
+
+
+class RetrainBusy(RuntimeError):
+    """Another retrain holds the model directory."""
+
+
+def _interactions(session: Session) -> Iterator[tuple[int, str, str, datetime]]:
+    query = (
+        select(Interaction.user_id, Paper.key, Interaction.type, Interaction.occurred_at)
+        .join(Paper, Paper.id == Interaction.paper_id)
+        .execution_options(yield_per=20000)
+    )
+    yield from session.execute(query)
+
+
+def reconcile_versions(session: Session, root: Path) -> list[str]:
+    """Give every complete version on disk that has no ``model_versions`` row one, from its manifest (a retrain
+    killed between writing and recording, or one of a release that flipped ``current`` before recording).
+    Returns the versions recorded."""
+    known = set(session.scalars(select(ModelVersion.version)))
+    added = []
+    for version in store.list_versions(root):
+        if version in known:
+            continue
+        path = root / store.VERSIONS / version
+        try:
+            session.add(_row(version, path, store.read_manifest(path)))
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("model version %s has an unreadable manifest; not recorded", version)
+            continue
+        added.append(version)
+    session.commit()
+    if added:
+        log.info("recorded model versions found on disk without a row: %s", ", ".join(added))
+    return added
+
+
+def _row(version: str, path: Path, manifest: dict[str, Any]) -> ModelVersion:
+    return ModelVersion(
+        version=version,
+        path=str(path),
+        created_at=datetime.fromisoformat(manifest["created_at"]),
+        params=manifest.get("config") or {},
+        metrics=manifest.get("metrics") or {},
+        counts=manifest.get("counts") or {},
+    )
+
+
+def run_retrain(*, progress: bool = True, config_path: Path | None = None, wait: bool = False) -> dict[str, Any]:
+    """Read papers and interactions, fit, evaluate, publish a new version and flip ``current``.
+
+    Raises :class:`RetrainBusy` when another retrain runs on the same model directory (``wait=True`` waits for
+    it instead), ``ValueError`` when there is nothing to train on or the config is bad."""
+    root = Path(current_app.config["MODEL_DIR"])
+    try:
+        with store.exclusive_lock(root, store.RETRAIN_LOCK, wait=wait):
+            return _retrain_locked(root, progress=progress, config_path=config_path)
+    except store.StoreBusy:
+        raise RetrainBusy(
+            f"another retrain is running on {root}; try again when it has finished (or pass --wait)"
+        ) from None
+
+
+def _retrain_locked(root: Path, *, progress: bool, config_path: Path | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    session = db.session
+    read_erasures = erasure.reader(current_app.extensions["paperscout_db"].new_session)
+    removed = store.remove_temporaries(root)
+    if removed:
+        log.info("removed temporaries of dead writers: %s", ", ".join(removed))
+    reconcile_versions(session, root)
+    erasure.purge_versions(root, read_erasures)  # what a failed purge may have left pending
+    config = load_config(config_path)
+    # Read before the interactions: every erasure up to it has its rows deleted from what we read next.
+    erased_through = erasure.last_erasure(session)
+    papers = [
+        paper_doc(row)
+        for row in session.execute(select(*PAPER_DOC_COLUMNS).order_by(Paper.id).execution_options(yield_per=20000))
+    ]
+    rows = list(_interactions(session))
+    session.rollback()  # end the read transaction before the long fit
+    result = train(papers, rows, config=config, progress=progress)
+    version = store.save(
+        result.model,
+        root,
+        counts=result.counts,
+        metrics=result.metrics,
+        make_current=False,
+        erased_through=erased_through,
+    )
+    erasure.purge_versions(root, read_erasures)  # users erased while we trained
+    path = root / store.VERSIONS / version
+    session.add(_row(version, path, store.read_manifest(path)))
+    session.commit()  # recorded before it can be served
+    store.set_current(root, version)
+    store.prune(root, keep=KEEP_VERSIONS)
+    return {
+        "version": version,
+        "seconds": round(time.perf_counter() - started, 2),
+        "counts": result.counts,
+        "metrics": result.metrics,
+    }
