@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from .sites import SiteServer
-
 from tests.security.config import GENEROUS_RATE_LIMITS
+
+from .sites import SiteServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
