@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 WORKERS ?= 2
 STAMP  := $(VENV)/.installed-stamp
+# gunicorn's request limits sit above the app's own (PAPERSCOUT_MAX_URL_LENGTH 4096, PAPERSCOUT_MAX_HEADER_LENGTH
+# 8192, PAPERSCOUT_MAX_HEADER_COUNT 100), so over-long URLs and headers get the app's JSON 414/431, not
+# gunicorn's HTML page. 8190 is the most gunicorn allows for the request line.
+GUNICORN_LIMITS := --limit-request-line 8190 --limit-request-field_size 16384 --limit-request-fields 200
 NODE_STAMP := node_modules/.installed-stamp
 
 # The evaluation data set lives beside the checkout (never copied into the project).
@@ -35,7 +39,7 @@ retrain: install
 run: demo
 	$(BIN)/flask --app server retrain --quiet
 	@echo "PaperScout API on http://127.0.0.1:$(PORT)/api/v1 (OpenAPI: /api/v1/openapi.json)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - 'server:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - $(GUNICORN_LIMITS) 'server:create_app()'
 
 # Flask's debug server, for development only.
 dev: demo

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from server import auth, cli, security
+from server import auth, cli, request_limits, security
 from server.api import register as register_api
 from server.config import PROJECT_ROOT, defaults, load_secret_key
 from server.db import db
@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
     Path(app.config["MODEL_DIR"]).mkdir(parents=True, exist_ok=True)
+    request_limits.init_app(app)  # first: its converters must exist before routes, its checks before hooks
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)

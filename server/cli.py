@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import generate_password_hash
 
+from server import importer
 from server.db import db
 from server.models import Paper, User
-from server.schemas import PaperMetaSchema
-from server.services.papers import PaperMeta, upsert_papers
-from server.services.sql import chunks
 
 DEMO_CATALOG = Path(__file__).parent / "demo" / "catalog.jsonl"
 
@@ -60,48 +56,17 @@ def create_user_command(email: str, admin: bool, password_stdin: bool) -> None:
     click.echo(f"{action} {'admin' if user.is_admin else 'user'} {email} (id {user.id})")
 
 
-def _read_records(path: Path) -> Iterator[tuple[int, Any]]:
-    """Records from a JSON array or a JSON-lines file, with their 1-based position for error messages."""
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path}: not valid JSON ({exc})") from None
-        yield from enumerate(data, start=1)
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-
-
 def import_file(path: Path) -> int:
-    """Validate every record first, then upsert them all in one transaction (a bad file stores nothing)."""
-    schema = PaperMetaSchema()
-    metas: dict[str, PaperMeta] = {}
-    errors: list[str] = []
-    for number, record in _read_records(path):
-        try:
-            item = schema.load(record)
-        except ValidationError as exc:
-            errors.append(f"{path.name} record {number}: {json.dumps(exc.normalized_messages())}")
-            continue
-        meta = PaperMeta.from_payload(item["canonical_key"], item)
-        metas[meta.key] = metas[meta.key].merge(meta) if meta.key in metas else meta
-    if errors:
-        shown = "\n".join(errors[:20])
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        raise click.ClickException(f"{len(errors)} invalid record(s); nothing was imported:\n{shown}{more}")
-    session = db.session
-    for part in chunks(sorted(metas), 2000):
-        upsert_papers(session, {k: metas[k] for k in part})
-    session.commit()
-    return len(metas)
+    """Import a paper file as authoritative metadata; a bad file stops the command with one line per bad
+    record (server/importer.py) and stores nothing."""
+    try:
+        return importer.import_file(db.session, path, max_depth=current_app.config["JSON_MAX_DEPTH"])
+    except importer.BadImportFile as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:  # the database itself failed: say so without its parameters
+        db.session.rollback()
+        message = f"{path.name}: database error ({type(exc).__name__}); nothing was imported"
+        raise click.ClickException(message) from None
 
 
 @click.command("import-papers")

@@ -30,6 +30,11 @@ def defaults() -> dict[str, Any]:
         "MODEL_DIR": os.environ.get("PAPERSCOUT_MODEL_DIR", str(var / "models")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_BODY", 4 * 1024 * 1024)),
         "EVENTS_MAX_BATCH": 500,
+        # Request bounds (server/request_limits.py); gunicorn's limits in the Makefile sit above them.
+        "MAX_URL_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_URL_LENGTH", 4096)),
+        "MAX_HEADER_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_HEADER_LENGTH", 8192)),
+        "MAX_HEADER_COUNT": int(os.environ.get("PAPERSCOUT_MAX_HEADER_COUNT", 100)),
+        "JSON_MAX_DEPTH": int(os.environ.get("PAPERSCOUT_MAX_JSON_DEPTH", 32)),
         "TOKEN_TTL_DAYS": int(os.environ.get("PAPERSCOUT_TOKEN_TTL_DAYS", 365)),
         "TRENDING_CACHE_SECONDS": float(os.environ.get("PAPERSCOUT_TRENDING_CACHE_SECONDS", 30)),
         "MODEL_CHECK_SECONDS": float(os.environ.get("PAPERSCOUT_MODEL_CHECK_SECONDS", 3)),

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.keys import MAX_KEY_LENGTH
+
 EVENT_TYPES = ("open", "click", "save", "unsave", "dismiss")
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for the large tables.
@@ -117,7 +119,7 @@ class Paper(Base):
     __tablename__ = "papers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True, nullable=False)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), unique=True, nullable=False)
     title: Mapped[str] = mapped_column(Text, nullable=False, default="")
     abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
     authors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)

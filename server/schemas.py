@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from server.keys import InvalidKey, canonical_key
+from server.fields import (
+    CANONICAL_KEY_PATTERN,
+    CURSOR_PATTERN,
+    FlexibleDate,
+    HttpUrl,
+    JsonValue,
+    PaperKey,
+    SafeEmail,
+    SafeString,
+    SaveCursor,
+    StrictBoolean,
+)
+from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import EVENT_TYPES
 
 
@@ -16,64 +28,35 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class FlexibleDate(fields.Field):
-    """An ISO date or datetime; dates mean midnight UTC."""
-
-    default_error_messages = {"invalid": "Not a valid ISO 8601 date or datetime."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 40:
-            raise self.make_error("invalid")
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
-            except ValueError:
-                raise self.make_error("invalid") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        if not 1000 <= parsed.year <= 9999:
-            raise self.make_error("invalid")
-        return parsed.astimezone(UTC)
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.isoformat()
-
-
-_text = fields.String(load_default="", validate=validate.Length(max=20000))
+_text = SafeString(load_default="", validate=validate.Length(max=20000))
 MAX_REFERENCES = 1000
-
-
-class PaperKey(fields.String):
-    """Any accepted form of a paper's identity (key, URL, arXiv id, DOI), loaded as its canonical key."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return canonical_key(raw)
-        except InvalidKey as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class PaperMetaSchema(StrictSchema):
     """Paper metadata as the extension sends it; `key` or `url` identifies the paper."""
 
-    key = fields.String(validate=validate.Length(min=1, max=300))
-    url = fields.String(validate=validate.Length(min=1, max=2048))
-    title = fields.String(load_default="", validate=validate.Length(max=1000))
+    key = SafeString(
+        validate=validate.Length(min=1, max=MAX_RAW_KEY_LENGTH),
+        metadata={"format": "paper-key", "description": "the paper's key, bare id or page URL"},
+    )
+    url = HttpUrl(
+        metadata={
+            "description": "the paper's page (http or https); for arXiv, OpenReview, DOI and Semantic Scholar "
+            "papers the server shows the canonical URL derived from the key instead"
+        }
+    )
+    title = SafeString(load_default="", validate=validate.Length(max=1000))
     abstract = _text
     authors = fields.List(
-        fields.String(validate=validate.Length(max=300)), load_default=list, validate=validate.Length(max=500)
+        SafeString(validate=validate.Length(max=300)), load_default=list, validate=validate.Length(max=500)
     )
     keywords = fields.List(
-        fields.String(validate=validate.Length(max=100)), load_default=list, validate=validate.Length(max=100)
+        SafeString(validate=validate.Length(max=100)), load_default=list, validate=validate.Length(max=100)
     )
     published_at = FlexibleDate(load_default=None, allow_none=True)
-    source = fields.String(load_default="", validate=validate.Length(max=40))
+    source = SafeString(load_default="", validate=validate.Length(max=40))
     references = fields.List(
-        PaperKey(validate=validate.Length(min=1, max=2048)),
+        PaperKey(),
         load_default=list,
         validate=validate.Length(max=MAX_REFERENCES),
         metadata={"description": "papers it cites: keys, URLs, arXiv ids or DOIs (stored as canonical keys)"},
@@ -106,10 +89,12 @@ class PaperUpdateSchema(PaperMetaSchema):
 
 class EventSchema(StrictSchema):
     id = fields.UUID(required=True)
-    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    type = SafeString(required=True, validate=validate.OneOf(EVENT_TYPES))
     paper = fields.Nested(PaperMetaSchema, required=True)
     occurred_at = FlexibleDate(required=True)
-    context = fields.Dict(keys=fields.String(validate=validate.Length(max=50)), load_default=None, allow_none=True)
+    context = fields.Dict(
+        keys=SafeString(validate=validate.Length(max=50)), values=JsonValue(), load_default=None, allow_none=True
+    )
 
     @validates("occurred_at")
     def _not_future(self, value: datetime, **_: Any) -> None:
@@ -124,12 +109,20 @@ class EventSchema(StrictSchema):
 
 class EventBatchSchema(StrictSchema):
     # Events are validated one by one in the view so that one bad event rejects only itself.
-    events = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=500))
+    events = fields.List(
+        fields.Raw(
+            allow_none=True,
+            metadata={"description": "an Event (components/schemas/Event); anything else is rejected alone"},
+        ),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "up to 500 events; each is validated on its own (see `rejected` in the result)"},
+    )
 
 
 class RejectedEventSchema(Schema):
-    index = fields.Integer()
-    errors = fields.Dict()
+    index = fields.Integer(metadata={"description": "position of the event in the batch"})
+    errors = fields.Dict(metadata={"description": "field name -> messages (`_schema`: the event as a whole)"})
 
 
 class EventBatchResultSchema(Schema):
@@ -140,16 +133,16 @@ class EventBatchResultSchema(Schema):
 
 
 class PaperSchema(Schema):
-    key = fields.String()
+    key = fields.String(metadata={"format": "paper-key", "pattern": CANONICAL_KEY_PATTERN})
     title = fields.String()
     abstract = fields.String()
     authors = fields.List(fields.String())
     keywords = fields.List(fields.String())
     references = fields.List(
-        fields.String(),
+        fields.String(metadata={"format": "paper-key", "pattern": CANONICAL_KEY_PATTERN}),
         metadata={"description": "canonical keys of the papers it cites (only when one paper is asked for)"},
     )
-    url = fields.String(allow_none=True)
+    url = fields.String(allow_none=True, metadata={"format": "uri"})
     published_at = fields.DateTime(allow_none=True)
     source = fields.String()
     saved = fields.Boolean(metadata={"description": "whether the current user saved it"})
@@ -169,13 +162,13 @@ NEW_PASSWORD = validate.Length(min=8, max=200)
 
 
 class CredentialsSchema(StrictSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True)
-    token_name = fields.String(load_default="", validate=validate.Length(max=100))
+    email = SafeEmail(required=True, validate=validate.Length(max=320))
+    password = SafeString(required=True, validate=NEW_PASSWORD, load_only=True)
+    token_name = SafeString(load_default="", validate=validate.Length(max=100))
 
 
 class LoginSchema(CredentialsSchema):
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+    password = SafeString(required=True, validate=validate.Length(min=1, max=200), load_only=True)
 
 
 class TokenSchema(Schema):
@@ -203,8 +196,8 @@ class CsrfTokenSchema(Schema):
 
 
 class PasswordChangeSchema(StrictSchema):
-    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
-    new_password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True)
+    current_password = SafeString(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+    new_password = SafeString(required=True, validate=NEW_PASSWORD, load_only=True)
 
 
 class PasswordChangeResultSchema(Schema):
@@ -224,7 +217,7 @@ class SaveSchema(Schema):
 
 class SavePageSchema(Schema):
     items = fields.List(fields.Nested(SaveSchema))
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = fields.String(allow_none=True, metadata={"format": "cursor", "pattern": CURSOR_PATTERN})
 
 
 class SaveBodySchema(StrictSchema):
@@ -232,12 +225,12 @@ class SaveBodySchema(StrictSchema):
 
 
 class PageArgsSchema(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    cursor = SaveCursor(load_default=None)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class SearchArgsSchema(StrictSchema):
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    q = SafeString(load_default="", validate=validate.Length(max=200))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -245,7 +238,7 @@ WINDOWS = ("1d", "7d", "30d")
 
 
 class ListArgsSchema(StrictSchema):
-    window = fields.String(load_default="7d", validate=validate.OneOf(WINDOWS))
+    window = SafeString(load_default="7d", validate=validate.OneOf(WINDOWS))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -274,7 +267,7 @@ class PaperListSchema(Schema):
 
 
 class TrackingSchema(StrictSchema):
-    paused = fields.Boolean(required=True)
+    paused = StrictBoolean(required=True)
 
 
 class DismissalSchema(Schema):

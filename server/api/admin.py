@@ -13,7 +13,7 @@ from server.db import db
 from server.models import Interaction, ModelVersion, Paper, User
 from server.schemas import PaperMetaSchema, StrictSchema
 from server.services import recommendations
-from server.services.papers import PaperMeta, upsert_papers
+from server.services.papers import PROVENANCE_IMPORT, PaperMeta, fold_metas, upsert_papers
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Administration (admins only)")
 
@@ -86,11 +86,10 @@ def stats() -> dict[str, int]:
 @blp.arguments(ImportSchema)
 @blp.response(200, ImportResultSchema)
 def import_papers(data: dict[str, Any]) -> dict[str, int]:
-    """Import or enrich up to 5000 papers in one transaction."""
-    metas: dict[str, PaperMeta] = {}
-    for item in data["papers"]:
-        meta = PaperMeta.from_payload(item["canonical_key"], item)
-        metas[meta.key] = metas[meta.key].merge(meta) if meta.key in metas else meta
-    ids = upsert_papers(db.session, metas)
+    """Import or update up to 5000 papers in one transaction, as authoritative metadata: given values replace
+    stored ones (empty ones never blank them, references are added), and clients can no longer change them."""
+    described = (PaperMeta.from_payload(item["canonical_key"], item) for item in data["papers"])
+    metas = fold_metas(described, PROVENANCE_IMPORT)
+    ids = upsert_papers(db.session, metas, PROVENANCE_IMPORT)
     db.session.commit()
     return {"imported": len(ids)}

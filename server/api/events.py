@@ -22,8 +22,9 @@ blp = Blueprint("events", __name__, url_prefix="/events", description="Interacti
 def post_events(data: dict[str, Any]) -> dict[str, Any]:
     """Record a batch of up to 500 events.
 
-    Idempotent by (user, event id): a retried batch changes nothing and counts as duplicates. An invalid
-    event is rejected alone (its index and errors are returned); the rest are stored in one transaction.
+    Idempotent by (user, event id): a retried batch changes nothing and counts as duplicates. Each event is
+    validated and stored on its own: an invalid event (or one the database refuses) is rejected alone, with its
+    index and errors in `rejected`, and the other events of the batch are stored.
     """
     result = ingest_events(db.session, current_user, data["events"])
     db.session.commit()

@@ -54,7 +54,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": paper_dicts_for_user(db.session, _user_id(), papers)}
 
 
-@blp.route("/<path:key>", methods=["GET"])
+@blp.route("/<paperkey:key>", methods=["GET"])
 @blp.response(200, PaperSchema)
 def get_paper(key: str) -> dict[str, Any]:
     """One paper by key (any accepted form: `arxiv:2401.01234v2`, a paper URL, a DOI)."""
@@ -62,7 +62,7 @@ def get_paper(key: str) -> dict[str, Any]:
     return paper_dicts_for_user(db.session, _user_id(), [paper], references=True)[0]
 
 
-@blp.route("/<path:key>/similar", methods=["GET"])
+@blp.route("/<paperkey:key>/similar", methods=["GET"])
 @blp.arguments(ListArgsSchema, location="query")
 @blp.response(200, ListResultSchema)
 def similar(args: dict[str, Any], key: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def similar(args: dict[str, Any], key: str) -> dict[str, Any]:
     return recommendations.similar_papers(db.session, paper, _user_id(), limit=args["limit"])
 
 
-@blp.route("/<path:key>/dismiss", methods=["POST"])
+@blp.route("/<paperkey:key>/dismiss", methods=["POST"])
 @login_required
 @blp.response(200, DismissalSchema)
 def dismiss(key: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def dismiss(key: str) -> dict[str, Any]:
     return {"paper": paper_dict(paper, dismissed=True), "dismissed_at": row.dismissed_at}
 
 
-@blp.route("/<path:key>/dismiss", methods=["DELETE"])
+@blp.route("/<paperkey:key>/dismiss", methods=["DELETE"])
 @login_required
 @blp.response(204)
 def undismiss(key: str) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import json
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
@@ -16,29 +13,13 @@ from server.api.params import parse_key
 from server.api.serialize import paper_dict
 from server.db import db
 from server.errors import abort
-from server.models import Paper, Save
+from server.fields import encode_cursor
+from server.models import PROVENANCE_CLIENT, Paper, Save
 from server.schemas import PageArgsSchema, SaveBodySchema, SavePageSchema, SaveSchema
 from server.services.papers import PaperMeta, upsert_papers
 from server.services.state import apply_action, log_interaction
 
 blp = Blueprint("saves", __name__, url_prefix="/saves", description="Saved papers")
-
-
-def _encode_cursor(saved_at: datetime, paper_id: int) -> str:
-    raw = json.dumps([saved_at.isoformat(), paper_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, paper_id = json.loads(raw)
-        at = datetime.fromisoformat(stamp)
-        if not isinstance(paper_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        abort(422, "Invalid cursor; use the next_cursor of a previous page.", {"cursor": ["invalid"]})
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)), paper_id
 
 
 @blp.route("", methods=["GET"])
@@ -55,21 +36,22 @@ def list_saves(args: dict[str, Any]) -> dict[str, Any]:
         .limit(args["limit"] + 1)
     )
     if args["cursor"]:
-        at, paper_id = _decode_cursor(args["cursor"])
+        at, paper_id = args["cursor"]
         query = query.where(or_(Save.saved_at < at, and_(Save.saved_at == at, Save.paper_id < paper_id)))
     rows = db.session.execute(query).all()
     page = rows[: args["limit"]]
     items = [{"paper": paper_dict(p, saved=True, dismissed=False), "saved_at": s.saved_at} for s, p in page]
-    next_cursor = _encode_cursor(page[-1][0].saved_at, page[-1][0].paper_id) if len(rows) > len(page) else None
+    next_cursor = encode_cursor(page[-1][0].saved_at, page[-1][0].paper_id) if len(rows) > len(page) else None
     return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/<path:key>", methods=["PUT"])
+@blp.route("/<paperkey:key>", methods=["PUT"])
 @login_required
 @blp.arguments(SaveBodySchema(partial=False), required=False)
 @blp.response(200, SaveSchema)
 def put_save(body: dict[str, Any] | None, key: str) -> dict[str, Any]:
-    """Save a paper (idempotent). Optional metadata in `paper` enriches or creates the paper record."""
+    """Save a paper (idempotent). Optional metadata in `paper` creates the paper record, or fills its empty
+    fields while no import has described it (within the client size limits; never its URL)."""
     canonical = parse_key(key)
     meta_payload = (body or {}).get("paper") or {}
     for name in ("canonical_key", "canonical_url"):
@@ -80,7 +62,8 @@ def put_save(body: dict[str, Any] | None, key: str) -> dict[str, Any]:
                 {"paper": {name[10:]: ["mismatch"]}},
             )
     session = db.session
-    paper_id = upsert_papers(session, {canonical: PaperMeta.from_payload(canonical, meta_payload)})[canonical]
+    metas = {canonical: PaperMeta.from_payload(canonical, meta_payload)}
+    paper_id = upsert_papers(session, metas, PROVENANCE_CLIENT)[canonical]
     existing = session.get(Save, (current_user.id, paper_id))
     if existing is None:
         apply_action(session, current_user.id, paper_id, "save", datetime.now(UTC))
@@ -93,7 +76,7 @@ def put_save(body: dict[str, Any] | None, key: str) -> dict[str, Any]:
     }
 
 
-@blp.route("/<path:key>", methods=["DELETE"])
+@blp.route("/<paperkey:key>", methods=["DELETE"])
 @login_required
 @blp.response(204)
 def delete_save(key: str) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.fields import is_http_url
+from server.keys import default_url
 from server.models import Paper
 from server.services.sql import chunks
 from server.services.state import saved_and_dismissed
@@ -23,7 +25,7 @@ def paper_dict(
         "abstract": paper.abstract,
         "authors": list(paper.authors or []),
         "keywords": list(paper.keywords or []),
-        "url": paper.url,
+        "url": shown_url(paper.key, paper.url),
         "published_at": paper.published_at,
         "source": paper.source,
     }
@@ -34,6 +36,12 @@ def paper_dict(
     if dismissed is not None:
         out["dismissed"] = dismissed
     return out
+
+
+def shown_url(key: str, stored: str | None) -> str | None:
+    """The URL readers are sent to: the canonical page for a known site, else the stored one if it is http(s).
+    (Rows written before URLs were checked may hold anything.)"""
+    return default_url(key) or (stored if stored and is_http_url(stored) else None)
 
 
 def papers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Paper]:

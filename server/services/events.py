@@ -1,7 +1,15 @@
-"""Event batch ingestion: validate each event, upsert papers, append to the log idempotently, update state."""
+"""Event batch ingestion: each event is validated, then stored, on its own.
+
+Every event is validated fully before anything is written (an invalid one is rejected with its reasons). The
+valid ones are written together in a savepoint; if the database still refuses some of them, they are written
+one savepoint each, so that only the refused events are rejected and the rest of the batch is kept.
+Idempotency lives in the unique (user, client event id) constraint, so retried and concurrent batches store
+each event once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -9,14 +17,15 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from server.models import Interaction, User
+from server.models import PROVENANCE_CLIENT, Interaction, User
 from server.schemas import EventSchema
-from server.services.papers import PaperMeta, upsert_papers
-from server.services.sql import chunks, insert_for
+from server.services.papers import PaperMeta, fold_metas, upsert_papers
+from server.services.sql import chunks, insert_for, lock_per_key, write_isolating_refusals
 from server.services.state import apply_action
 
 STATE_EVENTS = ("save", "unsave", "dismiss")
 TRACKING_EVENTS = ("open", "click")
+EVENTS_LOCK = 1  # lock namespace: one user's event batches
 _event_schema = EventSchema()
 
 
@@ -30,7 +39,7 @@ class BatchResult:
 
 def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchResult:
     result = BatchResult()
-    valid: list[dict[str, Any]] = []
+    valid: list[tuple[int, dict[str, Any]]] = []
     seen_ids: set[str] = set()
     for index, raw in enumerate(raw_events):
         if not isinstance(raw, dict):
@@ -49,16 +58,57 @@ def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchR
         if user.tracking_paused and event["type"] in TRACKING_EVENTS:
             result.dropped += 1
             continue
-        valid.append(event)
+        valid.append((index, event))
     if not valid:
         return result
 
-    metas: dict[str, PaperMeta] = {}
-    for event in valid:
-        meta = PaperMeta.from_payload(event["paper"]["canonical_key"], event["paper"])
-        metas[meta.key] = metas[meta.key].merge(meta) if meta.key in metas else meta
-    paper_ids = upsert_papers(session, metas)
+    _store(session, user, valid, result)
+    result.rejected.sort(key=lambda r: r["index"])
+    return result
 
+
+def _refusal(error: BaseException, what: str) -> dict[str, list[str]]:
+    return {"_schema": [f"The database refused {what} ({type(error).__name__}); it was not stored."]}
+
+
+def _store(session: Session, user: User, valid: list[tuple[int, dict[str, Any]]], result: BatchResult) -> None:
+    """Write validated events in two steps, each isolating what the database refuses: their papers (in key
+    order), then the log rows and state changes (in time order, so that state applies as it happened). Every
+    writer takes rows in these same orders, and one user's batches are written one at a time, so concurrent
+    batches wait for each other instead of deadlocking."""
+    lock_per_key(session, EVENTS_LOCK, user.id)
+    key_of = {index: event["paper"]["canonical_key"] for index, event in valid}
+    metas = fold_metas((PaperMeta.from_payload(key_of[i], e["paper"]) for i, e in valid), PROVENANCE_CLIENT)
+
+    def write_papers(keys: Sequence[str]) -> dict[str, int]:
+        return upsert_papers(session, {key: metas[key] for key in keys}, PROVENANCE_CLIENT)
+
+    written, refused_papers = write_isolating_refusals(session, sorted(metas), write_papers)
+    paper_ids = {key: paper_id for ids in written for key, paper_id in ids.items()}
+    refused_paper = dict(refused_papers)
+    storable = []
+    for index, event in valid:
+        if key_of[index] in paper_ids:
+            storable.append((index, event))
+        else:
+            result.rejected.append({"index": index, "errors": _refusal(refused_paper[key_of[index]], "its paper")})
+
+    storable.sort(key=lambda item: (item[1]["occurred_at"], str(item[1]["id"])))
+    written, refused = write_isolating_refusals(
+        session, storable, lambda part: _store_events(session, user, part, paper_ids)
+    )
+    inserted = len(set().union(*written))
+    result.accepted = inserted
+    result.duplicates += len(storable) - len(refused) - inserted
+    for (index, _), error in refused:
+        result.rejected.append({"index": index, "errors": _refusal(error, "this event")})
+
+
+def _store_events(
+    session: Session, user: User, events: Sequence[tuple[int, dict[str, Any]]], paper_ids: dict[str, int]
+) -> set[str]:
+    """Append events (in the given order) to the log and apply the state changes of the new ones; returns the
+    ids of the events new here (idempotency: the unique user + client event id constraint)."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -70,9 +120,8 @@ def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchR
             "client_event_id": str(e["id"]),
             "context": e["context"],
         }
-        for e in valid
+        for _, e in events
     ]
-    # Idempotency lives in the unique (user, client event id) constraint, not in a read before the write.
     stmt = (
         insert_for(session, Interaction)
         .on_conflict_do_nothing(index_elements=["user_id", "client_event_id"])
@@ -81,13 +130,7 @@ def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchR
     inserted: set[str] = set()
     for part in chunks(rows):
         inserted.update(session.scalars(stmt, part).all())
-    result.accepted = len(inserted)
-    result.duplicates += len(valid) - len(inserted)
-
-    state_rows = sorted(
-        (r for r in rows if r["type"] in STATE_EVENTS and r["client_event_id"] in inserted),
-        key=lambda r: r["occurred_at"],
-    )
-    for row in state_rows:
-        apply_action(session, user.id, row["paper_id"], row["type"], row["occurred_at"])
-    return result
+    for row in rows:
+        if row["type"] in STATE_EVENTS and row["client_event_id"] in inserted:
+            apply_action(session, user.id, row["paper_id"], row["type"], row["occurred_at"])
+    return inserted

@@ -1,20 +1,50 @@
-"""Paper upserts by canonical key, keeping the richest metadata seen so far."""
+"""Paper upserts by canonical key, with provenance: who wrote a paper's metadata decides what may change it.
+
+- An authoritative write (``import``: the admin import, CLI import-papers, load-demo; ``fetch``: upstream
+  fetchers) sets every field it provides: a non-empty value replaces the stored one, an empty one never blanks
+  it, references are added to the stored ones. The paper becomes authoritative.
+- A client write (``client``: extension events, saves) only fills fields that are still empty, only on a paper
+  with no authoritative metadata, and only within CLIENT_LIMITS. It never sets a URL or the provenance.
+- The URL of a paper on a known site (arXiv, OpenReview, DOI, Semantic Scholar) is always the canonical one
+  derived from its key; only demo papers keep an imported URL (http or https, checked by the schema).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.keys import default_url
-from server.models import Paper
+from server.models import AUTHORITATIVE_PROVENANCES, PROVENANCE_CLIENT, PROVENANCES, Paper
 from server.schemas import MAX_REFERENCES
 from server.services.sql import chunks, insert_for
 
+# The writers' provenances: admin imports (API, CLI, demo catalog), upstream fetchers, and clients.
+PROVENANCE_IMPORT, PROVENANCE_FETCH = AUTHORITATIVE_PROVENANCES
 SOURCES_BY_KIND = {"arxiv": "arxiv", "openreview": "openreview", "doi": "doi", "s2": "semanticscholar"}
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    """The most a client write may store per field. Longer text is not stored at all (a cut title or abstract
+    would be shown to every reader as if it were whole); lists keep their first items of acceptable length."""
+
+    title: int = 500
+    abstract: int = 5000
+    authors: int = 50
+    author_length: int = 200
+    keywords: int = 20
+    keyword_length: int = 60
+    references: int = 200
+    source: int = 40
+
+
+CLIENT_LIMITS = ClientLimits()
 
 
 @dataclass
@@ -44,19 +74,61 @@ class PaperMeta:
             source=_clean(data.get("source")),
         )
 
-    def merge(self, other: PaperMeta) -> PaperMeta:
-        """Combine two descriptions of the same paper; a value is never replaced by an emptier one."""
+    def overlay(self, other: PaperMeta) -> PaperMeta:
+        """An authoritative write of ``other`` over this: its non-empty values win, references accumulate."""
+        return PaperMeta(
+            key=self.key,
+            title=other.title or self.title,
+            abstract=other.abstract or self.abstract,
+            authors=other.authors or self.authors,
+            keywords=other.keywords or self.keywords,
+            references=_union(self.references, other.references, limit=MAX_REFERENCES),
+            url=other.url or self.url,
+            published_at=other.published_at or self.published_at,
+            source=other.source or self.source,
+        )
+
+    def fill(self, other: PaperMeta) -> PaperMeta:
+        """A client write of ``other`` over this: only empty fields take its values; the URL never changes."""
         return PaperMeta(
             key=self.key,
             title=self.title or other.title,
-            abstract=_longer(self.abstract, other.abstract),
-            authors=self.authors if len(self.authors) >= len(other.authors) else other.authors,
-            keywords=_union(self.keywords, other.keywords),
-            references=_union(self.references, other.references, limit=MAX_REFERENCES),
-            url=self.url or other.url,
+            abstract=self.abstract or other.abstract,
+            authors=self.authors or other.authors,
+            keywords=self.keywords or other.keywords,
+            references=self.references or other.references,
+            url=self.url,
             published_at=self.published_at or other.published_at,
             source=self.source or other.source,
         )
+
+    def within_client_limits(self, limits: ClientLimits = CLIENT_LIMITS) -> PaperMeta:
+        """What a client may contribute of this description (no URL: the server derives or keeps it)."""
+        return replace(
+            self,
+            title=_fits(self.title, limits.title),
+            abstract=_fits(self.abstract, limits.abstract),
+            authors=[a for a in self.authors if len(a) <= limits.author_length][: limits.authors],
+            keywords=[k for k in self.keywords if len(k) <= limits.keyword_length][: limits.keywords],
+            references=self.references[: limits.references],
+            url=None,
+            source=_fits(self.source, limits.source),
+        )
+
+
+def is_authoritative(provenance: str) -> bool:
+    if provenance not in PROVENANCES:
+        raise ValueError(f"unknown provenance {provenance!r}")
+    return provenance in AUTHORITATIVE_PROVENANCES
+
+
+def fold_metas(metas: Iterable[PaperMeta], provenance: str) -> dict[str, PaperMeta]:
+    """Descriptions of one write, one per key: later ones apply to earlier ones as they would to stored rows."""
+    combine = PaperMeta.overlay if is_authoritative(provenance) else PaperMeta.fill
+    out: dict[str, PaperMeta] = {}
+    for meta in metas:
+        out[meta.key] = combine(out[meta.key], meta) if meta.key in out else meta
+    return out
 
 
 def _clean(value: Any) -> str:
@@ -72,11 +144,11 @@ def _clean_list(values: Any) -> list[str]:
     return out
 
 
-def _longer(a: str, b: str) -> str:
-    return a if len(a) >= len(b) else b
+def _fits(text: str, limit: int) -> str:
+    return text if len(text) <= limit else ""
 
 
-def _union(a: list[str], b: list[str], *, limit: int = 100) -> list[str]:
+def _union(a: list[str], b: list[str], *, limit: int) -> list[str]:
     seen = {x.lower() for x in a}
     return a + [x for x in b if x.lower() not in seen][: max(0, limit - len(a))]
 
@@ -95,27 +167,65 @@ def _row_meta(paper: Paper) -> PaperMeta:
     )
 
 
-def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, int]:
-    """Insert unknown papers and enrich known ones in bulk; returns key -> paper id.
+def _url_for(key: str, given: str | None) -> str | None:
+    return default_url(key) or given
 
-    Runs inside the caller's transaction: three or four statements per batch, not one per paper.
-    """
-    if not metas:
-        return {}
-    keys = sorted(metas)
-    existing: dict[str, Paper] = {}
+
+_META_COLUMNS = ("title", "abstract", "authors", "keywords", "reference_keys", "url", "published_at", "source")
+_TABLE = Paper.__table__
+_SET_META = {name: bindparam(f"new_{name}", type_=_TABLE.c[name].type) for name in _META_COLUMNS}
+# An authoritative write sets the row whatever it holds.
+_AUTHORITATIVE_UPDATE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        **_SET_META,
+        provenance=bindparam("new_provenance"),
+        updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
+    )
+)
+# A client fill applies only to the row as it was read: if an import (or another fill) changed it since, the
+# fill is dropped rather than written over the newer values.
+_CLIENT_FILL = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("row_id"),
+        _TABLE.c.provenance == PROVENANCE_CLIENT,
+        _TABLE.c.updated_at == bindparam("seen", type_=_TABLE.c.updated_at.type),
+    )
+    .values(**_SET_META, updated_at=bindparam("now", type_=_TABLE.c.updated_at.type))
+)
+
+
+def _meta_params(meta: PaperMeta) -> dict[str, Any]:
+    values = {
+        "title": meta.title,
+        "abstract": meta.abstract,
+        "authors": meta.authors,
+        "keywords": meta.keywords,
+        "reference_keys": meta.references,
+        "url": meta.url,
+        "published_at": meta.published_at,
+        "source": meta.source,
+    }
+    return {f"new_{name}": value for name, value in values.items()}
+
+
+def _load(session: Session, keys: list[str]) -> dict[str, Paper]:
+    found: dict[str, Paper] = {}
     for part in chunks(keys):
-        for paper in session.scalars(select(Paper).where(Paper.key.in_(part))):
-            existing[paper.key] = paper
+        found.update({p.key: p for p in session.scalars(select(Paper).where(Paper.key.in_(part)))})
+    return found
 
+
+def _insert_new(session: Session, metas: dict[str, PaperMeta], keys: list[str], provenance: str) -> dict[str, int]:
+    """Insert papers not stored yet; returns key -> id of the rows this call inserted."""
+    authoritative = is_authoritative(provenance)
     now = datetime.now(UTC)
-    new_rows = []
+    rows = []
     for key in keys:
-        if key in existing:
-            continue
         meta = metas[key]
-        kind = key.split(":", 1)[0]
-        new_rows.append(
+        rows.append(
             {
                 "key": key,
                 "title": meta.title,
@@ -123,43 +233,56 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
                 "authors": meta.authors,
                 "keywords": meta.keywords,
                 "references": meta.references,
-                "url": meta.url or default_url(key),
+                "url": _url_for(key, meta.url if authoritative else None),
                 "published_at": meta.published_at,
-                "source": meta.source or SOURCES_BY_KIND.get(kind, ""),
+                "source": meta.source or SOURCES_BY_KIND.get(key.split(":", 1)[0], ""),
+                "provenance": provenance,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    if new_rows:
-        # A concurrent request may insert the same paper; DO NOTHING makes that harmless.
-        stmt = insert_for(session, Paper).on_conflict_do_nothing(index_elements=["key"])
-        for part in chunks(new_rows):
-            session.execute(stmt, part)
+    # A concurrent request may insert the same paper; DO NOTHING leaves it to the update pass below.
+    stmt = insert_for(session, Paper).on_conflict_do_nothing(index_elements=["key"]).returning(Paper.key, Paper.id)
+    inserted: dict[str, int] = {}
+    for part in chunks(rows):
+        inserted.update({key: paper_id for key, paper_id in session.execute(stmt, part)})
+    return inserted
 
-    updates = []
-    for key, paper in existing.items():
-        old = _row_meta(paper)
-        merged = old.merge(metas[key])
-        if merged != old:
-            updates.append(
-                {
-                    "id": paper.id,
-                    "title": merged.title,
-                    "abstract": merged.abstract,
-                    "authors": merged.authors,
-                    "keywords": merged.keywords,
-                    "references": merged.references,
-                    "url": merged.url,
-                    "published_at": merged.published_at,
-                    "source": merged.source,
-                    "updated_at": now,
-                }
-            )
-    if updates:
-        session.execute(update(Paper), updates)
 
-    ids = {key: paper.id for key, paper in existing.items()}
-    missing = [k for k in keys if k not in ids]
-    for part in chunks(missing):
-        ids.update(dict(session.execute(select(Paper.key, Paper.id).where(Paper.key.in_(part))).all()))
+def _update_existing(session: Session, metas: dict[str, PaperMeta], rows: dict[str, Paper], provenance: str) -> None:
+    authoritative = is_authoritative(provenance)
+    now = datetime.now(UTC)
+    params = []
+    for key in sorted(rows):  # one lock order for every writer
+        paper = rows[key]
+        stored = _row_meta(paper)
+        if authoritative:
+            merged = stored.overlay(metas[key])
+            merged = replace(merged, url=_url_for(key, merged.url))
+            if merged != stored or paper.provenance != provenance:
+                params.append({"row_id": paper.id, "new_provenance": provenance, "now": now, **_meta_params(merged)})
+        elif paper.provenance == PROVENANCE_CLIENT:
+            merged = stored.fill(metas[key])
+            if merged != stored:
+                params.append({"row_id": paper.id, "seen": paper.updated_at, "now": now, **_meta_params(merged)})
+    if params:
+        session.execute(_AUTHORITATIVE_UPDATE if authoritative else _CLIENT_FILL, params)
+
+
+def upsert_papers(session: Session, metas: dict[str, PaperMeta], provenance: str) -> dict[str, int]:
+    """Insert unknown papers and update known ones as ``provenance`` may (see the module docstring); returns
+    key -> paper id. Runs inside the caller's transaction, a few statements per batch, not one per paper."""
+    if not metas:
+        return {}
+    if not is_authoritative(provenance):
+        metas = {key: meta.within_client_limits() for key, meta in metas.items()}
+    keys = sorted(metas)
+    existing = _load(session, keys)
+    missing = [k for k in keys if k not in existing]
+    ids = _insert_new(session, metas, missing, provenance) if missing else {}
+    lost_race = [k for k in missing if k not in ids]
+    if lost_race:
+        existing.update(_load(session, lost_race))
+    _update_existing(session, metas, existing, provenance)
+    ids.update({key: paper.id for key, paper in existing.items()})
     return ids

@@ -1,9 +1,17 @@
+import json
+import random
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from server.db import db
 from server.models import Interaction, Paper
-from tests.api.helpers import assert_error_shape, event
+from tests.api.helpers import assert_error_shape, database_refuses, event
 
 API = "/api/v1"
 
@@ -160,7 +168,7 @@ def test_unsave_and_dismiss_events_update_state_in_time_order(client, accounts):
     assert paper["dismissed"] is True
 
 
-def test_metadata_upsert_keeps_richest(app, client, accounts):
+def test_client_metadata_only_fills_empty_fields(app, client, accounts):
     user = accounts.new()
     key = "arxiv:2403.00001"
     client.post(
@@ -179,6 +187,186 @@ def test_metadata_upsert_keeps_richest(app, client, accounts):
     )
     paper = client.get(f"{API}/papers/{key}").get_json()
     assert paper["abstract"] == "A long abstract." and paper["authors"] == ["A", "B"]
-    assert paper["keywords"] == ["graphs", "networks"] and paper["title"] == "Title"
+    # a client never adds to a field that already has a value (issue 12: no shared-catalog rewrites)
+    assert paper["keywords"] == ["graphs"] and paper["title"] == "Title"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Paper)) == 1
+
+
+def post_raw(client, headers, text: str):
+    """POST a JSON text as is (json= would refuse lone surrogates; a client's JSON may hold "\\ud800")."""
+    return client.post(f"{API}/events", data=text, headers={**headers, "Content-Type": "application/json"})
+
+
+POISON = [
+    ("NUL in a title", {"title": "a\x00b"}, ["paper", "title"], "Must not contain NUL (U+0000) characters."),
+    (
+        "NUL in an author",
+        {"authors": ["x\x00"]},
+        ["paper", "authors", "0"],
+        "Must not contain NUL (U+0000) characters.",
+    ),
+    ("lone surrogate", {"title": "\ud800"}, ["paper", "title"], "a lone surrogate"),
+    ("DOI longer than the key column", {"key": "10.1234/" + "a" * 293}, ["paper", "key"], "longer than 300"),
+    ("NUL in a DOI", {"key": "doi:10.1234/a\x00b"}, ["paper", "key"], "NUL"),
+]
+
+
+@pytest.mark.parametrize(("label", "paper", "path", "message"), POISON, ids=[p[0] for p in POISON])
+def test_a_poison_event_is_rejected_alone_with_its_reason(app, client, accounts, label, paper, path, message):
+    user = accounts.new()
+    poison = event("save", "arxiv:2401.00666")
+    poison["paper"].update(paper)
+    good = [event("open", "arxiv:2401.00001"), event("save", "arxiv:2401.00002")]
+    # ensure_ascii keeps a lone surrogate as the "\ud800" escape a JavaScript client would send
+    response = post_raw(client, user["headers"], json.dumps({"events": [good[0], poison, good[1]]}))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["accepted"], body["duplicates"]) == (2, 0)
+    assert [r["index"] for r in body["rejected"]] == [1]
+    errors = body["rejected"][0]["errors"]
+    for step in path:
+        errors = errors[step]
+    assert any(message in m for m in errors), errors
+    assert count_interactions(app) == 2
+    assert [s["paper"]["key"] for s in client.get(f"{API}/saves", headers=user["headers"]).get_json()["items"]] == [
+        "arxiv:2401.00002"
+    ]
+
+
+def test_null_and_other_non_objects_are_rejected_one_by_one(app, client, accounts):
+    user = accounts.new()
+    body = client.post(f"{API}/events", json={"events": [None]}, headers=user["headers"]).get_json()
+    assert body == {"accepted": 0, "duplicates": 0, "dropped": 0, "rejected": [{"index": 0, "errors": ANY_SCHEMA}]}
+    body = client.post(f"{API}/events", json={"events": [None, event(), [], None]}, headers=user["headers"]).get_json()
+    assert body["accepted"] == 1 and [r["index"] for r in body["rejected"]] == [0, 2, 3]
+    assert count_interactions(app) == 1
+
+
+class _AnySchemaError:
+    def __eq__(self, other):
+        return isinstance(other, dict) and list(other) == ["_schema"]
+
+
+ANY_SCHEMA = _AnySchemaError()
+
+
+@contextmanager
+def database_refuses_poison(app):
+    """Papers titled, and events with a context, holding "poison" are refused by the database itself."""
+    with database_refuses(app, "papers", "title"), database_refuses(app, "interactions", "context"):
+        yield
+
+
+def test_an_event_the_database_refuses_is_rejected_alone(app, client, accounts):
+    """Validation cannot foresee every refusal: the batch is written in a savepoint and, when the database
+    refuses it, paper by paper and event by event, so the refused events are rejected and the others stored."""
+    user = accounts.new()
+    batch = [
+        event("save", "arxiv:2401.00001", minutes_ago=3),
+        event("open", "arxiv:2401.00002", title="A poison title", minutes_ago=2),
+        event("save", "arxiv:2401.00003", minutes_ago=1),
+        {**event("open", "arxiv:2401.00003", minutes_ago=0.8), "context": {"list": "poison"}},
+        event("unsave", "arxiv:2401.00001", minutes_ago=0.5),
+    ]
+    with database_refuses_poison(app):
+        first = client.post(f"{API}/events", json={"events": batch}, headers=user["headers"]).get_json()
+        again = client.post(f"{API}/events", json={"events": batch}, headers=user["headers"]).get_json()
+    assert (first["accepted"], first["duplicates"]) == (3, 0)
+    assert [r["index"] for r in first["rejected"]] == [1, 3]
+    assert "database refused its paper" in first["rejected"][0]["errors"]["_schema"][0]
+    assert "database refused this event" in first["rejected"][1]["errors"]["_schema"][0]
+    assert "poison" not in json.dumps(first["rejected"])  # no database message, no parameters
+    assert (again["accepted"], again["duplicates"], [r["index"] for r in again["rejected"]]) == (0, 3, [1, 3])
+    assert count_interactions(app) == 3
+    saves = client.get(f"{API}/saves", headers=user["headers"]).get_json()["items"]
+    assert [s["paper"]["key"] for s in saves] == ["arxiv:2401.00003"]  # the unsave applied after its save
+    assert_error_shape(client.get(f"{API}/papers/arxiv:2401.00002"), 404)
+    # without the refusal the same events are stored: they were rejected for the database's reason only
+    fixed = client.post(f"{API}/events", json={"events": [batch[1], batch[3]]}, headers=user["headers"]).get_json()
+    assert fixed["accepted"] == 2
+
+
+@contextmanager
+def serve(app):
+    """The app behind a real threaded HTTP server on a free port: each request gets its own thread and session."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{API}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def post_batch(base_url: str, token: str, events: list[dict]) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/events",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+@pytest.mark.parametrize("refusing", [False, True], ids=["bulk-write", "per-event-write"])
+def test_concurrent_clients_store_each_event_exactly_once(app, accounts, refusing):
+    """Several clients of two users post overlapping batches at once, each batch with a duplicate inside and
+    each sent twice (a retry): every event id is stored once and counted as accepted exactly once. With
+    `refusing`, every batch also holds events the database refuses, so the batches take the per-paper and
+    per-event write paths."""
+    users = [accounts.new() for _ in range(2)]
+    rng = random.Random(12)
+    keys = [f"arxiv:2402.{i:05d}" for i in range(8)]  # papers shared by both users: concurrent upserts
+    pools = {
+        u["token"]: [event(rng.choice(["open", "save", "unsave"]), rng.choice(keys)) for _ in range(40)] for u in users
+    }
+    poison = {  # one refused for its paper, one for its own row
+        u["token"]: [
+            event("open", "arxiv:2402.09999", title="poison pill"),
+            {**event("click", keys[0]), "context": {"list": "poison"}},
+        ]
+        for u in users
+    }
+    plans = []  # (token, batches) per client; 3 clients per user, each sending every event at least once overall
+    for token, pool in pools.items():
+        for client_no in range(3):
+            batches = []
+            for start in range(client_no * 4, len(pool), 12):
+                batch = pool[start : start + 12] + [pool[rng.randrange(len(pool))]]  # overlaps and a duplicate
+                batch.append(batch[0])
+                if refusing:
+                    for refused in poison[token]:
+                        batch.insert(rng.randrange(len(batch)), refused)
+                batches.append(batch)
+            plans.append((token, batches))
+    responses: dict[str, list[dict]] = {token: [] for token in pools}
+    lock = threading.Lock()
+
+    def run(token: str, batches: list[list[dict]]) -> None:
+        for batch in batches:
+            for _attempt in range(2):  # the retry of a batch whose answer was lost
+                body = post_batch(base_url, token, batch)
+                with lock:
+                    responses[token].append((batch, body))
+
+    with database_refuses_poison(app), serve(app) as base_url:
+        with ThreadPoolExecutor(max_workers=len(plans)) as pool_executor:
+            for future in [pool_executor.submit(run, token, batches) for token, batches in plans]:
+                future.result()
+
+    with app.app_context():
+        stored = db.session.execute(select(Interaction.user_id, Interaction.client_event_id)).all()
+    for user in users:
+        token = user["token"]
+        expected = {e["id"] for e in pools[token]}
+        mine = [cid for uid, cid in stored if uid == user["id"]]
+        assert len(mine) == len(set(mine)) == len(expected) and set(mine) == expected
+        assert sum(body["accepted"] for _, body in responses[token]) == len(expected)
+        for batch, body in responses[token]:
+            refused = sorted(batch[r["index"]]["id"] for r in body["rejected"])
+            assert refused == (sorted(e["id"] for e in poison[token]) if refusing else []), body
+            assert body["accepted"] + body["duplicates"] + len(body["rejected"]) == len(batch)

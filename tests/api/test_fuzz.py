@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -78,3 +80,81 @@ def test_auth_bodies(client, token_headers, body):
     check(client.post(f"{API}/auth/register", json=body))
     check(client.post(f"{API}/auth/login", json=body))
     check(client.put(f"{API}/me/tracking", json=body, headers=token_headers))
+
+
+# Text no database stores as is: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoding at all),
+# mixed into ordinary text, and JSON nested far beyond the parser's bound.
+NASTY = ["\x00", "\ud800", "\udfff", "\udc80x", "a\x00b"]
+nasty_text = st.lists(st.one_of(st.text(max_size=6), st.sampled_from(NASTY)), min_size=1, max_size=6).map("".join)
+nasty_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | nasty_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(nasty_text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+def deep(depth: int, opener: str) -> str:
+    closer = {"[": "]", "{": "}"}
+    if opener == "{":
+        return '{"a": ' * depth + "1" + "}" * depth
+    return opener * depth + closer[opener] * depth
+
+
+@fuzz
+@given(
+    title=nasty_text,
+    authors=st.lists(nasty_text, max_size=3),
+    key=st.one_of(nasty_text, st.just("doi:10.1234/").map(lambda p: p + "a" * 300)),
+    context=st.dictionaries(nasty_text, nasty_values, max_size=3),
+    number=st.integers(min_value=10000, max_value=99999),
+)
+def test_events_with_unstorable_text(client, token_headers, title, authors, key, context, number):
+    nasty = event(key=f"arxiv:2402.{number}", title=title, authors=authors)  # mostly a new paper: all is written
+    keyed = event(key=key)
+    with_context = {**event(), "context": context}
+    response = client.post(f"{API}/events", json={"events": [nasty, keyed, with_context]}, headers=token_headers)
+    check(response)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["accepted"] + body["duplicates"] + len(body["rejected"]) == 3
+
+
+@fuzz
+@given(
+    depth=st.integers(min_value=30, max_value=20_000),
+    opener=st.sampled_from(["[", "{"]),
+    where=st.sampled_from(["top", "events", "context", "paper"]),
+)
+def test_deeply_nested_bodies(client, token_headers, depth, opener, where):
+    nested = deep(depth, opener)
+    one = json.dumps(event())
+    text = {
+        "top": nested,
+        "events": '{"events": [' + nested + "]}",
+        "context": '{"events": [' + one[:-1] + ', "context": {"x": ' + nested + "}}]}",
+        "paper": '{"events": [' + one.replace('"paper": {', '"paper": {"title": ' + nested + ", ", 1) + "]}",
+    }[where]
+    headers = {**token_headers, "Content-Type": "application/json"}
+    for path in ("/events", "/auth/login", "/auth/register"):
+        check(client.post(f"{API}{path}", data=text, headers=headers))
+    check(client.put(f"{API}/me/tracking", data=text, headers=headers))
+    check(client.put(f"{API}/saves/arxiv:2401.01234", data=text, headers=headers))
+
+
+@fuzz
+@given(body=nasty_values)
+def test_auth_and_saves_with_unstorable_text(client, token_headers, body):
+    check(client.post(f"{API}/auth/register", json={"email": "x@example.org", "password": body}))
+    check(client.post(f"{API}/auth/login", json={"email": body, "password": "whatever"}))
+    check(client.put(f"{API}/saves/arxiv:2401.01234", json={"paper": {"title": body}}, headers=token_headers))
+    check(client.post(f"{API}/auth/register", json=body))
+
+
+@fuzz
+@given(text=nasty_text.filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t)))
+def test_paths_and_queries_with_nul(client, token_headers, text):
+    # lone surrogates cannot travel in a URL at all (it is bytes); NUL can, percent-encoded
+    check(client.get(f"{API}/papers", query_string={"q": text}, headers=token_headers))
+    check(client.get(f"{API}/saves", query_string={"cursor": text}, headers=token_headers))
+    check(client.put(f"{API}/saves/doi:10.1234/{quote(text)}", headers=token_headers))
+    check(client.get(f"{API}/papers/{quote(text, safe='')}"))

@@ -26,6 +26,12 @@ VALID = [
     ("https://www.semanticscholar.org/paper/Some-Title/" + "a" * 40, "s2:" + "a" * 40),
     ("demo:some-paper", "demo:some-paper"),
     ("ARXIV:2401.01234", "arxiv:2401.01234"),
+    # compatibility forms (full-width digits, letters and colon) are the same paper after NFKC
+    ("arxiv:\uff12\uff14\uff10\uff11.\uff10\uff11\uff12\uff13\uff14", "arxiv:2401.01234"),
+    ("\uff12\uff14\uff10\uff11.\uff10\uff11\uff12\uff13\uff14v2", "arxiv:2401.01234"),
+    ("\uff41\uff52\uff58\uff49\uff56\uff1a2401.01234", "arxiv:2401.01234"),
+    ("doi:\uff11\uff10.1000/XYZ", "doi:10.1000/xyz"),
+    ("doi:10.1234/" + "a" * 288, "doi:10.1234/" + "a" * 288),  # exactly 300 characters
 ]
 
 INVALID = [
@@ -44,6 +50,15 @@ INVALID = [
     "s2:xyz",
     "unknown:thing",
     "a" * 3000,
+    # other scripts' digits are digits to `\d` but not to NFKC: they name no arXiv paper
+    "arxiv:\u0662\u0664\u0660\u0661.\u0660\u0661\u0662\u0663\u0664",
+    "openreview:abcd\n",  # a trailing newline is not part of an id
+    "doi:10.1234/a\x00b",
+    "doi:10.1234/a%00b",  # a NUL once percent-decoded
+    "doi:10.1234/\ud800",
+    "arxiv:2401.01234\x00",
+    "doi:10.1234/" + "a" * 289,  # 301 characters: longer than the papers.key column
+    "https://doi.org/10.1234/" + "a" * 289,
 ]
 
 
@@ -56,3 +71,16 @@ def test_canonical_keys(raw: str, expected: str) -> None:
 def test_invalid_keys_raise(raw: str) -> None:
     with pytest.raises(InvalidKey):
         canonical_key(raw)
+
+
+def test_the_key_column_holds_every_canonical_key():
+    from server.keys import MAX_KEY_LENGTH
+    from server.models import Paper
+
+    assert Paper.__table__.c.key.type.length == MAX_KEY_LENGTH
+
+
+def test_error_messages_stay_short_for_huge_inputs():
+    with pytest.raises(InvalidKey) as caught:
+        canonical_key("doi:10.1234/" + "x" * 2000)
+    assert len(str(caught.value)) < 200
