@@ -6,6 +6,8 @@ import contextvars
 import math
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,16 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Set for the duration of a write request so SQLite takes its write lock up front instead of failing
 # with SQLITE_BUSY when a read transaction later tries to upgrade.
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+@contextmanager
+def immediate_writes() -> Iterator[None]:
+    """Transactions begun inside the block take SQLite's write lock up front, as write requests do (CLI writers)."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
 
 
 def _configure_sqlite(engine: Engine) -> None:

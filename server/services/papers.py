@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.keys import default_url
-from server.models import Paper
+from server.models import AUTHORITATIVE_PROVENANCES, PROVENANCE_CLIENT, Paper
 from server.schemas import MAX_REFERENCES
 from server.services.sql import chunks, insert_for
 
@@ -81,6 +81,21 @@ def _union(a: list[str], b: list[str], *, limit: int = 100) -> list[str]:
     return a + [x for x in b if x.lower() not in seen][: max(0, limit - len(a))]
 
 
+def _overwrite(stored: PaperMeta, fetched: PaperMeta) -> PaperMeta:
+    """An authoritative write: every non-empty fetched value replaces the stored one; empty values blank nothing."""
+    return PaperMeta(
+        key=stored.key,
+        title=fetched.title or stored.title,
+        abstract=fetched.abstract or stored.abstract,
+        authors=fetched.authors or stored.authors,
+        keywords=fetched.keywords or stored.keywords,
+        references=fetched.references or stored.references,
+        url=fetched.url or stored.url,
+        published_at=fetched.published_at or stored.published_at,
+        source=fetched.source or stored.source,
+    )
+
+
 def _row_meta(paper: Paper) -> PaperMeta:
     return PaperMeta(
         key=paper.key,
@@ -95,11 +110,16 @@ def _row_meta(paper: Paper) -> PaperMeta:
     )
 
 
-def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, int]:
+def upsert_papers(
+    session: Session, metas: dict[str, PaperMeta], *, provenance: str = PROVENANCE_CLIENT
+) -> dict[str, int]:
     """Insert unknown papers and enrich known ones in bulk; returns key -> paper id.
 
-    Runs inside the caller's transaction: three or four statements per batch, not one per paper.
+    An authoritative provenance ("import", "fetch") overwrites stored values with its non-empty ones and marks
+    the paper with that provenance. Runs inside the caller's transaction: three or four statements per batch,
+    not one per paper.
     """
+    authoritative = provenance in AUTHORITATIVE_PROVENANCES
     if not metas:
         return {}
     keys = sorted(metas)
@@ -126,6 +146,7 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
                 "url": meta.url or default_url(key),
                 "published_at": meta.published_at,
                 "source": meta.source or SOURCES_BY_KIND.get(kind, ""),
+                "provenance": provenance,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -139,8 +160,9 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
     updates = []
     for key, paper in existing.items():
         old = _row_meta(paper)
-        merged = old.merge(metas[key])
-        if merged != old:
+        merged = _overwrite(old, metas[key]) if authoritative else old.merge(metas[key])
+        marked = authoritative and paper.provenance != provenance
+        if merged != old or marked:
             updates.append(
                 {
                     "id": paper.id,
@@ -152,6 +174,7 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta]) -> dict[str, in
                     "url": merged.url,
                     "published_at": merged.published_at,
                     "source": merged.source,
+                    "provenance": provenance if authoritative else paper.provenance,
                     "updated_at": now,
                 }
             )
