@@ -147,6 +147,9 @@ def execute(
         logger.info("%s", summary_line(run))
     finally:
         bar.close()
+    # a loaded snapshot, out of the session: later runs' expire_all and a closed session leave it readable
+    session.refresh(run)
+    session.expunge(run)
     return run
 
 

@@ -118,22 +118,24 @@ def scheduled_job(app: Flask, stop: threading.Event) -> None:
 
 def serve(app: Flask, config: Mapping[str, Any]) -> None:
     """Run the jobs at the configured times until SIGTERM or Ctrl-C (a run in progress ends after its page)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
     stop = threading.Event()
-    scheduler = BlockingScheduler(timezone=UTC)
     trigger = CronTrigger.from_crontab(config["INGEST_CRON"], timezone=UTC)
+    scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
         scheduled_job, trigger, args=[app, stop], id="ingest", max_instances=1, coalesce=True, misfire_grace_time=3600
     )
 
-    def _shutdown(signum: int, _frame: Any) -> None:
+    def _stop(signum: int, _frame: Any) -> None:
         logger.info("scheduler: %s received, stopping", signal.Signals(signum).name)
         stop.set()
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, _shutdown)
-    signal.signal(signal.SIGINT, _shutdown)
-    logger.info("scheduler: jobs %s at %r (UTC)", config["INGEST_JOBS"], config["INGEST_CRON"])
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     scheduler.start()
+    logger.info("scheduler: jobs %s at %r (UTC)", config["INGEST_JOBS"], config["INGEST_CRON"])
+    while not stop.wait(timeout=1):
+        pass
+    scheduler.shutdown(wait=True)  # a run in progress sees ``stop`` and ends after the page it is storing
