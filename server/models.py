@@ -137,7 +137,7 @@ class Paper(Base):
     primary_category: Mapped[str | None] = mapped_column(String(40))  # also first in ``keywords``
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first announcement (daily feed)
     github_repo: Mapped[str | None] = mapped_column(Text)  # Hugging Face's githubRepo
-    ai_keywords: Mapped[list | None] = mapped_column(JSON)  # Hugging Face's ai_keywords
+    ai_keywords: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # Hugging Face's ai_keywords
 
 
 class Interaction(Base):

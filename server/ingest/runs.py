@@ -119,7 +119,7 @@ def execute(
     stop: threading.Event | None = None,
 ) -> IngestRun:
     """Run one ingest: store every page ``pages()`` yields and record the outcome (never raises for upstream
-    failures: the run comes back failed with its reason)."""
+    failures: the run comes back failed with its reason). The caller holds the ingest lock."""
     close_interrupted_runs(session)
     run = IngestRun(source=source, params=params, status="running", started_at=_now(), problems=[])
     session.add(run)

@@ -7,6 +7,7 @@ request is logged, so tests can check what was asked (the resumption token, the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/atom+xml; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow upstream, to make the client time out)
 
 
 Responder = Callable[[dict[str, str]], Reply]
@@ -74,6 +76,8 @@ class Upstream:
                     upstream.requests.append((parts.path, query))
                     responder = upstream.routes.get(parts.path)
                     reply = responder(query) if responder else Reply(404, b"no route", "text/plain")
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
