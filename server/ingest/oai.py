@@ -13,6 +13,7 @@ same transaction: an interrupted harvest resumes from the page after the last on
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from server.ingest.records import (
 )
 from server.keys import default_url
 from server.models import OaiHarvest
+
+logger = logging.getLogger("server.ingest")
 
 METADATA_PREFIX = "arXivRaw"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -153,6 +156,7 @@ def plan_harvest(session: Session, set_spec: str, from_date: date | None, until_
         same_until = until_date is None or until_date == state.until_date
         if same_from and same_until:
             return HarvestPlan(set_spec, state.from_date, state.until_date, state.resumption_token)
+        logger.info("oai %s: new dates; the unfinished harvest from %s is dropped", set_spec, state.from_date)
     start = from_date or (state.harvested_through if state else None)
     if start is None:
         start = datetime.now(UTC).date() - timedelta(days=FIRST_HARVEST_DAYS)
