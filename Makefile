@@ -35,10 +35,13 @@ demo: db
 retrain: install
 	$(BIN)/flask --app server retrain
 
-# The main job: migrate, load the demo catalog, train a first model, serve with gunicorn.
+# The main job: migrate, load the demo catalog, train a first model, serve with gunicorn. The ingest scheduler
+# runs beside it; with PAPERSCOUT_INGEST unset it exits at once and nothing touches the network.
 run: demo
 	$(BIN)/flask --app server retrain --quiet
 	@echo "PaperScout API on http://127.0.0.1:$(PORT)/api/v1 (OpenAPI: /api/v1/openapi.json)"
+	$(BIN)/flask --app server scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - $(GUNICORN_LIMITS) 'server:create_app()'
 
 # Flask's debug server, for development only.

@@ -21,8 +21,11 @@ DEMO_CATALOG = Path(__file__).parent / "demo" / "catalog.jsonl"
 
 
 def init_app(app: Flask) -> None:
+    from server.ingest import cli as ingest_cli
+
     for command in (create_user_command, import_papers_command, load_demo_command, retrain_command):
         app.cli.add_command(command)
+    ingest_cli.init_app(app)
 
 
 @click.command("create-user")

@@ -41,6 +41,7 @@ def defaults() -> dict[str, Any]:
         "BLAS_THREADS": int(os.environ.get("PAPERSCOUT_BLAS_THREADS", 1)),
         # k: reasons and lists never state a count of fewer than k distinct readers
         "PRIVACY_MIN_READERS": int(os.environ.get("PAPERSCOUT_PRIVACY_MIN_READERS", 3)),
+        **ingest_defaults(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Off by default so that http://127.0.0.1 works; set PAPERSCOUT_SECURE_COOKIES=1 behind HTTPS.
@@ -69,6 +70,27 @@ def defaults() -> dict[str, Any]:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def ingest_defaults() -> dict[str, Any]:
+    """Upstream sources, HTTP etiquette and the schedule of server/ingest (docs/ingestion.md)."""
+    env = os.environ.get
+    return {
+        "ARXIV_API_URL": env("PAPERSCOUT_ARXIV_API_URL", "https://export.arxiv.org/api/query"),
+        "ARXIV_RSS_URL": env("PAPERSCOUT_ARXIV_RSS_URL", "https://rss.arxiv.org/atom"),
+        "ARXIV_OAI_URL": env("PAPERSCOUT_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai"),
+        "HF_API_URL": env("PAPERSCOUT_HF_API_URL", "https://huggingface.co/api"),
+        # arXiv asks for at most one request every 3 seconds
+        "INGEST_DELAY_SECONDS": float(env("PAPERSCOUT_INGEST_DELAY_SECONDS", 3)),
+        "INGEST_RETRIES": int(env("PAPERSCOUT_INGEST_RETRIES", 4)),
+        "INGEST_BACKOFF_SECONDS": float(env("PAPERSCOUT_INGEST_BACKOFF_SECONDS", 2)),
+        "INGEST_TIMEOUT_SECONDS": float(env("PAPERSCOUT_INGEST_TIMEOUT_SECONDS", 60)),
+        "INGEST_PAGE_SIZE": int(env("PAPERSCOUT_INGEST_PAGE_SIZE", 200)),
+        "INGEST_USER_AGENT": env("PAPERSCOUT_INGEST_USER_AGENT", "PaperScout/0.1 (self-hosted paper recommender)"),
+        "INGEST_JOBS": env("PAPERSCOUT_INGEST", ""),
+        "INGEST_CRON": env("PAPERSCOUT_INGEST_CRON", "30 6 * * *"),
+        "INGEST_RETRAIN": env("PAPERSCOUT_INGEST_RETRAIN", "1") not in ("0", "false", "no", ""),
     }
 
 

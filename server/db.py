@@ -24,6 +24,16 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
 
 
+@contextlib.contextmanager
+def immediate_writes() -> Iterator[None]:
+    """Transactions begun inside the block take SQLite's write lock up front, as write requests do (CLI writers)."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

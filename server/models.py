@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -132,6 +133,13 @@ class Paper(Base):
     provenance: Mapped[str] = mapped_column(String(20), nullable=False, default=PROVENANCE_CLIENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # Written by the ingesters (server/ingest), empty for papers only clients described.
+    arxiv_version: Mapped[int | None] = mapped_column(Integer)  # the latest version seen (2 for v2)
+    version_date: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when that version appeared
+    primary_category: Mapped[str | None] = mapped_column(String(40))  # also first in ``keywords``
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first announcement (daily feed)
+    github_repo: Mapped[str | None] = mapped_column(Text)  # Hugging Face's githubRepo
+    ai_keywords: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # Hugging Face's ai_keywords
 
 
 class Interaction(Base):
@@ -193,3 +201,55 @@ class UserErasure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+INGEST_SOURCES = ("arxiv", "rss", "oai", "hf", "resolve")
+INGEST_STATUSES = ("running", "ok", "failed")
+
+
+class IngestRun(Base):
+    """One run of an ingest command: what it fetched and stored, and why it failed if it did."""
+
+    __tablename__ = "ingest_runs"
+    __table_args__ = (Index("ix_ingest_runs_source_started", "source", "started_at"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    new: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # one line, for a failed run
+    problems: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # the first skipped entries' reasons
+
+
+class OaiHarvest(Base):
+    """Where an OAI-PMH harvest of one set stands: the token to resume with, and how far it has got."""
+
+    __tablename__ = "oai_harvests"
+
+    set_spec: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metadata_prefix: Mapped[str] = mapped_column(String(20), nullable=False)
+    from_date: Mapped[date | None] = mapped_column(Date)
+    until_date: Mapped[date | None] = mapped_column(Date)
+    resumption_token: Mapped[str | None] = mapped_column(Text)  # set while a harvest is unfinished
+    cursor: Mapped[int | None] = mapped_column(Integer)
+    complete_list_size: Mapped[int | None] = mapped_column(Integer)
+    harvested_through: Mapped[date | None] = mapped_column(Date)  # the next harvest starts here
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class HfUpvote(Base):
+    """A paper's upvotes on one day's Hugging Face daily papers page (a popularity signal decayed by day)."""
+
+    __tablename__ = "hf_upvotes"
+    __table_args__ = (Index("ix_hf_upvotes_day", "day"),)
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    upvotes: Mapped[int] = mapped_column(Integer, nullable=False)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

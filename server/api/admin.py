@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from server.api.base import Blueprint
 from server.auth import admin_required
 from server.db import db
-from server.models import Interaction, ModelVersion, Paper, User
+from server.ingest import runs as ingest_runs
+from server.models import IngestRun, Interaction, ModelVersion, Paper, User
 from server.schemas import PaperMetaSchema, StrictSchema
 from server.services import recommendations
 from server.services.papers import PROVENANCE_IMPORT, PaperMeta, fold_metas, upsert_papers
@@ -71,13 +72,55 @@ def reload_model() -> dict[str, Any]:
 @blp.route("/stats", methods=["GET"])
 @admin_required
 @blp.response(200)
-def stats() -> dict[str, int]:
-    """Row counts."""
+def stats() -> dict[str, Any]:
+    """Row counts, and ingestion: the latest run of each source, recent runs, OAI-PMH harvests."""
     session = db.session
     return {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
         "papers": session.scalar(select(func.count()).select_from(Paper)) or 0,
         "interactions": session.scalar(select(func.count()).select_from(Interaction)) or 0,
+        "ingest": _ingest_stats(session),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _run_json(run: IngestRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "source": run.source,
+        "params": run.params,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": _iso(run.finished_at),
+        "fetched": run.fetched,
+        "new": run.new,
+        "updated": run.updated,
+        "failed": run.failed,
+        "error": run.error,
+    }
+
+
+def _ingest_stats(session: Any) -> dict[str, Any]:
+    last_ok = ingest_runs.last_success(session)
+    return {
+        "sources": {
+            source: {"last_run": _run_json(run), "last_ok_at": _iso(last_ok.get(source))}
+            for source, run in ingest_runs.latest_by_source(session).items()
+        },
+        "recent": [_run_json(run) for run in ingest_runs.recent_runs(session, 10)],
+        "oai": [
+            {
+                "set": state.set_spec,
+                "resumable": state.resumption_token is not None,
+                "cursor": state.cursor,
+                "complete_list_size": state.complete_list_size,
+                "harvested_through": _iso(state.harvested_through),
+            }
+            for state in ingest_runs.oai_states(session)
+        ],
     }
 
 
