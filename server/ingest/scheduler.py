@@ -97,10 +97,11 @@ def run_configured(
 
 
 def _retrain() -> None:
-    from server.cli import run_retrain
+    from server.services.training import run_retrain
 
     try:
-        summary = run_retrain(progress=False)
+        # a manual retrain may be running: this one waits for it rather than skipping the new papers
+        summary = run_retrain(progress=False, wait=True)
     except Exception:  # noqa: BLE001 - the papers are stored; the next retrain picks them up
         logger.exception("scheduler: retrain after ingest failed")
         return

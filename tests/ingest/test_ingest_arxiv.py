@@ -87,7 +87,9 @@ def test_a_malformed_entry_is_skipped_with_its_reason(app, runner, upstream, cap
 
 def test_a_server_error_mid_run_leaves_the_catalog_intact_and_the_run_failed(app, runner, upstream):
     with app.app_context():  # a paper a client described before; the failed page must not touch it
-        upsert_papers(db.session, {"arxiv:2401.00003": PaperMeta("arxiv:2401.00003", title="Seen in a browser")})
+        upsert_papers(
+            db.session, {"arxiv:2401.00003": PaperMeta("arxiv:2401.00003", title="Seen in a browser")}, "client"
+        )
         db.session.commit()
     upstream.route(API_PATH, by_param("start", {"0": PAGES["0"], "2": error(500)}))
     result = invoke(runner, *ARXIV)

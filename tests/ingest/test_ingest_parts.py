@@ -87,7 +87,7 @@ def test_a_fetch_overwrites_with_non_empty_values_and_blanks_nothing(app):
     with app.app_context():
         session = db.session
         client_meta = PaperMeta(key, title="A title from a page", abstract="Typed by a client", authors=["X"])
-        upsert_papers(session, {key: client_meta})
+        upsert_papers(session, {key: client_meta}, "client")
         session.commit()
         fetched = PaperMeta(key, title="The arXiv Title", authors=["Ada", "Alan"], published_at=published)
         upsert_papers(session, {key: fetched}, provenance="fetch")
