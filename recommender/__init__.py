@@ -6,7 +6,7 @@ from recommender.content import TextModel
 from recommender.cooccurrence import ItemCooccurrence
 from recommender.hybrid import HistoryEvent, HybridRecommender, PaperDoc, Recommendation
 from recommender.interactions import IdMap, InteractionData, build_matrix
-from recommender.metrics import ndcg_at_k, recall_at_k
+from recommender.offline.metrics import ndcg_at_k, recall_at_k
 from recommender.training import TrainResult, train
 from recommender.trending import Trending, trending
 

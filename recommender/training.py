@@ -16,7 +16,7 @@ from recommender.config import merge_config
 from recommender.content import TextModel
 from recommender.hybrid import HybridRecommender, PaperDoc
 from recommender.interactions import InteractionData, build_matrix, now_seconds
-from recommender.metrics import mean_metrics
+from recommender.offline.metrics import mean_metrics
 
 log = logging.getLogger(__name__)
 

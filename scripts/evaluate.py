@@ -3,15 +3,18 @@
 
     python scripts/evaluate.py --P 10 --out var/eval/p10
     python scripts/evaluate.py --data <dataset dir> --P 1 --out var/eval/p1 --users 500
-    python scripts/evaluate.py --P 10 --tune          # search on a validation split carved from training
+    python scripts/evaluate.py --P 10 --tune --out var/eval/tune   # search on a validation split carved from training
 
 The dataset directory comes from --data, else the PAPERSCOUT_DATA environment variable, else
-../shared/data/citeulike-a beside the project. See docs/evaluation.md and docs/tuning.md.
+../shared/data/citeulike-a beside the project. --tune writes tuning.json and the chosen config.json into --out;
+only --write-default-config also writes it into the packaged default config. See docs/evaluation.md and
+docs/tuning.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
@@ -22,16 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from recommender import evaluation  # noqa: E402
-from recommender.datasets import TEXT_FIELDS, default_data_dir, load_citeulike  # noqa: E402
+from recommender.config import load_config  # noqa: E402
+from recommender.offline import report, runner, tuning  # noqa: E402
+from recommender.offline.datasets import TEXT_FIELDS, default_data_dir, load_citeulike  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="dataset directory (citeulike-a layout)")
     ap.add_argument("--P", type=int, default=10, choices=(1, 10), help="published split: items per user in training")
     ap.add_argument("--out", default="var/eval", help="output directory for results.json, report.md, plots")
-    ap.add_argument("--methods", default=",".join(evaluation.ALL_METHODS), help="comma-separated methods")
+    ap.add_argument("--methods", default=",".join(runner.ALL_METHODS), help="comma-separated methods")
     ap.add_argument("--users", type=int, default=None, help="evaluate a seeded sample of N users")
     ap.add_argument(
         "--svm-users",
@@ -48,46 +52,35 @@ def main(argv: list[str] | None = None) -> int:
         help=f"item side information the recommender reads, comma-separated (default: {','.join(TEXT_FIELDS)})",
     )
     ap.add_argument("--tune", action="store_true", help="hyper-parameter search on a train-only validation split")
-    ap.add_argument("--no-write-config", action="store_true", help="with --tune: do not update the default config")
+    ap.add_argument(
+        "--write-default-config",
+        action="store_true",
+        help="with --tune: also write the chosen config into the packaged default config (used by retrain)",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    data_dir = Path(args.data) if args.data else default_data_dir(ROOT)
-    if data_dir is None or not (data_dir / "users.dat").exists():
-        print("no dataset: pass --data or set PAPERSCOUT_DATA", file=sys.stderr)
-        return 2
-    config = None
-    if args.config:
-        from recommender.config import load_config
 
-        config = load_config(args.config)
+def run_tuning(args: argparse.Namespace, data_dir: Path, fields: tuple[str, ...]) -> int:
+    # validation is carved from the P=10 TRAINING items only
+    data = load_citeulike(data_dir, 10, text_fields=fields)
+    result = tuning.tune(data, seed=args.seed, progress=not args.quiet, max_users=args.users or 1500)
+    paths = tuning.save_tuning(result, args.out, write_default=args.write_default_config)
+    print(json.dumps({k: result[k] for k in ("best", "best_objective", "ranking")}, indent=2))
+    print(f"wrote {paths['tuning']} and {paths['config']} (the chosen config: pass it as --config)")
+    if "default_config" in paths:
+        print(f"wrote {paths['default_config'].name}")
+    return 0
 
-    fields = tuple(f.strip() for f in args.text_fields.split(",") if f.strip())
-    unknown = set(fields) - set(TEXT_FIELDS)
-    if unknown:
-        print(f"unknown --text-fields {sorted(unknown)}; choose from {','.join(TEXT_FIELDS)}", file=sys.stderr)
-        return 2
-    if args.tune:
-        import json
 
-        # validation is carved from the P=10 TRAINING items only
-        data = load_citeulike(data_dir, 10, text_fields=fields)
-        result = evaluation.tune(data, seed=args.seed, progress=not args.quiet, max_users=args.users or 1500)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "tuning.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps({k: result[k] for k in ("best", "best_objective", "ranking")}, indent=2))
-        if not args.no_write_config:
-            print(f"wrote {evaluation.write_default_config(result['best']).name}")
-        return 0
-
+def run_evaluation(
+    args: argparse.Namespace, data_dir: Path, fields: tuple[str, ...], config: dict | None, argv: list[str]
+) -> int:
     t0 = time.perf_counter()
     data = load_citeulike(data_dir, args.P, text_fields=fields)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    results = evaluation.run(
+    results = runner.run(
         data,
-        methods=methods,
+        methods=[m.strip() for m in args.methods.split(",") if m.strip()],
         n_users=args.users,
         svm_users=args.svm_users or None,
         seed=args.seed,
@@ -96,15 +89,38 @@ def main(argv: list[str] | None = None) -> int:
         svm_jobs=args.svm_jobs,
     )
     results["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    shown = list(argv if argv is not None else sys.argv[1:])
-    if args.data:  # never print a machine path into a committed report
-        i = shown.index("--data") if "--data" in shown else -1
-        if i >= 0 and i + 1 < len(shown):
-            shown[i + 1] = "<dataset dir>"
-    paths = evaluation.write_outputs(results, args.out, command="python scripts/evaluate.py " + shlex.join(shown))
-    print(evaluation.results_table(results))
+    command = "python scripts/evaluate.py " + shlex.join(_without_data_path(argv))
+    paths = report.write_outputs(results, args.out, command=command)
+    print(report.results_table(results))
     print(f"\nwall time {results['wall_seconds']} s; wrote {paths['results']} and {paths['report']}")
     return 0
+
+
+def _without_data_path(argv: list[str]) -> list[str]:
+    """The arguments with --data's value replaced, so no machine path goes into a committed report."""
+    shown = list(argv)
+    i = shown.index("--data") if "--data" in shown else -1
+    if i >= 0 and i + 1 < len(shown):
+        shown[i + 1] = "<dataset dir>"
+    return shown
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    data_dir = Path(args.data) if args.data else default_data_dir(ROOT)
+    if data_dir is None or not (data_dir / "users.dat").exists():
+        print("no dataset: pass --data or set PAPERSCOUT_DATA", file=sys.stderr)
+        return 2
+    config = load_config(args.config) if args.config else None
+    fields = tuple(f.strip() for f in args.text_fields.split(",") if f.strip())
+    unknown = set(fields) - set(TEXT_FIELDS)
+    if unknown:
+        print(f"unknown --text-fields {sorted(unknown)}; choose from {','.join(TEXT_FIELDS)}", file=sys.stderr)
+        return 2
+    if args.tune:
+        return run_tuning(args, data_dir, fields)
+    return run_evaluation(args, data_dir, fields, config, list(argv if argv is not None else sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Loader for datasets in the citeulike-a layout.
+"""Loader for datasets in the citeulike-a layout, with their published train/test splits.
 
 The layout (see the dataset directory's README):
 
@@ -27,6 +27,7 @@ import scipy.sparse as sp
 ENV_VAR = "PAPERSCOUT_DATA"
 # item side information a dataset may give the recommender (load_citeulike's ``text_fields``)
 TEXT_FIELDS = ("title", "tags", "abstract", "citations")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_data_dir(project_root: str | os.PathLike | None = None) -> Path | None:
@@ -38,7 +39,7 @@ def default_data_dir(project_root: str | os.PathLike | None = None) -> Path | No
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    root = Path(project_root) if project_root else Path(__file__).resolve().parent.parent
+    root = Path(project_root) if project_root else PROJECT_ROOT
     cand = (root / ".." / "shared" / "data" / "citeulike-a").resolve()
     return cand if cand.is_dir() else None
 
@@ -61,6 +62,7 @@ def read_lists(path: str | os.PathLike) -> list[np.ndarray]:
 
 
 def lists_to_csr(lists: list[np.ndarray], n_cols: int) -> sp.csr_matrix:
+    """One binary row per list of column ids (duplicates count once)."""
     indptr = np.zeros(len(lists) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(x) for x in lists])
     indices = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
@@ -70,32 +72,6 @@ def lists_to_csr(lists: list[np.ndarray], n_cols: int) -> sp.csr_matrix:
     m.data[:] = 1.0
     m.sort_indices()
     return m
-
-
-def _read_titles(path: Path) -> list[str]:
-    titles = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            t = line.rstrip("\n")
-            if len(t) >= 2 and t.startswith('"') and t.endswith('"'):
-                t = t[1:-1].replace('""', '"')
-            titles.append(t)
-    return titles
-
-
-def _read_abstracts(data_dir: Path, n_items: int) -> dict[int, str]:
-    for name in ("raw-data.csv", "raw-data-partial.csv"):
-        p = data_dir / name
-        if p.exists():
-            out: dict[int, str] = {}
-            with open(p, encoding="utf-8", newline="") as fh:
-                for row in csv.DictReader(fh):
-                    item = int(row["doc.id"]) - 1
-                    abstract = (row.get("raw.abstract") or "").strip()
-                    if 0 <= item < n_items and abstract:
-                        out[item] = abstract
-            return out
-    return {}
 
 
 @dataclass
@@ -118,18 +94,6 @@ class CiteULikeData:
     def eval_users(self) -> np.ndarray:
         """Users with at least one test item (the users the protocol averages over)."""
         return np.flatnonzero(np.diff(self.test.indptr) > 0)
-
-    def item_text(self, i: int, fields: list[str] | None = None) -> str:
-        fields = fields or self.text_fields
-        parts = []
-        if "title" in fields:
-            parts.append(self.titles[i])
-        if "abstract" in fields and i in self.abstracts:
-            parts.append(self.abstracts[i])
-        return "\n".join(parts)
-
-    def item_keywords(self, i: int) -> list[str]:
-        return self.tags[i] if "tags" in self.text_fields else []
 
     def item_references(self, i: int) -> list[int]:
         """Items linked to item ``i`` by a citation (either direction), when the ``citations`` field is used."""
@@ -158,7 +122,7 @@ def load_citeulike(
     data_dir: str | os.PathLike,
     P: int | None = 10,
     *,
-    text_fields: tuple[str, ...] = ("title", "tags", "abstract", "citations"),
+    text_fields: tuple[str, ...] = TEXT_FIELDS,
 ) -> CiteULikeData:
     """Load a dataset in the citeulike-a layout with the published split ``P`` (1 or 10).
 
@@ -173,78 +137,96 @@ def load_citeulike(
         raise FileNotFoundError(f"no users.dat in {d}")
     users = read_lists(d / "users.dat")
     titles = _read_titles(d / "titles.txt")
-    n_items = len(titles)
     max_item = max((int(x.max()) for x in users if len(x)), default=-1)
-    n_items = max(n_items, max_item + 1)
+    n_items = max(len(titles), max_item + 1)
     titles += [""] * (n_items - len(titles))
-    n_users = len(users)
 
-    tags: list[list[str]] = [[] for _ in range(n_items)]
     fields = [f for f in TEXT_FIELDS if f in text_fields]
-    if "tags" in fields and (d / "item-tag.dat").exists() and (d / "tags.dat").exists():
-        with open(d / "tags.dat", encoding="utf-8") as fh:
-            names = [ln.rstrip("\n") for ln in fh]
-        for i, ids in enumerate(read_lists(d / "item-tag.dat")[:n_items]):
-            tags[i] = [names[t] for t in ids]
-    elif "tags" in fields:
-        fields.remove("tags")
+    tags = _read_tags(d, n_items) if "tags" in fields else None
     abstracts = _read_abstracts(d, n_items) if "abstract" in fields else {}
-    if "abstract" in fields and not abstracts:
-        fields.remove("abstract")
-    citations: list[np.ndarray] = []
-    if "citations" in fields and (d / "citations.dat").exists():
-        citations = read_lists(d / "citations.dat")[:n_items]
-        citations += [np.zeros(0, dtype=np.int64)] * (n_items - len(citations))
-        if any(len(c) and (c.min() < 0 or c.max() >= n_items) for c in citations):
-            raise ValueError(f"{d / 'citations.dat'}: item ids outside 0..{n_items - 1}")
-    elif "citations" in fields:
-        fields.remove("citations")
-
-    if P is None:
-        train = lists_to_csr(users, n_items)
-        test = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    else:
-        tr = read_lists(d / "splits" / f"cf-train-{P}-users.dat")
-        te = read_lists(d / "splits" / f"cf-test-{P}-users.dat")
-        if len(tr) != n_users or len(te) != n_users:
-            raise ValueError("split files do not have one line per user")
-        train = lists_to_csr(tr, n_items)
-        test = lists_to_csr(te, n_items)
-        if train.multiply(test).nnz:
-            raise ValueError("train and test overlap")
+    citations = _read_citations(d, n_items) if "citations" in fields else None
+    for name, missing in (("tags", tags is None), ("abstract", not abstracts), ("citations", citations is None)):
+        if name in fields and missing:
+            fields.remove(name)
+    train, test = _read_split(d, P, users, n_items)
     return CiteULikeData(
         name=d.name,
         P=P,
-        n_users=n_users,
+        n_users=len(users),
         n_items=n_items,
         titles=titles,
-        tags=tags,
+        tags=tags if tags is not None else [[] for _ in range(n_items)],
         abstracts=abstracts,
         train=train,
         test=test,
         text_fields=fields,
-        citations=citations,
+        citations=citations or [],
     )
 
 
-def holdout_split(
-    train: sp.csr_matrix, *, fraction: float = 0.25, min_keep: int = 1, seed: int = 0
+def _read_titles(path: Path) -> list[str]:
+    titles = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            t = line.rstrip("\n")
+            if len(t) >= 2 and t.startswith('"') and t.endswith('"'):
+                t = t[1:-1].replace('""', '"')
+            titles.append(t)
+    return titles
+
+
+def _read_tags(data_dir: Path, n_items: int) -> list[list[str]] | None:
+    """Tag names per item (None when the tag files are missing)."""
+    if not ((data_dir / "item-tag.dat").exists() and (data_dir / "tags.dat").exists()):
+        return None
+    with open(data_dir / "tags.dat", encoding="utf-8") as fh:
+        names = [ln.rstrip("\n") for ln in fh]
+    tags: list[list[str]] = [[] for _ in range(n_items)]
+    for i, ids in enumerate(read_lists(data_dir / "item-tag.dat")[:n_items]):
+        tags[i] = [names[t] for t in ids]
+    return tags
+
+
+def _read_abstracts(data_dir: Path, n_items: int) -> dict[int, str]:
+    for name in ("raw-data.csv", "raw-data-partial.csv"):
+        p = data_dir / name
+        if p.exists():
+            out: dict[int, str] = {}
+            with open(p, encoding="utf-8", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    item = int(row["doc.id"]) - 1
+                    abstract = (row.get("raw.abstract") or "").strip()
+                    if 0 <= item < n_items and abstract:
+                        out[item] = abstract
+            return out
+    return {}
+
+
+def _read_citations(data_dir: Path, n_items: int) -> list[np.ndarray] | None:
+    """Linked item ids per item (None when ``citations.dat`` is missing)."""
+    path = data_dir / "citations.dat"
+    if not path.exists():
+        return None
+    citations = read_lists(path)[:n_items]
+    citations += [np.zeros(0, dtype=np.int64)] * (n_items - len(citations))
+    if any(len(c) and (c.min() < 0 or c.max() >= n_items) for c in citations):
+        raise ValueError(f"{path}: item ids outside 0..{n_items - 1}")
+    return citations
+
+
+def _read_split(
+    data_dir: Path, P: int | None, users: list[np.ndarray], n_items: int
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Carve a validation split out of a training matrix: per user, hold out ``fraction`` of the items
-    (rounded, at least one when the user has more than ``min_keep`` items), keeping at least ``min_keep``.
-    Returns (fit, validation). Only the training matrix is read."""
-    rng = np.random.default_rng(seed)
-    train = train.tocsr()
-    fit_rows, val_rows = [], []
-    for u in range(train.shape[0]):
-        items = train.indices[train.indptr[u] : train.indptr[u + 1]].copy()
-        rng.shuffle(items)
-        n = len(items)
-        k = int(round(n * fraction))
-        if n > min_keep:
-            k = max(1, min(k, n - min_keep))
-        else:
-            k = 0
-        val_rows.append(np.sort(items[:k]))
-        fit_rows.append(np.sort(items[k:]))
-    return lists_to_csr(fit_rows, train.shape[1]), lists_to_csr(val_rows, train.shape[1])
+    """The published (train, test) matrices for ``P``; all of ``users`` as training data when ``P`` is None."""
+    n_users = len(users)
+    if P is None:
+        return lists_to_csr(users, n_items), sp.csr_matrix((n_users, n_items), dtype=np.float32)
+    tr = read_lists(data_dir / "splits" / f"cf-train-{P}-users.dat")
+    te = read_lists(data_dir / "splits" / f"cf-test-{P}-users.dat")
+    if len(tr) != n_users or len(te) != n_users:
+        raise ValueError("split files do not have one line per user")
+    train = lists_to_csr(tr, n_items)
+    test = lists_to_csr(te, n_items)
+    if train.multiply(test).nnz:
+        raise ValueError("train and test overlap")
+    return train, test

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.evaluation import cold_share, popular_first_split, validation_views
+from recommender.offline.views import cold_share, holdout_split, popular_first_split, validation_views
 
 
 def _train(n_users=40, n_items=60, per_user=10, seed=3):
@@ -42,3 +42,11 @@ def test_mimic_keeps_each_users_most_popular_items():
         assert pop[kept].min() >= pop[held].max()
     assert 0.0 <= cold_share(fit, val) <= 1.0
     assert cold_share(train, train) == 0.0
+
+
+def test_holdout_split_uses_only_training_items(p10):
+    fit, val = holdout_split(p10.train, fraction=0.3, seed=0)
+    assert fit.nnz + val.nnz == p10.train.nnz
+    assert fit.multiply(val).nnz == 0
+    assert (val.multiply(p10.test)).nnz == 0
+    assert np.all(np.diff(fit.indptr) >= 1)

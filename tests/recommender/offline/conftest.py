@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.datasets import default_data_dir
+from recommender.offline.datasets import default_data_dir, load_citeulike
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +13,8 @@ def data_dir():
             "citeulike-a dataset directory not found (set PAPERSCOUT_DATA or keep ../shared beside the checkout)"
         )
     return d
+
+
+@pytest.fixture(scope="session")
+def p10(data_dir):
+    return load_citeulike(data_dir, 10)
