@@ -1,6 +1,8 @@
 """The extension in Debian's Firefox ESR (headless, WebDriver BiDi; see firefox.py) against the real backend:
-the content script's open reaches the server, the popup shows its lists, and delivery survives the event page
-being suspended. Firefox runs background.js as an event page (background.scripts), not as a service worker."""
+the content script's open reaches the server, the popup shows its lists, a title Firefox keeps as it is (a lone
+surrogate) is refused alone, delivery survives the event page being suspended, and the options page gets a
+remote server's permission. Firefox runs background.js as an event page (background.scripts), not as a
+service worker."""
 
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ def sign_in(ext, backend, user) -> None:
 
 def badge(tab) -> str:
     return wait_for(lambda: tab.text(BADGE), timeout=10, message="the save badge")
+
+
+def selected_tab(popup) -> str:
+    return popup.text("[role=tab][aria-selected=true]")
 
 
 def test_firefox_open_reaches_the_backend_once(firefox_extension, live_backend):
@@ -68,7 +74,7 @@ def test_firefox_popup_sign_in_shows_the_lists(firefox_extension, live_backend):
     popup.fill("#password", user["password"])
     popup.click("#sign-in")
     wait_for(lambda: popup.texts("#items .item a.title"), timeout=10, message="the For you list")
-    assert popup.evaluate("() => document.querySelector('#tab-foryou').getAttribute('aria-selected')") == "true"
+    assert selected_tab(popup) == "For you"
     titles = popup.texts("#items .item a.title")
     assert set(titles) & {title for _, title, _ in CATALOG}, titles
     reasons = popup.texts("#items .item .reasons li")
@@ -83,12 +89,14 @@ def test_firefox_popup_sign_in_shows_the_lists(firefox_extension, live_backend):
         timeout=10,
         message="the Trending list",
     )
+    assert selected_tab(popup) == "Trending"
     # Save the first trending paper from the popup; once the server has it, the Saved list shows it.
     key = popup.evaluate("() => document.querySelector('#items .item').dataset.key")
     popup.click("#items .item button.save")
     assert popup.text("#items .item button.save") == "Saved"  # shows the new state at once
     wait_for(lambda: saved_keys(live_backend, user["token"]) == {key}, message="the save on the server")
     popup.click("#tab-saved")
+    assert selected_tab(popup) == "Saved"
     wait_for(
         lambda: popup.evaluate("() => [...document.querySelectorAll('#items .item')].map(n => n.dataset.key)") == [key],
         message="the Saved list",
