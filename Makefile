@@ -1,5 +1,5 @@
 # PaperScout: `make run` serves the API with a demo catalog; `make test` runs the whole suite.
-# Both set up what they need on a fresh machine (virtualenv, Python and npm packages, Chromium).
+# Both set up what they need on a fresh machine (virtualenv, Python and npm packages, Chromium, Firefox ESR).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -55,14 +55,19 @@ $(NODE_STAMP): package.json
 
 node-deps: $(NODE_STAMP)
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+# Debian's Chromium and Firefox ESR for the browser tests (Playwright's own browser download cannot work here;
+# Firefox is driven through its built-in WebDriver BiDi server, so it needs no driver).
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium chromium-driver"; \
+	command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@chromium --version
+	@firefox-esr --version 2>/dev/null || firefox --version
 
 lint: install node-deps
 	$(BIN)/ruff check .

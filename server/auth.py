@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
 from sqlalchemy import Select, or_, select, update
 
-from server.db import db
+from server.db import db, immediate_writes
 from server.errors import abort
 from server.models import ApiToken, User
 
@@ -116,9 +116,18 @@ def _load_user_from_token(req: Any) -> User | None:
     g.api_token = token
     if token.last_used_at is None or now - token.last_used_at > timedelta(hours=1):
         # Throttled so that reads do not turn into a write per request.
+        _record_use(token, now)
+    return db.session.get(User, token.user_id)
+
+
+def _record_use(token: ApiToken, now: datetime) -> None:
+    """Write the token's last use in a transaction of its own that takes SQLite's write lock up front. The
+    request's transaction may be a plain read (GET): SQLite cannot turn a read into a write once another
+    connection has committed since the read began, and fails at once instead of waiting for the lock."""
+    db.session.commit()  # ends the read; nothing is pending
+    with immediate_writes():
         token.last_used_at = now
         db.session.commit()
-    return db.session.get(User, token.user_id)
 
 
 @login_manager.unauthorized_handler

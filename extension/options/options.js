@@ -83,17 +83,27 @@ async function onSiteToggle(e) {
   say(`${e.target.checked ? 'Tracking on' : 'Tracking off'} for ${site}.`);
 }
 
+/**
+ * Whether the extension may talk to the server at `url`: the manifest grants the loopback hosts, any other
+ * server is an optional host permission the user is asked for. Firefox honours permissions.request() only
+ * while the user's click is being handled, that is before the handler's first await: so it is called first,
+ * and answers true at once (no prompt) for an origin already granted. Where the request itself is refused,
+ * what is already granted decides.
+ */
+function askToReach(url) {
+  if (!chrome.permissions) return Promise.resolve(true);
+  const { protocol, hostname } = new URL(url);
+  const origins = [`${protocol}//${hostname}/*`]; // match patterns carry no port: this covers them all
+  return chrome.permissions.request({ origins })
+    .catch(() => chrome.permissions.contains({ origins }))
+    .catch(() => false);
+}
+
 $('server-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   let url;
   try { url = normalizeBackendUrl($('backend-url').value); } catch (err) { say(err.message); return; }
-  const { protocol, hostname } = new URL(url);
-  const origin = `${protocol}//${hostname}/*`; // match patterns carry no port: this covers them all
-  // The manifest grants the loopback hosts; any other server needs the user's permission.
-  if (chrome.permissions && !(await chrome.permissions.contains({ origins: [origin] }))) {
-    const granted = await chrome.permissions.request({ origins: [origin] }).catch(() => false);
-    if (!granted) { say(`PaperScout needs permission to talk to ${new URL(url).origin}.`); return; }
-  }
+  if (!(await askToReach(url))) { say(`PaperScout needs permission to talk to ${new URL(url).origin}.`); return; }
   const before = await getSettings();
   const changes = { backendUrl: url };
   await chrome.storage.local.set(changes);

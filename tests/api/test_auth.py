@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, event, select, update
 
 from server.db import db
 from server.models import ApiToken
@@ -92,6 +92,37 @@ def test_expired_token_is_rejected(app, client, accounts):
     assert "expired" in body["message"]
 
 
+def test_token_first_use_in_a_read_while_another_request_writes(app, client, accounts, database_url):
+    """A GET that is a token's first use in the hour records last_used_at. Another request committed a write
+    after the GET read the token (the extension sends a save while the popup loads its lists, or its events
+    while the page asks for the saved state): SQLite cannot turn that GET's read transaction into a write any
+    more and answers SQLITE_BUSY at once, without waiting, so the GET failed with a 500."""
+    reader, other = accounts.new(), accounts.new()
+    engine = app.extensions["paperscout_db"].engine
+    elsewhere = create_engine(database_url)
+    written = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def another_request_writes(_conn, _cursor, statement, *_args):
+        if not written and statement.startswith("SELECT") and "FROM api_tokens" in statement:
+            with elsewhere.begin() as conn:
+                conn.execute(
+                    update(ApiToken).where(ApiToken.user_id == other["id"]).values(last_used_at=datetime.now(UTC))
+                )
+            written.append(statement)
+
+    try:
+        response = client.get(f"{API}/saves", headers=reader["headers"])
+    finally:
+        event.remove(engine, "after_cursor_execute", another_request_writes)
+        elsewhere.dispose()
+    assert written, "the write in between did not happen"
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        used = db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == reader["id"]))
+    assert used is not None
+
+
 def test_tokens_listed_and_revocable(client, accounts):
     user = accounts.new()
     second = client.post(
@@ -118,8 +149,6 @@ def test_user_cannot_revoke_someone_elses_token(client, accounts):
 
 def test_passwords_and_tokens_are_stored_hashed(app, accounts):
     user = accounts.new()
-    from sqlalchemy import select
-
     from server.models import User
 
     with app.app_context():

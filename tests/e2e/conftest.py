@@ -1,5 +1,5 @@
 """End-to-end fixtures: the real backend in-process, the paper sites under their real host names (sites.py),
-and headless Chromium with the unpacked extension (see docs/extension.md).
+and headless Chromium or Firefox ESR (firefox.py) with the unpacked extension (see docs/extension.md).
 
 Everything listens on 127.0.0.1 only. The backend is reached as http://127.0.0.1:<port> (the manifest's host
 permissions allow the loopback backend); the paper pages are reached as https://arxiv.org/... and so on,
@@ -27,7 +27,8 @@ from sqlalchemy import create_engine, text
 
 from tests.security.config import GENEROUS_RATE_LIMITS
 
-from .sites import SiteServer
+from .firefox import MIN_FIREFOX, firefox_binary, firefox_version, launch_firefox
+from .sites import SiteProxy, SiteServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
@@ -322,6 +323,32 @@ def launch_extension(profile: Path, extra_args: list[str] | None = None):
 def extension(tmp_path, sites):
     """The extension in a fresh profile; the paper sites' host names lead to the local site server."""
     yield from launch_extension(tmp_path / "profile", sites.chromium_args())
+
+
+@pytest.fixture(scope="session")
+def site_proxy(sites):
+    """The proxy through which Firefox reaches the paper sites' host names (Firefox has no resolver rules)."""
+    proxy = SiteProxy(sites.port)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def firefox_extension(request, tmp_path):
+    """The extension as a temporary add-on in headless Firefox ESR, in a fresh profile. A test may add prefs
+    with @pytest.mark.firefox_prefs({...})."""
+    binary = firefox_binary()
+    problem = "Firefox is not installed (apt-get install firefox-esr)" if binary is None else None
+    if binary and firefox_version(binary) < MIN_FIREFOX:
+        problem = f"Firefox {MIN_FIREFOX} or newer is needed (WebDriver BiDi webExtension.install); {binary} is older"
+    if problem:
+        if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
+            pytest.fail(f"{problem}, and PAPERSCOUT_REQUIRE_BROWSER is set")
+        pytest.skip(problem)
+    marker = request.node.get_closest_marker("firefox_prefs")
+    prefs = {**request.getfixturevalue("site_proxy").firefox_prefs(), **(marker.args[0] if marker else {})}
+    with launch_firefox(binary, tmp_path / "firefox-profile", prefs, EXT_DIR) as ext:
+        yield ext
 
 
 def badge_text(page) -> str:

@@ -1,14 +1,19 @@
 """The paper sites under their real host names, served locally.
 
 Site-shaped fixture pages are served over HTTPS (a self-signed certificate made for the test run) on
-127.0.0.1, and Chromium reaches them through --host-resolver-rules, so the content script runs on
-https://arxiv.org/... exactly as the shipped manifest allows. Every other host name resolves to nothing:
-no test reaches the internet.
+127.0.0.1, and Chromium reaches them through --host-resolver-rules, Firefox through SiteProxy (an HTTP proxy
+that tunnels CONNECT arxiv.org:443 and the other site hosts to that server), so the content script runs on
+https://arxiv.org/... exactly as the shipped manifest allows. Every other host name resolves to nothing (or
+is refused by the proxy): no test reaches the internet.
 """
 
 from __future__ import annotations
 
+import contextlib
+import select
 import shutil
+import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -117,6 +122,72 @@ class SiteServer:
         rules = ", ".join(f"MAP {h} 127.0.0.1:{self.port}" for h in SITE_HOSTS)
         rules += ", MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
         return [f"--host-resolver-rules={rules}", "--ignore-certificate-errors", "--disable-features=HttpsUpgrades"]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _TunnelHandler(socketserver.StreamRequestHandler):
+    """One proxy connection: `CONNECT <site host>:443` is tunnelled to the site server, anything else refused."""
+
+    def handle(self) -> None:
+        request = self.rfile.readline(8192).decode("latin-1").split()
+        while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+            pass  # the request's headers: nothing in them matters here
+        host, _, port = request[1].rpartition(":") if len(request) == 3 and request[0] == "CONNECT" else ("", "", "")
+        if host not in SITE_HOSTS or port != "443":
+            self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        # A browser that drops a connection mid-way is no error of the test's: the tunnel just ends.
+        with contextlib.suppress(OSError):
+            with socket.create_connection(("127.0.0.1", self.server.site_port), timeout=10) as upstream:
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                _pipe(self.connection, upstream)
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until either side closes."""
+    peers = {a: b, b: a}
+    a.settimeout(None)
+    b.settimeout(None)
+    while True:
+        readable, _, _ = select.select(list(peers), [], [], 30)
+        if not readable:
+            return  # idle: the browser opens a new connection when it needs one
+        for sock in readable:
+            data = sock.recv(65536)
+            if not data:
+                return
+            peers[sock].sendall(data)
+
+
+class SiteProxy:
+    """An HTTP proxy on a random loopback port for browsers without host-resolver rules (Firefox): it tunnels
+    https://<site host>/ to the site server and refuses every other destination."""
+
+    def __init__(self, site_port: int) -> None:
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _TunnelHandler)
+        self._server.daemon_threads = True
+        self._server.site_port = site_port
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def firefox_prefs(self) -> dict[str, object]:
+        """Every http and https request goes through this proxy, except loopback (the backend), which Firefox
+        never proxies unless network.proxy.allow_hijacking_localhost is set."""
+        return {
+            "network.proxy.type": 1,
+            "network.proxy.http": "127.0.0.1",
+            "network.proxy.http_port": self.port,
+            "network.proxy.ssl": "127.0.0.1",
+            "network.proxy.ssl_port": self.port,
+            "network.proxy.no_proxies_on": "",
+            "network.proxy.allow_hijacking_localhost": False,
+        }
 
     def close(self) -> None:
         self._server.shutdown()
