@@ -21,6 +21,7 @@ from server.fields import (
 )
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import EVENT_TYPES
+from server.services.recommender_names import WINDOWS
 
 
 class StrictSchema(Schema):
@@ -234,11 +235,8 @@ class SearchArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-WINDOWS = ("1d", "7d", "30d")
-
-
 class ListArgsSchema(StrictSchema):
-    window = SafeString(load_default="7d", validate=validate.OneOf(WINDOWS))
+    window = SafeString(load_default="7d", validate=validate.OneOf(tuple(WINDOWS)))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
