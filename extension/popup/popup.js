@@ -3,6 +3,7 @@
 // The DOM is built with createElement/textContent only.
 
 import { ApiError, apiRequest } from '../lib/api.js';
+import { urlForKey } from '../lib/detect.js';
 import { MSG, send } from '../lib/messages.js';
 import { getSettings } from '../lib/settings.js';
 
@@ -27,13 +28,10 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-export function paperUrl(paper) {
+/** Where a list item links to: the URL the server shows for it, else the canonical address of its key. */
+function paperUrl(paper) {
   if (paper.url && /^https?:\/\//.test(paper.url)) return paper.url;
-  const key = paper.key || '';
-  if (key.startsWith('arxiv:')) return `https://arxiv.org/abs/${key.slice(6)}`;
-  if (key.startsWith('openreview:')) return `https://openreview.net/forum?id=${encodeURIComponent(key.slice(11))}`;
-  if (key.startsWith('doi:')) return `https://doi.org/${key.slice(4)}`;
-  return null;
+  return urlForKey(paper.key || '');
 }
 
 function authorsText(authors) {
