@@ -108,6 +108,9 @@ class EventSchema(StrictSchema):
             raise ValidationError("context holds at most 20 entries.")
 
 
+MAX_EVENTS_PER_BATCH = 500
+
+
 class EventBatchSchema(StrictSchema):
     # Events are validated one by one in the view so that one bad event rejects only itself.
     events = fields.List(
@@ -116,8 +119,11 @@ class EventBatchSchema(StrictSchema):
             metadata={"description": "an Event (components/schemas/Event); anything else is rejected alone"},
         ),
         required=True,
-        validate=validate.Length(min=1, max=500),
-        metadata={"description": "up to 500 events; each is validated on its own (see `rejected` in the result)"},
+        validate=validate.Length(min=1, max=MAX_EVENTS_PER_BATCH),
+        metadata={
+            "description": f"up to {MAX_EVENTS_PER_BATCH} events; each is validated on its own "
+            "(see `rejected` in the result)"
+        },
     )
 
 

@@ -220,6 +220,14 @@ function renderItem(paper, row, list, rank) {
     li.append(ul);
   }
   const actions = el('div', { className: 'actions' });
+  actions.append(saveButton(paper, title));
+  if (list !== 'saved') actions.append(dismissButton(paper, title, li, list, rank));
+  li.append(actions);
+  return li;
+}
+
+/** Save / Saved toggle: the state shows at once and goes back if the worker could not record it. */
+function saveButton(paper, title) {
   const saveBtn = el('button', { type: 'button', className: 'save' });
   let saved = Boolean(paper.saved);
   const renderSave = () => {
@@ -240,26 +248,26 @@ function renderItem(paper, row, list, rank) {
       showSyncStatus();
     }
   });
-  actions.append(saveBtn);
-  if (list !== 'saved') {
-    const dismissBtn = el('button', { type: 'button', className: 'dismiss', text: 'Dismiss',
-      'aria-label': `Dismiss “${title}”: not interested` });
-    dismissBtn.addEventListener('click', async () => {
-      const after = li.nextElementSibling;
-      const next = after || li.previousElementSibling;
-      li.remove();
-      if (next) (next.querySelector('button.dismiss') || next.querySelector('button'))?.focus();
-      if (!$('items').children.length) setState('That was the last one here. Check the other lists.');
-      const reply = await send(MSG.DISMISS, { paper: { key: paper.key, url: paper.url, title: paper.title }, list, rank });
-      if (!reply.ok) {
-        $('items').insertBefore(li, after && after.isConnected ? after : null);
-        setState(`Could not dismiss: ${reply.message || reply.error}`, { error: true });
-      }
-    });
-    actions.append(dismissBtn);
-  }
-  li.append(actions);
-  return li;
+  return saveBtn;
+}
+
+/** Dismiss: the item leaves the list at once (focus moves to a neighbour) and comes back if that failed. */
+function dismissButton(paper, title, li, list, rank) {
+  const dismissBtn = el('button', { type: 'button', className: 'dismiss', text: 'Dismiss',
+    'aria-label': `Dismiss “${title}”: not interested` });
+  dismissBtn.addEventListener('click', async () => {
+    const after = li.nextElementSibling;
+    const next = after || li.previousElementSibling;
+    li.remove();
+    if (next) (next.querySelector('button.dismiss') || next.querySelector('button'))?.focus();
+    if (!$('items').children.length) setState('That was the last one here. Check the other lists.');
+    const reply = await send(MSG.DISMISS, { paper: { key: paper.key, url: paper.url, title: paper.title }, list, rank });
+    if (!reply.ok) {
+      $('items').insertBefore(li, after && after.isConnected ? after : null);
+      setState(`Could not dismiss: ${reply.message || reply.error}`, { error: true });
+    }
+  });
+  return dismissBtn;
 }
 
 init();
