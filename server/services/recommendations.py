@@ -88,14 +88,14 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
 
 
 @dataclass(frozen=True)
-class _UserLists:
+class _SavedAndDismissed:
     """The user's saves and dismissals: never recommended, and the marks of the list."""
 
     saved: dict[int, str]  # paper id -> key
     dismissed: dict[int, str]
 
     @classmethod
-    def load(cls, session: Session, user_id: int) -> _UserLists:
+    def load(cls, session: Session, user_id: int) -> _SavedAndDismissed:
         saved = session.execute(
             select(Paper.id, Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id)
         )
@@ -128,11 +128,11 @@ def _user_history(session: Session, user_id: int) -> list[HistoryEvent]:
 def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
     loaded = current_model()
     trend = _trending(session, window, loaded)
-    lists = _UserLists.load(session, user.id)
-    exclude = lists.keys()
+    marked = _SavedAndDismissed.load(session, user.id)
+    exclude = marked.keys()
     if loaded is None:
         items = _trending_fallback(session, trend, window, limit, exclude)
-        return RankedList(items, window, "trending (no model yet)", lists.marks())
+        return RankedList(items, window, "trending (no model yet)", marked.marks())
 
     history = _user_history(session, user.id)
     # Papers read more than a day ago are known to the reader: recommending them again is noise.
@@ -156,7 +156,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> R
     items = _ranked(session, recs)
     if len(items) < limit:
         items += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(items), bool(history))
-    return RankedList(items, window, f"model {loaded.version}", lists.marks())
+    return RankedList(items, window, f"model {loaded.version}", marked.marks())
 
 
 def _docs_the_model_lacks(
