@@ -35,8 +35,9 @@ def paper_by_key(session: Session, key: str) -> Paper | None:
 
 
 def search_papers(session: Session, text: str, limit: int) -> list[Paper]:
-    """Papers whose title or abstract holds every word of ``text`` (case-insensitive), at most ``limit``,
-    newest first, then those matching more words in the title first; without words, the newest papers."""
+    """The newest ``limit`` papers whose title or abstract holds every word of ``text`` (case-insensitive, at
+    most MAX_SEARCH_TERMS words), those with more of the words in their title first; without words, the newest
+    ``limit`` papers."""
     query = select(Paper)
     terms = [t for t in text.lower().split() if t][:MAX_SEARCH_TERMS]
     for term in terms:
