@@ -75,7 +75,6 @@ def references(args: argparse.Namespace, paper_topic: np.ndarray) -> list[list[s
 
 def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
     from server.db import db, upgrade_database
-    from server.models import ApiToken, Interaction, Paper, Save, User
 
     upgrade_database(app)
     timings = {}
@@ -85,139 +84,145 @@ def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, 
     with app.app_context():
         session = db.session
         started = time.perf_counter()
-        rows = []
-        for i in range(args.papers):
-            words = TOPICS[paper_topic[i]]
-            title = " ".join(rng.choice(words, 4).tolist() + rng.choice(COMMON, 2).tolist()).capitalize()
-            abstract = " ".join(rng.choice(words + COMMON, 60).tolist())
-            rows.append(
-                {
-                    "key": paper_key(i),
-                    "title": title,
-                    "abstract": abstract,
-                    "authors": ["A. Author"],
-                    "keywords": [words[0]],
-                    "references": cites[i],
-                    "url": None,
-                    "published_at": now - timedelta(days=int(rng.integers(0, 400))),
-                    "source": "bench",
-                    "created_at": now - timedelta(days=30),
-                    "updated_at": now,
-                }
-            )
-            if len(rows) == 5000:
-                session.execute(insert(Paper), rows)
-                rows = []
-        if rows:
-            session.execute(insert(Paper), rows)
+        _insert_papers(session, args, rng, paper_topic, cites, now)
         session.commit()
         timings["insert_papers_s"] = round(time.perf_counter() - started, 2)
 
         started = time.perf_counter()
-        session.execute(
-            insert(User),
-            [
-                {
-                    "email": f"u{u}@bench.invalid",
-                    "password_hash": "x",
-                    "is_admin": False,
-                    "tracking_paused": False,
-                    "created_at": now,
-                }
-                for u in range(args.users)
-            ],
-        )
-        session.execute(
-            insert(ApiToken),
-            [
-                {
-                    "user_id": u + 1,
-                    "name": "bench",
-                    "prefix": "ps_bench",
-                    "token_hash": hashlib.sha256(f"ps_bench_{u + 1}".encode()).hexdigest(),
-                    "created_at": now,
-                }
-                for u in range(args.users)
-            ],
-        )
-        user_topic = rng.integers(0, len(TOPICS), args.users)
-        by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
-        users = rng.integers(0, args.users, args.interactions)
-        own = rng.random(args.interactions) < 0.8
-        papers = np.empty(args.interactions, dtype=np.int64)
-        for t in range(len(TOPICS)):
-            mask = own & (user_topic[users] == t)
-            # Zipf-like popularity inside a topic, so trending and ALS see real structure.
-            ranks = np.minimum(rng.zipf(1.3, mask.sum()) - 1, len(by_topic[t]) - 1)
-            papers[mask] = by_topic[t][ranks]
-        papers[~own] = rng.integers(0, args.papers, (~own).sum())
-        kinds = rng.choice(["open", "click", "save"], args.interactions, p=[0.7, 0.15, 0.15])
-        ages = rng.exponential(20, args.interactions)
-        batch = []
-        saves: dict[tuple[int, int], datetime] = {}
-        for j in range(args.interactions):
-            at = now - timedelta(days=float(ages[j]))
-            batch.append(
-                {
-                    "user_id": int(users[j]) + 1,
-                    "paper_id": int(papers[j]) + 1,
-                    "type": str(kinds[j]),
-                    "occurred_at": at,
-                    "received_at": at,
-                    "client_event_id": uuid.uuid4().hex[:32],
-                    "context": None,
-                }
-            )
-            if kinds[j] == "save":
-                saves[(int(users[j]) + 1, int(papers[j]) + 1)] = at
-            if len(batch) == 20000:
-                session.execute(insert(Interaction), batch)
-                batch = []
-        if batch:
-            session.execute(insert(Interaction), batch)
-        items = [{"user_id": u, "paper_id": p, "saved_at": at} for (u, p), at in saves.items()]
-        for start in range(0, len(items), 20000):
-            session.execute(insert(Save), items[start : start + 20000])
+        _insert_users(session, args, now)
+        _insert_interactions(session, args, rng, paper_topic, now)
         session.commit()
         timings["insert_interactions_s"] = round(time.perf_counter() - started, 2)
     return timings
 
 
+def _insert_papers(session, args, rng, paper_topic: np.ndarray, cites: list[list[str]], now: datetime) -> None:
+    from server.models import Paper
+
+    rows = []
+    for i in range(args.papers):
+        words = TOPICS[paper_topic[i]]
+        title = " ".join(rng.choice(words, 4).tolist() + rng.choice(COMMON, 2).tolist()).capitalize()
+        abstract = " ".join(rng.choice(words + COMMON, 60).tolist())
+        rows.append(
+            {
+                "key": paper_key(i),
+                "title": title,
+                "abstract": abstract,
+                "authors": ["A. Author"],
+                "keywords": [words[0]],
+                "references": cites[i],
+                "url": None,
+                "published_at": now - timedelta(days=int(rng.integers(0, 400))),
+                "source": "bench",
+                "created_at": now - timedelta(days=30),
+                "updated_at": now,
+            }
+        )
+        if len(rows) == 5000:
+            session.execute(insert(Paper), rows)
+            rows = []
+    if rows:
+        session.execute(insert(Paper), rows)
+
+
+def _insert_users(session, args, now: datetime) -> None:
+    """Users 1..n, each with the bearer token ps_bench_<id>."""
+    from server.models import ApiToken, User
+
+    session.execute(
+        insert(User),
+        [
+            {
+                "email": f"u{u}@bench.invalid",
+                "password_hash": "x",
+                "is_admin": False,
+                "tracking_paused": False,
+                "created_at": now,
+            }
+            for u in range(args.users)
+        ],
+    )
+    session.execute(
+        insert(ApiToken),
+        [
+            {
+                "user_id": u + 1,
+                "name": "bench",
+                "prefix": "ps_bench",
+                "token_hash": hashlib.sha256(f"ps_bench_{u + 1}".encode()).hexdigest(),
+                "created_at": now,
+            }
+            for u in range(args.users)
+        ],
+    )
+
+
+def _insert_interactions(session, args, rng, paper_topic: np.ndarray, now: datetime) -> None:
+    """Interactions mostly within each user's topic, and the saves they leave."""
+    from server.models import Interaction, Save
+
+    user_topic = rng.integers(0, len(TOPICS), args.users)
+    by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
+    users = rng.integers(0, args.users, args.interactions)
+    own = rng.random(args.interactions) < 0.8
+    papers = np.empty(args.interactions, dtype=np.int64)
+    for t in range(len(TOPICS)):
+        mask = own & (user_topic[users] == t)
+        # Zipf-like popularity inside a topic, so trending and ALS see real structure.
+        ranks = np.minimum(rng.zipf(1.3, mask.sum()) - 1, len(by_topic[t]) - 1)
+        papers[mask] = by_topic[t][ranks]
+    papers[~own] = rng.integers(0, args.papers, (~own).sum())
+    kinds = rng.choice(["open", "click", "save"], args.interactions, p=[0.7, 0.15, 0.15])
+    ages = rng.exponential(20, args.interactions)
+    batch = []
+    saves: dict[tuple[int, int], datetime] = {}
+    for j in range(args.interactions):
+        at = now - timedelta(days=float(ages[j]))
+        batch.append(
+            {
+                "user_id": int(users[j]) + 1,
+                "paper_id": int(papers[j]) + 1,
+                "type": str(kinds[j]),
+                "occurred_at": at,
+                "received_at": at,
+                "client_event_id": uuid.uuid4().hex[:32],
+                "context": None,
+            }
+        )
+        if kinds[j] == "save":
+            saves[(int(users[j]) + 1, int(papers[j]) + 1)] = at
+        if len(batch) == 20000:
+            session.execute(insert(Interaction), batch)
+            batch = []
+    if batch:
+        session.execute(insert(Interaction), batch)
+    items = [{"user_id": u, "paper_id": p, "saved_at": at} for (u, p), at in saves.items()]
+    for start in range(0, len(items), 20000):
+        session.execute(insert(Save), items[start : start + 20000])
+
+
+def _headers(u: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer ps_bench_{u}"}
+
+
+def _timed(users: np.ndarray, fn, pause_s: float = 0.0) -> list[float]:
+    """Milliseconds of ``fn(user)`` for each user; a 4xx or 5xx stops the benchmark."""
+    out = []
+    for u in users:
+        time.sleep(pause_s)
+        started = time.perf_counter()
+        response = fn(int(u))
+        out.append((time.perf_counter() - started) * 1000)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
+    return out
+
+
 def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, dict[str, float]]:
     client = app.test_client()
     users = rng.integers(1, args.users + 1, args.requests)
-
-    def headers(u: int) -> dict[str, str]:
-        return {"Authorization": f"Bearer ps_bench_{u}"}
-
-    def timed(fn, pause_s: float = 0.0) -> list[float]:
-        out = []
-        for u in users:
-            time.sleep(pause_s)
-            started = time.perf_counter()
-            response = fn(int(u))
-            out.append((time.perf_counter() - started) * 1000)
-            if response.status_code >= 400:
-                raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
-        return out
-
-    results = {}
-    client.get("/api/v1/recommendations", headers=headers(1))  # loads the model once
-    results["recommendations"] = summary(
-        timed(lambda u: client.get("/api/v1/recommendations?limit=20", headers=headers(u)))
-    )
-    results["trending_cached"] = summary(timed(lambda u: client.get("/api/v1/trending?window=7d")))
-    app.config["TRENDING_CACHE_SECONDS"] = 0
-    results["trending_uncached"] = summary(timed(lambda u: client.get("/api/v1/trending?window=7d"))[:20])
-    # a 0.2 s cache age and a request every 20 ms for 2 s: each period's first request finds the list stale
-    # and is answered from it while a background thread recomputes it (production: once per cache period)
-    app.config["TRENDING_CACHE_SECONDS"] = 0.2
-
-    results["trending_stale"] = summary(timed(lambda u: client.get("/api/v1/trending?window=7d"), pause_s=0.02))
-    app.config["TRENDING_CACHE_SECONDS"] = 30
-    results["saves_page"] = summary(timed(lambda u: client.get("/api/v1/saves?limit=20", headers=headers(u))))
-    results["similar"] = summary(timed(lambda u: client.get(f"/api/v1/papers/arxiv:2000.{u % 99999:05d}/similar")))
-    results["search"] = summary(timed(lambda u: client.get("/api/v1/papers?q=graph+network&limit=20")))
+    results = _measure_reads(app, client, users)
 
     def post_batch(u: int):
         events = [
@@ -229,12 +234,43 @@ def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str
             }
             for k in rng.integers(0, min(args.papers, 99999), 50)
         ]
-        return client.post("/api/v1/events", json={"events": events}, headers=headers(u))
+        return client.post("/api/v1/events", json={"events": events}, headers=_headers(u))
 
-    results["events_batch_50"] = summary(timed(post_batch))
+    results["events_batch_50"] = summary(_timed(users, post_batch))
 
     # Papers imported after the last retrain are candidates (by text) from the moment they exist: time the
     # recommendations again with NEW_PAPERS of them in the catalog.
+    _insert_new_papers(app, rng)
+    results[f"recommendations_{NEW_PAPERS}_new_papers"] = summary(
+        _timed(users, lambda u: client.get("/api/v1/recommendations?limit=20", headers=_headers(u)))
+    )
+    return results
+
+
+def _measure_reads(app, client, users: np.ndarray) -> dict[str, dict[str, float]]:
+    results = {}
+    client.get("/api/v1/recommendations", headers=_headers(1))  # loads the model once
+    results["recommendations"] = summary(
+        _timed(users, lambda u: client.get("/api/v1/recommendations?limit=20", headers=_headers(u)))
+    )
+    results["trending_cached"] = summary(_timed(users, lambda u: client.get("/api/v1/trending?window=7d")))
+    app.config["TRENDING_CACHE_SECONDS"] = 0
+    results["trending_uncached"] = summary(_timed(users, lambda u: client.get("/api/v1/trending?window=7d"))[:20])
+    # a 0.2 s cache age and a request every 20 ms for 2 s: each period's first request finds the list stale
+    # and is answered from it while a background thread recomputes it (production: once per cache period)
+    app.config["TRENDING_CACHE_SECONDS"] = 0.2
+
+    results["trending_stale"] = summary(_timed(users, lambda u: client.get("/api/v1/trending?window=7d"), pause_s=0.02))
+    app.config["TRENDING_CACHE_SECONDS"] = 30
+    results["saves_page"] = summary(_timed(users, lambda u: client.get("/api/v1/saves?limit=20", headers=_headers(u))))
+    results["similar"] = summary(
+        _timed(users, lambda u: client.get(f"/api/v1/papers/arxiv:2000.{u % 99999:05d}/similar"))
+    )
+    results["search"] = summary(_timed(users, lambda u: client.get("/api/v1/papers?q=graph+network&limit=20")))
+    return results
+
+
+def _insert_new_papers(app, rng: np.random.Generator) -> None:
     from server.db import db
     from server.models import Paper
 
@@ -257,10 +293,6 @@ def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str
             ],
         )
         db.session.commit()
-    results[f"recommendations_{NEW_PAPERS}_new_papers"] = summary(
-        timed(lambda u: client.get("/api/v1/recommendations?limit=20", headers=headers(u)))
-    )
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:

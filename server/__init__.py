@@ -14,7 +14,7 @@ from server.api import register as register_api
 from server.config import PROJECT_ROOT, defaults, load_secret_key
 from server.db import db
 from server.errors import PaperScoutApi
-from server.services import recommendations
+from server.services import recommendations, serving_model
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     auth.init_app(app)
+    serving_model.init_app(app)
     recommendations.init_app(app)
     api = PaperScoutApi(app)
     register_api(api)

@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 from server import importer
 from server.db import db
 from server.models import Paper, User
+from server.services.training import RetrainBusy, run_retrain
 
 DEMO_CATALOG = Path(__file__).parent / "demo" / "catalog.jsonl"
 
@@ -103,8 +104,6 @@ def load_demo_command() -> None:
 @click.option("--wait", is_flag=True, help="If another retrain is running, wait for it instead of giving up.")
 def retrain_command(config_path: Path | None, quiet: bool, wait: bool) -> None:
     """Retrain the recommender from the database and publish it; running servers pick it up."""
-    from server.services.training import RetrainBusy, run_retrain  # imports the API: not at app creation
-
     try:
         summary = run_retrain(progress=not quiet, config_path=config_path, wait=wait)
     except (ValueError, RetrainBusy) as exc:

@@ -29,7 +29,6 @@ def defaults() -> dict[str, Any]:
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{var / 'paperscout.sqlite3'}"),
         "MODEL_DIR": os.environ.get("PAPERSCOUT_MODEL_DIR", str(var / "models")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_BODY", 4 * 1024 * 1024)),
-        "EVENTS_MAX_BATCH": 500,
         # Request bounds (server/request_limits.py); gunicorn's limits in the Makefile sit above them.
         "MAX_URL_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_URL_LENGTH", 4096)),
         "MAX_HEADER_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_HEADER_LENGTH", 8192)),

@@ -14,8 +14,9 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from server.json_input import DEFAULT_MAX_DEPTH, InvalidJson, loads
+from server.models import PROVENANCE_IMPORT
 from server.schemas import PaperMetaSchema
-from server.services.papers import PROVENANCE_IMPORT, PaperMeta, fold_metas, upsert_papers
+from server.services.papers import PaperMeta, fold_metas, upsert_papers
 from server.services.sql import chunks, write_isolating_refusals
 
 MAX_SHOWN_ERRORS = 20

@@ -25,7 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.keys import MAX_KEY_LENGTH
 
-EVENT_TYPES = ("open", "click", "save", "unsave", "dismiss")
+# The types of the interaction log's events: the one definition on the server (extension/lib/queue.js lists the
+# same for the extension; tests/server/test_shared_definitions.py checks that both agree).
+TRACKING_EVENTS = ("open", "click")  # reading a paper: dropped while a user's tracking is paused
+CHOICE_EVENTS = ("save", "unsave", "dismiss")  # explicit choices: they change the saves and dismissals
+EVENT_TYPES = TRACKING_EVENTS + CHOICE_EVENTS
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for the large tables.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -43,7 +47,9 @@ def new_session_token() -> str:
 # Where a paper's metadata came from. A client (an extension event, a save) may only fill empty fields of a
 # paper whose metadata is not authoritative; an admin import or an upstream fetcher is authoritative.
 PROVENANCE_CLIENT = "client"
-AUTHORITATIVE_PROVENANCES = ("import", "fetch")
+PROVENANCE_IMPORT = "import"  # the admin import: API, CLI import-papers, load-demo
+PROVENANCE_FETCH = "fetch"  # the upstream fetchers of server/ingest
+AUTHORITATIVE_PROVENANCES = (PROVENANCE_IMPORT, PROVENANCE_FETCH)
 PROVENANCES = (PROVENANCE_CLIENT, *AUTHORITATIVE_PROVENANCES)
 
 # SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT: ids of deleted users,
@@ -201,10 +207,6 @@ class UserErasure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-INGEST_SOURCES = ("arxiv", "rss", "oai", "hf", "resolve")
-INGEST_STATUSES = ("running", "ok", "failed")
 
 
 class IngestRun(Base):

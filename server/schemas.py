@@ -21,6 +21,7 @@ from server.fields import (
 )
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import EVENT_TYPES
+from server.services.recommender_names import WINDOWS
 
 
 class StrictSchema(Schema):
@@ -107,6 +108,9 @@ class EventSchema(StrictSchema):
             raise ValidationError("context holds at most 20 entries.")
 
 
+MAX_EVENTS_PER_BATCH = 500
+
+
 class EventBatchSchema(StrictSchema):
     # Events are validated one by one in the view so that one bad event rejects only itself.
     events = fields.List(
@@ -115,8 +119,11 @@ class EventBatchSchema(StrictSchema):
             metadata={"description": "an Event (components/schemas/Event); anything else is rejected alone"},
         ),
         required=True,
-        validate=validate.Length(min=1, max=500),
-        metadata={"description": "up to 500 events; each is validated on its own (see `rejected` in the result)"},
+        validate=validate.Length(min=1, max=MAX_EVENTS_PER_BATCH),
+        metadata={
+            "description": f"up to {MAX_EVENTS_PER_BATCH} events; each is validated on its own "
+            "(see `rejected` in the result)"
+        },
     )
 
 
@@ -234,11 +241,8 @@ class SearchArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-WINDOWS = ("1d", "7d", "30d")
-
-
 class ListArgsSchema(StrictSchema):
-    window = SafeString(load_default="7d", validate=validate.OneOf(WINDOWS))
+    window = SafeString(load_default="7d", validate=validate.OneOf(tuple(WINDOWS)))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -17,7 +17,8 @@ button:focus-visible { outline: 2px solid #0969da; outline-offset: 2px; }
   .msg { background: #3b2300; color: #fff8c5; }
 }`;
 
-export function createBadge({ saved, onToggle }) {
+/** The badge's elements: a host holding a shadow root with a status line, the save button and a close button. */
+function badgeElements() {
   const host = document.createElement('div');
   host.id = 'paperscout-badge';
   const root = host.attachShadow({ mode: 'open' });
@@ -42,7 +43,11 @@ export function createBadge({ saved, onToggle }) {
   close.title = 'Hide';
   wrap.append(msg, button, close);
   root.append(style, wrap);
+  return { host, msg, button, close };
+}
 
+export function createBadge({ saved, onToggle }) {
+  const { host, msg, button, close } = badgeElements();
   let state = Boolean(saved);
   let busy = false;
   const render = () => {

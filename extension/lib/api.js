@@ -18,7 +18,7 @@ export const keyPath = (key) => encodeURIComponent(key);
  * @param {string} method
  * @param {string} path  path below /api/v1, starting with "/"
  * @param {object} [body]
- * @param {{fetchImpl?: Function, timeoutMs?: number, raw?: boolean}} [opts]
+ * @param {{fetchImpl?: Function, timeoutMs?: number}} [opts]
  */
 export async function apiRequest(settings, method, path, body, opts = {}) {
   const fetchImpl = opts.fetchImpl || globalThis.fetch.bind(globalThis);
@@ -43,7 +43,6 @@ export async function apiRequest(settings, method, path, body, opts = {}) {
   } finally {
     if (timer) clearTimeout(timer);
   }
-  if (opts.raw && res.ok) return res;
   let data = null;
   if (res.status !== 204) {
     const text = await res.text();

@@ -20,11 +20,6 @@ export function parseArxivId(raw) {
   return null;
 }
 
-export function arxivKey(raw) {
-  const p = parseArxivId(raw);
-  return p ? `arxiv:${p.id}` : null;
-}
-
 /** DOI normalisation: strip resolver prefixes and "doi:", lower-case. */
 export function normalizeDoi(raw) {
   if (typeof raw !== 'string') return null;
@@ -240,7 +235,8 @@ export function detectPaper(doc, url) {
   return paper;
 }
 
-/** The canonical web address of a paper key (what the backend also derives from the key). */
+/** The canonical web address of a paper key (what the backend also derives from the key): the one rule of
+ *  the extension, for the events and saves it sends and for the links in the popup. */
 export function urlForKey(key) {
   if (typeof key !== 'string') return null;
   if (key.startsWith('arxiv:')) return `https://arxiv.org/abs/${key.slice(6)}`;

@@ -23,8 +23,6 @@ export const MSG = Object.freeze({
   SAVED_CHANGED: 'paperscout:saved-changed',
 });
 
-export const MESSAGE_TYPES = Object.freeze(new Set(Object.values(MSG)));
-
 /** Send a message to the worker; resolves with its reply, or {ok:false, error} if nobody answered. */
 export async function send(type, payload = {}) {
   try {

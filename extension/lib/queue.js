@@ -5,8 +5,11 @@ import { apiPaper } from './detect.js';
 
 export const QUEUE_KEY = 'eventQueue';
 export const MAX_QUEUE = 5000;
+// The event types of POST /api/v1/events: the one list of the extension. The server's is EVENT_TYPES in
+// server/models.py (tests/server/test_shared_definitions.py checks that both agree).
 export const EVENT_TYPES = Object.freeze(['open', 'click', 'save', 'unsave', 'dismiss']);
-/** Only these are dropped when the queue is full; explicit choices (save/unsave/dismiss) never are. */
+/** Only these (reading a paper) are dropped when the queue is full; explicit choices (save/unsave/dismiss)
+ *  never are. The server's TRACKING_EVENTS: the same types it drops while tracking is paused. */
 export const DROPPABLE = Object.freeze(new Set(['open', 'click']));
 
 /** Save, unsave and dismiss: the user's explicit choices, whose order per paper matters to the server. */

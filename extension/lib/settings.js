@@ -26,12 +26,6 @@ export async function getSettings(storage = chrome.storage.local) {
   return out;
 }
 
-/** Is tracking (open/click events) allowed on this hostname? */
-export function trackingAllowed(settings, hostname) {
-  if (settings.paused) return false;
-  return siteEnabled(settings, hostname);
-}
-
 /** Per-site switch: disabledSites holds hostnames like "arxiv.org"; subdomains follow their site. */
 export function siteEnabled(settings, hostname) {
   const host = String(hostname || '').toLowerCase().replace(/^www\./, '');

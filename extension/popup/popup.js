@@ -3,6 +3,7 @@
 // The DOM is built with createElement/textContent only.
 
 import { ApiError, apiRequest } from '../lib/api.js';
+import { urlForKey } from '../lib/detect.js';
 import { MSG, send } from '../lib/messages.js';
 import { getSettings } from '../lib/settings.js';
 
@@ -27,13 +28,10 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-export function paperUrl(paper) {
+/** Where a list item links to: the URL the server shows for it, else the canonical address of its key. */
+function paperUrl(paper) {
   if (paper.url && /^https?:\/\//.test(paper.url)) return paper.url;
-  const key = paper.key || '';
-  if (key.startsWith('arxiv:')) return `https://arxiv.org/abs/${key.slice(6)}`;
-  if (key.startsWith('openreview:')) return `https://openreview.net/forum?id=${encodeURIComponent(key.slice(11))}`;
-  if (key.startsWith('doi:')) return `https://doi.org/${key.slice(4)}`;
-  return null;
+  return urlForKey(paper.key || '');
 }
 
 function authorsText(authors) {
@@ -222,6 +220,14 @@ function renderItem(paper, row, list, rank) {
     li.append(ul);
   }
   const actions = el('div', { className: 'actions' });
+  actions.append(saveButton(paper, title));
+  if (list !== 'saved') actions.append(dismissButton(paper, title, li, list, rank));
+  li.append(actions);
+  return li;
+}
+
+/** Save / Saved toggle: the state shows at once and goes back if the worker could not record it. */
+function saveButton(paper, title) {
   const saveBtn = el('button', { type: 'button', className: 'save' });
   let saved = Boolean(paper.saved);
   const renderSave = () => {
@@ -242,26 +248,26 @@ function renderItem(paper, row, list, rank) {
       showSyncStatus();
     }
   });
-  actions.append(saveBtn);
-  if (list !== 'saved') {
-    const dismissBtn = el('button', { type: 'button', className: 'dismiss', text: 'Dismiss',
-      'aria-label': `Dismiss “${title}”: not interested` });
-    dismissBtn.addEventListener('click', async () => {
-      const after = li.nextElementSibling;
-      const next = after || li.previousElementSibling;
-      li.remove();
-      if (next) (next.querySelector('button.dismiss') || next.querySelector('button'))?.focus();
-      if (!$('items').children.length) setState('That was the last one here. Check the other lists.');
-      const reply = await send(MSG.DISMISS, { paper: { key: paper.key, url: paper.url, title: paper.title }, list, rank });
-      if (!reply.ok) {
-        $('items').insertBefore(li, after && after.isConnected ? after : null);
-        setState(`Could not dismiss: ${reply.message || reply.error}`, { error: true });
-      }
-    });
-    actions.append(dismissBtn);
-  }
-  li.append(actions);
-  return li;
+  return saveBtn;
+}
+
+/** Dismiss: the item leaves the list at once (focus moves to a neighbour) and comes back if that failed. */
+function dismissButton(paper, title, li, list, rank) {
+  const dismissBtn = el('button', { type: 'button', className: 'dismiss', text: 'Dismiss',
+    'aria-label': `Dismiss “${title}”: not interested` });
+  dismissBtn.addEventListener('click', async () => {
+    const after = li.nextElementSibling;
+    const next = after || li.previousElementSibling;
+    li.remove();
+    if (next) (next.querySelector('button.dismiss') || next.querySelector('button'))?.focus();
+    if (!$('items').children.length) setState('That was the last one here. Check the other lists.');
+    const reply = await send(MSG.DISMISS, { paper: { key: paper.key, url: paper.url, title: paper.title }, list, rank });
+    if (!reply.ok) {
+      $('items').insertBefore(li, after && after.isConnected ? after : null);
+      setState(`Could not dismiss: ${reply.message || reply.error}`, { error: true });
+    }
+  });
+  return dismissBtn;
 }
 
 init();

@@ -11,10 +11,10 @@ from server.api.base import Blueprint
 from server.auth import admin_required
 from server.db import db
 from server.ingest import runs as ingest_runs
-from server.models import IngestRun, Interaction, ModelVersion, Paper, User
+from server.models import PROVENANCE_IMPORT, IngestRun, Interaction, ModelVersion, Paper, User
 from server.schemas import PaperMetaSchema, StrictSchema
-from server.services import recommendations
-from server.services.papers import PROVENANCE_IMPORT, PaperMeta, fold_metas, upsert_papers
+from server.services import serving_model
+from server.services.papers import PaperMeta, fold_metas, upsert_papers
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", description="Administration (admins only)")
 
@@ -32,7 +32,7 @@ class ImportResultSchema(StrictSchema):
 @blp.response(200)
 def model_status() -> dict[str, Any]:
     """The model serving in this process: version, created_at, data counts, evaluation metrics."""
-    loaded = recommendations.current_model()
+    loaded = serving_model.current_model()
     history = [
         {
             "version": v.version,
@@ -65,7 +65,7 @@ def model_status() -> dict[str, Any]:
 @blp.response(200)
 def reload_model() -> dict[str, Any]:
     """Load the current model version in this worker now (other workers notice it within seconds anyway)."""
-    loaded = recommendations.reload_model()
+    loaded = serving_model.reload_model()
     return {"version": loaded.version if loaded else None}
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.api.base import Blueprint
 from server.db import db
-from server.services import recommendations
+from server.services import serving_model
 
 blp = Blueprint("health", __name__, description="Health")
 
@@ -22,7 +22,7 @@ def healthz():
         database = "ok"
     except SQLAlchemyError as exc:
         database = f"unreachable: {type(exc).__name__}"
-    loaded = recommendations.current_model()
+    loaded = serving_model.current_model()
     body = {
         "status": "ok" if database == "ok" else "degraded",
         "database": database,

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_login import current_user, login_required
 
 from server.api.base import Blueprint
+from server.api.serialize import ranked_list_dict
 from server.db import db
 from server.schemas import ListArgsSchema, ListResultSchema
 from server.services import recommendations
@@ -21,7 +22,7 @@ blp = Blueprint("lists", __name__, description="Trending and recommendations")
 def trending(args: dict[str, Any]) -> dict[str, Any]:
     """Papers with the most time-decayed interest over all readers in the window (1d, 7d or 30d)."""
     user_id = current_user.id if current_user.is_authenticated else None
-    return recommendations.trending_list(db.session, args["window"], args["limit"], user_id)
+    return ranked_list_dict(recommendations.trending_list(db.session, args["window"], args["limit"], user_id))
 
 
 @blp.route("/recommendations", methods=["GET"])
@@ -31,4 +32,5 @@ def trending(args: dict[str, Any]) -> dict[str, Any]:
 def recommend(args: dict[str, Any]) -> dict[str, Any]:
     """My personalised trending list: each item with its score components and the reasons it is here."""
     current_app.logger.debug("recommendations for user %s", current_user.id)
-    return recommendations.recommend_for(db.session, current_user, window=args["window"], limit=args["limit"])
+    ranked = recommendations.recommend_for(db.session, current_user, window=args["window"], limit=args["limit"])
+    return ranked_list_dict(ranked)

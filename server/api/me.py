@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, g, json
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.api.base import Blueprint
@@ -14,7 +13,7 @@ from server.api.serialize import paper_dict
 from server.auth import revoke_tokens
 from server.db import db
 from server.errors import abort
-from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
+from server.models import ApiToken, User
 from server.schemas import (
     PasswordChangeResultSchema,
     PasswordChangeSchema,
@@ -24,8 +23,7 @@ from server.schemas import (
 )
 from server.security import csrf_token_for, no_store
 from server.security.limits import RATE_LIMITED
-from server.services import recommendations
-from server.services.erasure import record_erasure
+from server.services import account
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -45,14 +43,8 @@ def delete_me() -> None:
     """Erase my account and every row about me (interactions, saves, dismissals, tokens); the recommender
     stops using my saves at once, and no stored model version keeps them."""
     user_id = current_user.id
-    session = db.session
-    for model in (Interaction, Save, Dismissal, ApiToken):
-        session.execute(delete(model).where(model.user_id == user_id))
-    session.execute(delete(User).where(User.id == user_id))
-    record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
-    session.commit()
+    account.erase_account(db.session, user_id)
     logout_user()
-    recommendations.apply_erasures()
 
 
 @blp.route("/password", methods=["PUT"])
@@ -88,27 +80,8 @@ def reset_personalisation() -> dict[str, int]:
 
     My saved papers stay saved, and each keeps one save event so the recommender still knows my library.
     """
-    session = db.session
-    uid = current_user.id
-    saved = select(Save.paper_id).where(Save.user_id == uid)
-    removed = session.execute(
-        delete(Interaction).where(
-            Interaction.user_id == uid,
-            ~((Interaction.type == "save") & Interaction.paper_id.in_(saved)),
-        )
-    ).rowcount
-    # Keep only the newest save event per saved paper.
-    newest = (
-        select(func.max(Interaction.id))
-        .where(Interaction.user_id == uid, Interaction.type == "save")
-        .group_by(Interaction.paper_id)
-    )
-    removed += session.execute(
-        delete(Interaction).where(Interaction.user_id == uid, Interaction.id.not_in(newest))
-    ).rowcount
-    dismissals = session.execute(delete(Dismissal).where(Dismissal.user_id == uid)).rowcount
-    session.commit()
-    return {"interactions_removed": removed, "dismissals_removed": dismissals}
+    counts = account.reset_personalisation(db.session, current_user.id)
+    return {"interactions_removed": counts.interactions_removed, "dismissals_removed": counts.dismissals_removed}
 
 
 @blp.route("/tracking", methods=["PUT"])
@@ -129,73 +102,42 @@ def set_tracking(data: dict[str, Any]) -> User:
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
     """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions."""
-    session = db.session
-    uid = current_user.id
-    user = UserSchema().dump(current_user)
-    tokens = [
-        {
-            "id": t.id,
-            "name": t.name,
-            "prefix": t.prefix,
-            "created_at": _iso(t.created_at),
-            "last_used_at": _iso(t.last_used_at),
-            "expires_at": _iso(t.expires_at),
-            "revoked_at": _iso(t.revoked_at),
-        }
-        for t in session.scalars(select(ApiToken).where(ApiToken.user_id == uid))
-    ]
-    saves = [
-        {"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)}
-        for s, p in session.execute(
-            select(Save, Paper)
-            .join(Paper, Paper.id == Save.paper_id)
-            .where(Save.user_id == uid)
-            .order_by(Save.saved_at.desc())
-        )
-    ]
-    dismissals = [
-        {"paper_key": key, "dismissed_at": _iso(at)}
-        for key, at in session.execute(
-            select(Paper.key, Dismissal.dismissed_at)
-            .join(Paper, Paper.id == Dismissal.paper_id)
-            .where(Dismissal.user_id == uid)
-        )
-    ]
-    interactions = [
-        {
-            "id": cid,
-            "type": kind,
-            "paper_key": key,
-            "occurred_at": _iso(occ),
-            "received_at": _iso(rec),
-            "context": ctx,
-        }
-        for cid, kind, key, occ, rec, ctx in session.execute(
-            select(
-                Interaction.client_event_id,
-                Interaction.type,
-                Paper.key,
-                Interaction.occurred_at,
-                Interaction.received_at,
-                Interaction.context,
-            )
-            .join(Paper, Paper.id == Interaction.paper_id)
-            .where(Interaction.user_id == uid)
-            .order_by(Interaction.occurred_at, Interaction.id)
-        )
-    ]
+    data = account.account_data(db.session, current_user.id)
     body = {
-        "user": user,
-        "tokens": tokens,
-        "saves": saves,
-        "dismissals": dismissals,
-        "interactions": interactions,
+        "user": UserSchema().dump(current_user),
+        "tokens": [_token_json(t) for t in data.tokens],
+        "saves": [{"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)} for s, p in data.saves],
+        "dismissals": [{"paper_key": key, "dismissed_at": _iso(at)} for key, at in data.dismissals],
+        "interactions": [_event_json(e) for e in data.interactions],
     }
     return Response(
         json.dumps(body, indent=1),
         mimetype="application/json",
         headers={"Content-Disposition": 'attachment; filename="paperscout-export.json"'},
     )
+
+
+def _token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": _iso(token.created_at),
+        "last_used_at": _iso(token.last_used_at),
+        "expires_at": _iso(token.expires_at),
+        "revoked_at": _iso(token.revoked_at),
+    }
+
+
+def _event_json(event: account.LoggedEvent) -> dict[str, Any]:
+    return {
+        "id": event.event_id,
+        "type": event.type,
+        "paper_key": event.paper_key,
+        "occurred_at": _iso(event.occurred_at),
+        "received_at": _iso(event.received_at),
+        "context": event.context,
+    }
 
 
 def _iso(value: Any) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from server.db import db
 from server.errors import abort
 from server.keys import InvalidKey, canonical_key
 from server.models import Paper
+from server.services.catalog import paper_by_key
 
 
 def parse_key(raw: str) -> str:
@@ -19,7 +18,7 @@ def parse_key(raw: str) -> str:
 
 def paper_or_404(raw: str) -> Paper:
     key = parse_key(raw)
-    paper = db.session.scalar(select(Paper).where(Paper.key == key))
+    paper = paper_by_key(db.session, key)
     if paper is None:
         abort(404, f"No paper with key {key!r}.")
     return paper

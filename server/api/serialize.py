@@ -1,18 +1,14 @@
-"""Turning rows into response dicts without per-row queries."""
+"""The services' domain objects as the API shows them (dicts the response schemas of server/schemas.py dump)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from server.fields import is_http_url
 from server.keys import default_url
 from server.models import Paper
-from server.services.sql import chunks
-from server.services.state import saved_and_dismissed
+from server.services.recommendations import RankedList
+from server.services.state import Marks
 
 
 def paper_dict(
@@ -44,26 +40,24 @@ def shown_url(key: str, stored: str | None) -> str | None:
     return default_url(key) or (stored if stored and is_http_url(stored) else None)
 
 
-def papers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Paper]:
-    wanted = list(dict.fromkeys(int(i) for i in ids))
-    out: dict[int, Paper] = {}
-    for part in chunks(wanted):
-        out.update({p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(part)))})
-    return out
+def marked_paper_dict(paper: Paper, marks: Marks | None, *, references: bool = False) -> dict[str, Any]:
+    """A paper with the requesting user's marks on it (none for an anonymous request)."""
+    if marks is None:
+        return paper_dict(paper, references=references)
+    return paper_dict(
+        paper, saved=paper.id in marks.saved, dismissed=paper.id in marks.dismissed, references=references
+    )
 
 
-def papers_by_key(session: Session, keys: Iterable[str]) -> dict[str, Paper]:
-    wanted = list(dict.fromkeys(keys))
-    out: dict[str, Paper] = {}
-    for part in chunks(wanted):
-        out.update({p.key: p for p in session.scalars(select(Paper).where(Paper.key.in_(part)))})
-    return out
-
-
-def paper_dicts_for_user(
-    session: Session, user_id: int | None, papers: list[Paper], *, references: bool = False
-) -> list[dict[str, Any]]:
-    if user_id is None:
-        return [paper_dict(p, references=references) for p in papers]
-    saved, dismissed = saved_and_dismissed(session, user_id, [p.id for p in papers])
-    return [paper_dict(p, saved=p.id in saved, dismissed=p.id in dismissed, references=references) for p in papers]
+def ranked_list_dict(ranked: RankedList) -> dict[str, Any]:
+    """A ranked list (ListResultSchema): each paper with its score, score components and reasons."""
+    items = [
+        {
+            "paper": marked_paper_dict(item.paper, ranked.marks),
+            "score": round(float(item.score), 6),
+            "components": item.components,
+            "reasons": item.reasons,
+        }
+        for item in ranked.items
+    ]
+    return {"items": items, "window": ranked.window, "source": ranked.source}

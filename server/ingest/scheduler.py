@@ -22,6 +22,7 @@ from flask import Flask
 from server.ingest import jobs
 from server.ingest.lock import LockHeld, ingest_lock
 from server.models import IngestRun
+from server.services.training import run_retrain
 
 logger = logging.getLogger("server.ingest")
 
@@ -97,8 +98,6 @@ def run_configured(
 
 
 def _retrain() -> None:
-    from server.services.training import run_retrain
-
     try:
         # a manual retrain may be running: this one waits for it rather than skipping the new papers
         summary = run_retrain(progress=False, wait=True)

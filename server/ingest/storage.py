@@ -21,13 +21,12 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from server.ingest.records import FetchedPaper
-from server.models import HfUpvote, Paper
+from server.models import PROVENANCE_FETCH, HfUpvote, Paper
 from server.services.papers import PaperMeta, upsert_papers
 from server.services.sql import chunks, insert_for
 
 logger = logging.getLogger(__name__)
 
-PROVENANCE = "fetch"
 _STORED = (
     Paper.id,
     Paper.key,
@@ -146,7 +145,7 @@ def store_papers(session: Session, papers: Sequence[FetchedPaper]) -> StoreCount
             counts.unchanged += 1
     if not metas:
         return counts
-    ids = upsert_papers(session, metas, provenance=PROVENANCE)
+    ids = upsert_papers(session, metas, provenance=PROVENANCE_FETCH)
     changes = [
         {"id": ids[key], **extra}
         for key, extra in extras.items()

@@ -1,1 +1,2 @@
-"""Glue between the HTTP layer, the database and the recommender."""
+"""Domain logic: functions on a database session that return domain objects (ORM rows, dataclasses), never
+HTTP responses; they never import server/api. See docs/server.md."""

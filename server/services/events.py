@@ -17,14 +17,12 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from server.models import PROVENANCE_CLIENT, Interaction, User
+from server.models import CHOICE_EVENTS, PROVENANCE_CLIENT, TRACKING_EVENTS, Interaction, User
 from server.schemas import EventSchema
 from server.services.papers import PaperMeta, fold_metas, upsert_papers
 from server.services.sql import chunks, insert_for, lock_per_key, write_isolating_refusals
 from server.services.state import apply_action
 
-STATE_EVENTS = ("save", "unsave", "dismiss")
-TRACKING_EVENTS = ("open", "click")
 EVENTS_LOCK = 1  # lock namespace: one user's event batches
 _event_schema = EventSchema()
 
@@ -131,6 +129,6 @@ def _store_events(
     for part in chunks(rows):
         inserted.update(session.scalars(stmt, part).all())
     for row in rows:
-        if row["type"] in STATE_EVENTS and row["client_event_id"] in inserted:
+        if row["type"] in CHOICE_EVENTS and row["client_event_id"] in inserted:
             apply_action(session, user.id, row["paper_id"], row["type"], row["occurred_at"])
     return inserted

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from recommender.hybrid import PaperDoc
-from server.api.serialize import papers_by_key
+from recommender import PaperDoc
 from server.models import Paper
+from server.services.catalog import papers_by_key
 
 PAPER_DOC_COLUMNS = (Paper.key, Paper.title, Paper.abstract, Paper.keywords, Paper.published_at, Paper.references)
 

@@ -24,8 +24,6 @@ from server.models import AUTHORITATIVE_PROVENANCES, PROVENANCE_CLIENT, PROVENAN
 from server.schemas import MAX_REFERENCES
 from server.services.sql import chunks, insert_for
 
-# The writers' provenances: admin imports (API, CLI, demo catalog), upstream fetchers, and clients.
-PROVENANCE_IMPORT, PROVENANCE_FETCH = AUTHORITATIVE_PROVENANCES
 SOURCES_BY_KIND = {"arxiv": "arxiv", "openreview": "openreview", "doi": "doi", "s2": "semanticscholar"}
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.models import Dismissal, Interaction, Save
+from server.models import Dismissal, Save
 from server.services.sql import insert_for
 
 
@@ -32,28 +33,23 @@ def apply_action(session: Session, user_id: int, paper_id: int, action: str, at:
         session.execute(delete(Dismissal).where(Dismissal.user_id == user_id, Dismissal.paper_id == paper_id))
 
 
-def log_interaction(session: Session, user_id: int, paper_id: int, kind: str, context: dict | None = None) -> None:
-    """Append a server-originated interaction (REST save/unsave/dismiss) so training sees it too."""
-    session.add(
-        Interaction(
-            user_id=user_id,
-            paper_id=paper_id,
-            type=kind,
-            occurred_at=datetime.now(UTC),
-            received_at=datetime.now(UTC),
-            client_event_id=str(uuid.uuid4()),
-            context=context or {"via": "api"},
-        )
-    )
+@dataclass(frozen=True)
+class Marks:
+    """Which papers (by id) one user has saved and dismissed, among the papers a request shows."""
+
+    saved: frozenset[int] = frozenset()
+    dismissed: frozenset[int] = frozenset()
 
 
-def saved_and_dismissed(session: Session, user_id: int, paper_ids: list[int]) -> tuple[set[int], set[int]]:
-    if not paper_ids:
-        return set(), set()
-    saved = set(session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(paper_ids))))
-    dismissed = set(
-        session.scalars(
-            select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(paper_ids))
-        )
+def marks_for(session: Session, user_id: int | None, paper_ids: Iterable[int]) -> Marks | None:
+    """The user's marks on these papers; None for a request without a user (lists then show no marks)."""
+    if user_id is None:
+        return None
+    ids = list(paper_ids)
+    if not ids:
+        return Marks()
+    saved = session.scalars(select(Save.paper_id).where(Save.user_id == user_id, Save.paper_id.in_(ids)))
+    dismissed = session.scalars(
+        select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids))
     )
-    return saved, dismissed
+    return Marks(frozenset(saved), frozenset(dismissed))

@@ -21,9 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recommender import store
-from recommender.config import load_config
-from recommender.training import train
+from recommender import load_config, store, train
 from server.db import db
 from server.models import Interaction, ModelVersion, Paper
 from server.services import erasure

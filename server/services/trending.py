@@ -2,18 +2,20 @@
 
 The decayed sum is computed by the database (one grouped query returning only the best few thousand papers),
 so a refresh costs one index range scan over the window instead of shipping every event to Python. The
-formula is the one of ``recommender.trending.trending`` (a test checks that both agree). A list past its cache
-age is served while a background thread recomputes it (stale-while-revalidate), so only a process's first
-request waits for the query.
+formula is the one of the recommender's ``trending`` (a test checks that both agree), with the trending
+settings of the model that serves (the packaged defaults before any model is trained), so a retrain with
+other trending settings changes the lists. A list past its cache age is served while a background thread
+recomputes it (stale-while-revalidate), so only a process's first request waits for the query.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,17 +24,45 @@ import numpy as np
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from recommender.config import load_config
-from recommender.trending import WINDOWS, freshness_boost
+from recommender import default_config
 from server.models import Interaction, Paper
+from server.services.recommender_names import WINDOWS, freshness_boost
 
 log = logging.getLogger(__name__)
 
+# The trending windows are the recommender's WINDOWS (name -> days); how the server words each in reasons.
 WINDOW_LABELS = {"1d": "today", "7d": "this week", "30d": "this month"}
 KEEP_TOP = 2000
 # A stale list is served while it is refreshed in the background, but never one older than this many cache
 # periods (e.g. when refreshes keep failing): then the request computes it itself.
 STALE_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class TrendingSettings:
+    """The trending section of a recommender config, as the SQL reads it (hashable, comparable)."""
+
+    event_weights: tuple[tuple[str, float], ...]  # only the event types that count (weight > 0)
+    half_life_days: tuple[tuple[str, float], ...]  # per window
+    freshness_half_life_days: float
+    freshness_weight: float
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> TrendingSettings:
+        """From the ``trending`` section of a recommender config (a model's ``config_["trending"]``)."""
+        weights = {k: float(v) for k, v in section["event_weights"].items() if float(v) > 0}
+        return cls(
+            event_weights=tuple(weights.items()),
+            half_life_days=tuple((k, float(v)) for k, v in section["half_life_days"].items()),
+            freshness_half_life_days=float(section["freshness_half_life_days"]),
+            freshness_weight=float(section["freshness_weight"]),
+        )
+
+
+@functools.cache
+def packaged_settings() -> TrendingSettings:
+    """The recommender's packaged defaults: what trending uses while no model has been trained."""
+    return TrendingSettings.from_config(default_config()["trending"])
 
 
 @dataclass(frozen=True)
@@ -42,12 +72,13 @@ class TrendingList:
     paper_ids: np.ndarray  # best first
     scores: np.ndarray
     readers: np.ndarray
+    keys: tuple[str | None, ...] = ()  # the papers' keys, in the same order (None: a paper gone since)
+    settings: TrendingSettings | None = None  # what it was computed with
 
 
 _cache: dict[tuple[str, str], TrendingList] = {}
 _refreshing: set[tuple[str, str]] = set()
 _lock = threading.Lock()
-_config: dict[str, Any] = load_config()["trending"]
 
 
 def _age_days(session: Session, now: datetime) -> Any:
@@ -58,11 +89,16 @@ def _age_days(session: Session, now: datetime) -> Any:
     return func.extract("epoch", literal(now) - Interaction.occurred_at) / 86400.0
 
 
-def compute_trending(session: Session, window: str, now: datetime | None = None) -> TrendingList:
+def compute_trending(
+    session: Session, window: str, now: datetime | None = None, settings: TrendingSettings | None = None
+) -> TrendingList:
+    """The best ``KEEP_TOP`` papers of the window by decayed, freshness-boosted interest (``settings``: the
+    packaged defaults when None)."""
     now = now or datetime.now(UTC)
+    settings = settings or packaged_settings()
     since = now - timedelta(days=WINDOWS[window])
-    weights = {k: float(v) for k, v in _config["event_weights"].items() if float(v) > 0}
-    half_life = float(_config["half_life_days"][window])
+    weights = dict(settings.event_weights)
+    half_life = dict(settings.half_life_days)[window]
     weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
     decayed = func.sum(weight * func.power(0.5, _age_days(session, now) / half_life)).label("score")
     rows = session.execute(
@@ -74,17 +110,26 @@ def compute_trending(session: Session, window: str, now: datetime | None = None)
     ).all()
     if not rows:
         empty = np.zeros(0)
-        return TrendingList(window, time.monotonic(), empty.astype(np.int64), empty, empty.astype(np.int64))
+        return TrendingList(
+            window, time.monotonic(), empty.astype(np.int64), empty, empty.astype(np.int64), settings=settings
+        )
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     scores = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
     readers = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-    published = dict(session.execute(select(Paper.id, Paper.published_at).where(Paper.id.in_(ids.tolist()))).all())
-    pub = np.array([published[i].timestamp() if published.get(i) else math.nan for i in ids.tolist()])
+    papers = {
+        paper_id: (key, published)
+        for paper_id, key, published in session.execute(
+            select(Paper.id, Paper.key, Paper.published_at).where(Paper.id.in_(ids.tolist()))
+        )
+    }
+    published = [papers.get(i, (None, None))[1] for i in ids.tolist()]
+    pub = np.array([at.timestamp() if at else math.nan for at in published])
     scores = scores * freshness_boost(
-        pub, now.timestamp(), float(_config["freshness_half_life_days"]), float(_config["freshness_weight"])
+        pub, now.timestamp(), settings.freshness_half_life_days, settings.freshness_weight
     )
     order = np.lexsort((ids, -scores))[:KEEP_TOP]
-    return TrendingList(window, time.monotonic(), ids[order], scores[order], readers[order])
+    keys = tuple(papers.get(i, (None, None))[0] for i in ids[order].tolist())
+    return TrendingList(window, time.monotonic(), ids[order], scores[order], readers[order], keys, settings)
 
 
 def get_trending(
@@ -94,30 +139,36 @@ def get_trending(
     cache_key: str,
     max_age: float,
     session_factory: Callable[[], Session] | None = None,
+    settings: TrendingSettings | None = None,
 ) -> TrendingList:
     """The trending list for a window, recomputed at most every ``max_age`` seconds per process.
 
     With ``session_factory``, a cached list past ``max_age`` (but within ``STALE_LIMIT`` periods) is returned
     at once while a background thread recomputes it with a session of its own; without one, or with no usable
-    cached list, the request computes it. ``max_age`` <= 0 computes every time.
+    cached list, the request computes it. ``max_age`` <= 0 computes every time. A list computed with other
+    ``settings`` (the packaged defaults when None) is not usable: a new model brought new ones.
     """
+    settings = settings or packaged_settings()
     key = (cache_key, window)
     cached = _cache.get(key)
-    if cached is not None and max_age > 0:
+    if cached is not None and max_age > 0 and cached.settings == settings:
         age = time.monotonic() - cached.computed_at
         if age < max_age:
             return cached
         if session_factory is not None and age < STALE_LIMIT * max_age:
-            refresh_in_background(key, window, session_factory)
+            refresh_in_background(key, window, session_factory, settings)
             return cached
-    fresh = compute_trending(session, window)
+    fresh = compute_trending(session, window, settings=settings)
     with _lock:
         _cache[key] = fresh
     return fresh
 
 
 def refresh_in_background(
-    key: tuple[str, str], window: str, session_factory: Callable[[], Session]
+    key: tuple[str, str],
+    window: str,
+    session_factory: Callable[[], Session],
+    settings: TrendingSettings | None = None,
 ) -> threading.Thread | None:
     """Recompute one cached list in a daemon thread; None when a refresh of it is already running."""
     with _lock:
@@ -128,7 +179,7 @@ def refresh_in_background(
     def run() -> None:
         try:
             with session_factory() as session:
-                fresh = compute_trending(session, window)
+                fresh = compute_trending(session, window, settings=settings)
             with _lock:
                 _cache[key] = fresh
         except Exception:  # the stale list stays in place; the next request past its age tries again

@@ -15,6 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # In this order: tables before the tables whose foreign keys name them.
+    _create_model_versions_and_papers()
+    _create_accounts()
+    _create_activity()
+
+
+def _create_model_versions_and_papers() -> None:
     op.create_table(
         "model_versions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,6 +53,8 @@ def upgrade() -> None:
     with op.batch_alter_table("papers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_papers_created_at"), ["created_at"], unique=False)
 
+
+def _create_accounts() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -75,6 +84,9 @@ def upgrade() -> None:
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
 
+
+def _create_activity() -> None:
+    """Dismissals, the interaction log and saves."""
     op.create_table(
         "dismissals",
         sa.Column("user_id", sa.Integer(), nullable=False),
