@@ -466,10 +466,13 @@ class HybridRecommender:
         now: datetime | None = None,
         window_label: str = "this week",
         min_readers: int | None = None,
+        only: Collection[str] | None = None,
     ) -> list[Recommendation]:
         """Personalised list for the user whose own log rows are ``history`` (oldest first).
 
         Never returns a paper that is currently saved or dismissed in ``history``, nor one in ``exclude``.
+        ``only`` (when given) restricts the list to those papers, each scored in full (a bounded set such as the
+        papers announced today: "new for you"); keys neither in the model nor in ``extra_docs`` are ignored.
         ``extra_docs`` are papers unknown to the model (added after training): they become candidates and give
         text to history entries the model does not know. Reasons never state a count of fewer than
         ``min_readers`` readers (see :meth:`reader_threshold`).
@@ -494,6 +497,7 @@ class HybridRecommender:
             window_label=window_label,
             with_reasons=True,
             min_readers=k,
+            only=None if only is None else {str(key) for key in only},
         )
 
     def _recommend(
@@ -508,11 +512,9 @@ class HybridRecommender:
         window_label: str,
         with_reasons: bool,
         min_readers: int | None = None,
+        only: set[str] | None = None,
     ) -> list[Recommendation]:
         cfg = self.config_
-        sizes = cfg["candidates"]
-        excluded = state.excluded_idx[state.excluded_idx >= 0]
-
         user_factor = None
         if self.als_ is not None and len(state.pos_idx):
             user_factor = self.als_.fold_in(state.pos_idx, state.pos_conf)
@@ -522,23 +524,10 @@ class HybridRecommender:
             cooc_scores = self.cooccurrence_.catalog_scores(state.pos_idx)
         profile = self._text_profile(state)
 
-        cand_keys: dict[str, None] = {}
-        if trending:
-            tkeys = np.asarray(list(trending.keys()), dtype=object)
-            tscores = np.asarray([float(v) for v in trending.values()], dtype=np.float64)
-            for i in top_n_indices(tscores, int(sizes["trending"]), None)[0]:
-                cand_keys[str(tkeys[i])] = None
-        if user_factor is not None:
-            for i in self.als_.top_n(user_factor, int(sizes["als"]), exclude=excluded, item_norm_power=item_norm)[0]:
-                cand_keys[self.item_ids_.keys[i]] = None
-        if profile is not None:
-            for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
-                cand_keys[self.item_ids_.keys[i]] = None
-        if cooc_scores is not None:
-            for i in self.cooccurrence_.top_n(cooc_scores, int(sizes["cooccurrence"]), exclude=excluded):
-                cand_keys[self.item_ids_.keys[i]] = None
-        for k in extra_docs:
-            cand_keys[k] = None
+        if only is not None:
+            cand_keys = dict.fromkeys(k for k in sorted(only) if k in extra_docs or k in self.item_ids_)
+        else:
+            cand_keys = self._candidate_keys(state, user_factor, profile, cooc_scores, trending, extra_docs)
         keys = [k for k in cand_keys if k not in state.excluded_keys]
         if not keys:
             return []
@@ -589,6 +578,39 @@ class HybridRecommender:
                 self.reader_threshold(min_readers),
             )
         return out
+
+    def _candidate_keys(
+        self,
+        state: _UserState,
+        user_factor: np.ndarray | None,
+        profile: sp.csr_matrix | None,
+        cooc_scores: np.ndarray | None,
+        trending: Mapping[str, float],
+        extra_docs: Mapping[str, PaperDoc],
+    ) -> dict[str, None]:
+        """The bounded candidate set, in first-seen order: top trending, ALS, text and co-occurrence neighbours
+        of the history, and every paper the model lacks."""
+        sizes = self.config_["candidates"]
+        excluded = state.excluded_idx[state.excluded_idx >= 0]
+        item_norm = self.cf_item_norm_for(state.n_positive)
+        cand_keys: dict[str, None] = {}
+        if trending:
+            tkeys = np.asarray(list(trending.keys()), dtype=object)
+            tscores = np.asarray([float(v) for v in trending.values()], dtype=np.float64)
+            for i in top_n_indices(tscores, int(sizes["trending"]), None)[0]:
+                cand_keys[str(tkeys[i])] = None
+        if user_factor is not None:
+            for i in self.als_.top_n(user_factor, int(sizes["als"]), exclude=excluded, item_norm_power=item_norm)[0]:
+                cand_keys[self.item_ids_.keys[i]] = None
+        if profile is not None:
+            for i in self.text_.top_n(profile, int(sizes["text"]), exclude=excluded)[0]:
+                cand_keys[self.item_ids_.keys[i]] = None
+        if cooc_scores is not None:
+            for i in self.cooccurrence_.top_n(cooc_scores, int(sizes["cooccurrence"]), exclude=excluded):
+                cand_keys[self.item_ids_.keys[i]] = None
+        for k in extra_docs:
+            cand_keys[k] = None
+        return cand_keys
 
     def _candidate_vectors(
         self, keys: np.ndarray, idx: np.ndarray, extra_docs: Mapping[str, PaperDoc]

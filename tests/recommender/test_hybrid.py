@@ -130,6 +130,19 @@ def test_papers_added_after_training(model):
     assert model.recommend([HistoryEvent("arxiv:unknown", "save", NOW)], n=3, now=NOW) == []
 
 
+def test_only_restricts_the_list_to_the_given_papers_scored_in_full(model):
+    graph_new = PaperDoc("arxiv:new-g", "Graph neural networks for molecules", "graph message passing")
+    other_new = PaperDoc("arxiv:new-x", "Protein folding with diffusion models", "protein structure")
+    only = {"arxiv:new-g", "arxiv:new-x", "p0", "g1", "arxiv:nowhere"}
+    recs = model.recommend(saves("g1", "g2", "g4"), n=10, extra_docs=[graph_new, other_new], only=only, now=NOW)
+    keys = [r.key for r in recs]
+    # Saved g1 is never listed; the unknown key is ignored; everything else in `only` is ranked, nothing outside it.
+    assert set(keys) == {"arxiv:new-g", "arxiv:new-x", "p0"}
+    assert keys.index("arxiv:new-g") < keys.index("arxiv:new-x")
+    assert all(r.reasons for r in recs)
+    assert model.recommend(saves("g1"), n=5, only=set(), now=NOW) == []
+
+
 def test_the_same_paper_under_another_key_is_not_recommended_back(model):
     # "g1" as another site lists it (different key, same title; a casing and punctuation variant)
     same = PaperDoc("openreview:abc", TITLES["g1"].upper() + ".", "We study message passing on graphs.")
