@@ -30,14 +30,14 @@ def test_load_demo_stores_arxiv_papers_through_ingestion_once(app, runner):
     assert first.exit_code == 0, first.output
     stored = papers(app)
     arxiv = {k: p for k, p in stored.items() if k.startswith("arxiv:")}
-    assert len(arxiv) == 5 and len(stored) == 5 + len(demo_lines())
+    assert len(arxiv) == 11 and len(stored) == 11 + len(demo_lines())
     pbt = arxiv[PBT]
     assert pbt.title == PBT_TITLE and pbt.source == "arxiv"
     assert pbt.authors[:2] == ["Max Jaderberg", "Valentin Dalibard"] and len(pbt.authors) == 12
     assert pbt.published_at == datetime(2017, 11, 27, tzinfo=UTC)
     assert arxiv["arxiv:2310.14189"].authors == ["Yang Song", "Prafulla Dhariwal"]
     run = runs(app)[-1]
-    assert (run.source, run.status, run.fetched, run.new, run.failed) == ("demo", "ok", 5, 5, 0)
+    assert (run.source, run.status, run.fetched, run.new, run.failed) == ("demo", "ok", 11, 11, 0)
 
     second = invoke(runner, "load-demo")
     assert second.exit_code == 0, second.output
@@ -66,7 +66,7 @@ def test_the_recorded_file_is_what_ingest_arxiv_reads(app, runner, upstream):
     invoke(runner, "load-demo")
     upstream.route(API_PATH, Reply(200, DEMO_ARXIV.read_bytes(), "application/atom+xml; charset=utf-8"))
     result = invoke(runner, "ingest", "arxiv", "--category", "cs.LG", "--days", "1")
-    assert result.exit_code == 0 and "fetched 5, new 0, updated 0" in result.output, result.output
+    assert result.exit_code == 0 and "fetched 11, new 0, updated 0" in result.output, result.output
 
 
 def test_an_install_with_the_old_demo_keys_keeps_one_row_per_paper_and_its_saves(
