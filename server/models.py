@@ -122,6 +122,24 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class FeedToken(Base):
+    """A user's feed token (one at most): feed URLs carry it instead of a session or an API token.
+
+    The URL token is ``selector + verifier``; the verifier is derived from the selector with the server's
+    secret (so the URLs can be shown again), and only the selector and a hash of the whole token are stored:
+    the database alone gives no working feed URL. Rotating replaces the row's values; old URLs stop working.
+    """
+
+    __tablename__ = "feed_tokens"
+    __table_args__ = NO_ID_REUSE
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False)
+    selector: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class Paper(Base):
     __tablename__ = "papers"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -60,3 +61,14 @@ def newest_papers(session: Session, n: int, exclude: set[str]) -> list[Paper]:
     """The ``n`` newest papers of the catalog whose keys are not in ``exclude``."""
     rows = session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(n + len(exclude)))
     return [p for p in rows if p.key not in exclude][:n]
+
+
+def recent_papers(session: Session, since: datetime, limit: int) -> list[Paper]:
+    """Up to ``limit`` papers published or announced at or after ``since``, the most recently published first."""
+    query = (
+        select(Paper)
+        .where(or_(Paper.published_at >= since, Paper.announced_at >= since))
+        .order_by(func.coalesce(Paper.published_at, Paper.announced_at).desc(), Paper.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

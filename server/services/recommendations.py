@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from recommender import HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
-from server.services.catalog import newest_papers, papers_by_id, papers_by_key
+from server.services.catalog import newest_papers, papers_by_id, papers_by_key, recent_papers
 from server.services.new_papers import NewPaperDocs, paper_doc
 from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
@@ -30,6 +30,8 @@ EXTRA_DOCS_LIMIT = 2000
 TRENDING_CANDIDATES = 300
 SEEN_LONG_AGO = timedelta(days=1)
 NO_MODEL_REASON = "No personal model has been trained yet"
+NEW_DAYS = 7  # "new for you": papers published or announced this many days back
+NEW_CANDIDATES = 2000  # the newest this many of them are ranked
 
 
 @dataclass(frozen=True)
@@ -125,30 +127,45 @@ def _user_history(session: Session, user_id: int) -> list[HistoryEvent]:
     return [HistoryEvent(key, kind, at) for key, kind, at in rows]
 
 
-def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
-    loaded = current_model()
-    trend = _trending(session, window, loaded)
-    marked = _SavedAndDismissed.load(session, user.id)
-    exclude = marked.keys()
-    if loaded is None:
-        items = _trending_fallback(session, trend, window, limit, exclude)
-        return RankedList(items, window, "trending (no model yet)", marked.marks())
+@dataclass(frozen=True)
+class _ModelInputs:
+    """What the model needs to rank for one user: their log, what it must not return, live trending."""
 
-    history = _user_history(session, user.id)
+    history: list[HistoryEvent]
+    exclude: set[str]
+    trending: dict[str, float]
+    readers: dict[str, int]
+
+
+def _model_inputs(session: Session, user_id: int, trend: TrendingList, marked: _SavedAndDismissed) -> _ModelInputs:
+    history = _user_history(session, user_id)
     # Papers read more than a day ago are known to the reader: recommending them again is noise.
     seen_before = datetime.now(UTC) - SEEN_LONG_AGO
-    exclude |= {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
+    exclude = marked.keys() | {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
     trending_scores: dict[str, float] = {}
     readers: dict[str, int] = {}
     for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
         if key is not None:
             trending_scores[key], readers[key] = float(score), int(count)
+    return _ModelInputs(history, exclude, trending_scores, readers)
+
+
+def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
+    loaded = current_model()
+    trend = _trending(session, window, loaded)
+    marked = _SavedAndDismissed.load(session, user.id)
+    if loaded is None:
+        items = _trending_fallback(session, trend, window, limit, marked.keys())
+        return RankedList(items, window, "trending (no model yet)", marked.marks())
+
+    inputs = _model_inputs(session, user.id, trend, marked)
+    history, exclude = inputs.history, inputs.exclude
     recs = loaded.model.recommend(
         history,
         n=limit,
-        trending=trending_scores,
-        trending_readers=readers,
-        extra_docs=_docs_the_model_lacks(session, loaded, history, trending_scores),
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=_docs_the_model_lacks(session, loaded, history, inputs.trending),
         exclude=exclude,
         window_label=WINDOW_LABELS[window],
         min_readers=min_readers(),
@@ -157,6 +174,37 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> R
     if len(items) < limit:
         items += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(items), bool(history))
     return RankedList(items, window, f"model {loaded.version}", marked.marks())
+
+
+def recommend_new_for(session: Session, user: User, *, days: int = NEW_DAYS, limit: int) -> RankedList:
+    """ "New for you": only papers published or announced in the last ``days`` days, ranked for the user (the
+    newest first while no model is trained yet)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    marked = _SavedAndDismissed.load(session, user.id)
+    fresh = {p.key: p for p in recent_papers(session, since, NEW_CANDIDATES) if p.key not in marked.keys()}
+    loaded = current_model()
+    if loaded is None:
+        reasons = [f"New in the last {days} days", NO_MODEL_REASON]
+        items = [RankedPaper(p, 0.0, _trend_only(0.0), reasons) for p in list(fresh.values())[:limit]]
+        return RankedList(items, "", "newest (no model yet)", marked.marks())
+    window = "7d"
+    inputs = _model_inputs(session, user.id, _trending(session, window, loaded), marked)
+    model = loaded.model
+    docs = {key: paper_doc(p) for key, p in fresh.items() if key not in model}
+    unknown_history = {e.key for e in inputs.history if e.key not in model and e.key not in docs}
+    docs.update({k: paper_doc(p) for k, p in papers_by_key(session, unknown_history).items()})
+    recs = model.recommend(
+        inputs.history,
+        n=limit,
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=list(docs.values()),
+        exclude=inputs.exclude,
+        window_label=WINDOW_LABELS[window],
+        min_readers=min_readers(),
+        only=list(fresh),
+    )
+    return RankedList(_ranked(session, recs), window, f"model {loaded.version}", marked.marks())
 
 
 def _docs_the_model_lacks(
