@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, select, text
 
 from server import create_app
-from server.db import db
+from server.db import alembic_config, db, upgrade_database
 from server.models import FeedToken
 from tests.api.helpers import assert_error_shape, event
 from tests.conftest import app_config
@@ -227,3 +228,28 @@ def test_new_for_you_without_a_model_lists_this_weeks_papers_newest_first(client
     feed = read_feed(client, feed_urls(client, user)["new"])
     assert [e.id for e in feed.entries] == ["urn:paperscout:paper:arxiv:2412.00012"]
     assert "No personal model has been trained yet" in feed.entries[0].summary
+
+
+def test_feed_operations_are_in_the_openapi_document(client):
+    paths = client.get(f"{API}/openapi.json").get_json()["paths"]
+    assert {"/feeds/{token}/{name}.atom", "/api/v1/me/feeds", "/api/v1/me/feeds/rotate"} <= set(paths)
+    assert {"/api/v1/saves/export", "/api/v1/saves/import"} <= set(paths)
+
+
+def test_migration_0005_adds_and_removes_feed_tokens(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "MODEL_DIR": str(tmp_path / "m")})
+    upgrade_database(app, "0004")
+    engine = create_engine(url)
+
+    def tables() -> set[str]:
+        with engine.connect() as conn:
+            return {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+
+    assert "feed_tokens" not in tables()
+    upgrade_database(app)
+    assert "feed_tokens" in tables()
+    command.downgrade(alembic_config(url), "0004")
+    assert "feed_tokens" not in tables() and "users" in tables()
+    engine.dispose()
+    app.extensions["paperscout_db"].dispose()
