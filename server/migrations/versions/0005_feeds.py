@@ -6,6 +6,7 @@ Create Date: 2026-12-10 09:00:00
 
 - feed_tokens: at most one per user; the selector (looked up) and a SHA-256 hash of the whole URL token (compared
   in constant time). Deleted with the user.
+- papers: indexes on published_at and announced_at ("new for you" lists the papers of the last days by them).
 """
 
 import sqlalchemy as sa
@@ -31,7 +32,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("selector"),
         sqlite_autoincrement=True,
     )
+    with op.batch_alter_table("papers") as batch:
+        batch.create_index("ix_papers_published_at", ["published_at"], unique=False)
+        batch.create_index("ix_papers_announced_at", ["announced_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("papers") as batch:
+        batch.drop_index("ix_papers_announced_at")
+        batch.drop_index("ix_papers_published_at")
     op.drop_table("feed_tokens")
