@@ -42,4 +42,6 @@ def feed(token: str, name: str) -> Response:
     )
     response = Response(document, mimetype=ATOM_MIMETYPE)
     response.headers["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
-    return response
+    # Feed readers poll: an unchanged feed answers 304 to If-None-Match without its body.
+    response.add_etag()
+    return response.make_conditional(request)

@@ -88,6 +88,9 @@ def test_saved_feed_has_ids_dates_links_authors_and_reasons(client, accounts):
         updated = datetime(*entry.updated_parsed[:6], tzinfo=UTC)
         assert abs(updated - datetime.now(UTC)) < timedelta(minutes=5)
     assert read_feed(client, feed_urls(client, user)["saved"]).entries[0].id == doi.id  # ids are stable
+    path = urlsplit(feed_urls(client, user)["saved"]).path
+    etag = client.get(path).headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_rotate_revokes_old_urls(client, accounts):

@@ -293,3 +293,16 @@ def test_import_saves_command(client, runner, accounts, tmp_path):
     assert result.exit_code != 0 and "Nothing was imported" in result.output
     result = runner.invoke(args=["import-saves", "--user", "nobody@example.org", str(bad)])
     assert result.exit_code != 0 and "no user" in result.output
+
+
+def test_exported_bibtex_reads_back_with_the_same_metadata(client, library):
+    """What a new catalog would create from the export: the same keys, titles, authors and years."""
+    from server.services.reference_files import parse_bibtex
+
+    bib = client.get(f"{API}/saves/export?format=bibtex", headers=library["headers"]).get_data(as_text=True)
+    saves = client.get(f"{API}/saves/export?format=json", headers=library["headers"]).get_json()["saves"]
+    entries = parse_bibtex(bib)
+    assert [e.keys[0] for e in entries] == [s["key"] for s in saves]
+    assert [e.title for e in entries] == [s["title"] for s in saves]
+    assert [e.authors for e in entries] == [s["authors"] for s in saves]
+    assert [e.published_at.year if e.published_at else None for e in entries] == [s["year"] for s in saves]
