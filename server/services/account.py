@@ -75,6 +75,7 @@ class AccountData:
     saves: list[tuple[Save, Paper]]  # newest first
     dismissals: list[tuple[str, datetime]]  # (paper key, dismissed_at)
     interactions: list[LoggedEvent]  # oldest first
+    feed_token_created_at: datetime | None  # the feed token (server/services/feeds.py), if one was issued
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -108,4 +109,5 @@ def account_data(session: Session, user_id: int) -> AccountData:
         saves=[(save, paper) for save, paper in saves],
         dismissals=[(key, at) for key, at in dismissals],
         interactions=[LoggedEvent(*row) for row in interactions],
+        feed_token_created_at=session.scalar(select(FeedToken.created_at).where(FeedToken.user_id == user_id)),
     )

@@ -256,3 +256,14 @@ def test_migration_0005_adds_and_removes_feed_tokens(tmp_path):
     assert "feed_tokens" not in tables() and "users" in tables()
     engine.dispose()
     app.extensions["paperscout_db"].dispose()
+
+
+def test_account_export_names_the_feed_token_and_erasure_ends_the_feeds(client, accounts):
+    user = accounts.new()
+    assert client.get(f"{API}/me/export", headers=user["headers"]).get_json()["feed_token"] is None
+    urls = feed_urls(client, user)
+    exported = client.get(f"{API}/me/export", headers=user["headers"]).get_data(as_text=True)
+    assert json.loads(exported)["feed_token"]["created_at"]
+    assert urlsplit(urls["saved"]).path.split("/")[2] not in exported
+    assert client.delete(f"{API}/me", headers=user["headers"]).status_code == 204
+    assert_error_shape(client.get(urlsplit(urls["saved"]).path), 404)
