@@ -114,14 +114,15 @@ def detect_format(text: str, filename: str = "") -> str | None:
     by_extension = {"bib": "bibtex", "bibtex": "bibtex", "csv": "csv", "ris": "ris"}
     if extension in by_extension:
         return by_extension[extension]
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("%")]
-    if not lines:
-        return None
-    if lines[0].startswith("@"):
-        return "bibtex"
-    if any(re.match(r"TY  - ", line) for line in lines[:5]):
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if any(line.startswith("TY  -") for line in lines[:5]):
         return "ris"
-    if "," in lines[0]:
+    if lines and _CSV_IDENTIFYING & {cell.strip().lower() for cell in next(csv.reader([lines[0]]), [])}:
+        return "csv"
+    # Text outside entries is a comment in BibTeX (JabRef starts with "% Encoding: UTF-8", others with prose).
+    if re.search(r"^\s*@[A-Za-z]+\s*[{(]", text, re.MULTILINE):
+        return "bibtex"
+    if lines and "," in lines[0]:
         return "csv"
     return None
 

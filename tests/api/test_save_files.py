@@ -306,3 +306,20 @@ def test_exported_bibtex_reads_back_with_the_same_metadata(client, library):
     assert [e.title for e in entries] == [s["title"] for s in saves]
     assert [e.authors for e in entries] == [s["authors"] for s in saves]
     assert [e.published_at.year if e.published_at else None for e in entries] == [s["year"] for s in saves]
+
+
+@pytest.mark.parametrize(
+    ("text", "filename", "expected"),
+    [
+        ("% Encoding: UTF-8\n\n@Article{x, title={a}}", "", "bibtex"),
+        ("Prose before the entries is a BibTeX comment\n@misc{a,\n}", "", "bibtex"),
+        ("TY  - JOUR\nTI  - x\nER  - \n", "", "ris"),
+        ('"Key","Title","Abstract Note"\n"x","y","a line\n@misc{a,"\n', "", "csv"),
+        ("anything", "library.RIS", "ris"),
+        ("just words", "", None),
+    ],
+)
+def test_format_detection(text, filename, expected):
+    from server.services.reference_files import detect_format
+
+    assert detect_format(text, filename) == expected
