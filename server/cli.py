@@ -14,18 +14,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import generate_password_hash
 
 from server import importer
-from server.db import db
+from server.auth import normalise_email
+from server.db import db, immediate_writes
 from server.ingest.demo import DEMO_ARXIV, DEMO_CATALOG, load_recorded_arxiv
 from server.ingest.lock import LockHeld, ingest_lock
 from server.ingest.runs import summary_line
 from server.models import Paper, User
+from server.services import imports
+from server.services.reference_files import IMPORT_FORMATS, BadReferenceFile
 from server.services.training import RetrainBusy, run_retrain
 
 
 def init_app(app: Flask) -> None:
     from server.ingest import cli as ingest_cli
 
-    for command in (create_user_command, import_papers_command, load_demo_command, retrain_command):
+    for command in (
+        create_user_command,
+        import_papers_command,
+        import_saves_command,
+        load_demo_command,
+        retrain_command,
+    ):
         app.cli.add_command(command)
     ingest_cli.init_app(app)
 
@@ -82,6 +91,32 @@ def import_papers_command(path: Path) -> None:
     references, ...})."""
     count = import_file(path)
     click.echo(f"imported {count} papers from {path.name}")
+
+
+@click.command("import-saves")
+@with_appcontext
+@click.option("--user", "email", required=True, help="The account whose saves the file becomes.")
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), help="Default: told from the file.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_saves_command(email: str, fmt: str | None, path: Path) -> None:
+    """Import a BibTeX, Zotero CSV or RIS export as a user's saves (all or nothing; as POST /saves/import)."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"no user {email!r}")
+    try:
+        fmt, entries = imports.read_entries(path.read_bytes(), fmt, path.name)
+        with immediate_writes():
+            report = imports.import_saves(db.session, user.id, fmt, entries)
+    except BadReferenceFile as exc:
+        raise click.ClickException(f"{path.name}: {exc} Nothing was imported.") from None
+    except imports.ImportRefused as exc:  # its message says that nothing was imported
+        raise click.ClickException(f"{path.name}: {exc}") from None
+    click.echo(
+        f"{path.name} ({report.format}): {report.entries} entries, {len(report.matched)} matched, "
+        f"{len(report.created)} created, {len(report.skipped)} skipped; {report.newly_saved} newly saved"
+    )
+    for item in report.skipped:
+        click.echo(f"  skipped entry {item.entry} ({item.label}): {item.reason}")
 
 
 @click.command("load-demo")

@@ -30,6 +30,8 @@ def defaults() -> dict[str, Any]:
         "MODEL_DIR": os.environ.get("PAPERSCOUT_MODEL_DIR", str(var / "models")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_BODY", 4 * 1024 * 1024)),
         # Request bounds (server/request_limits.py); gunicorn's limits in the Makefile sit above them.
+        # Largest reference file POST /saves/import takes (it must also fit MAX_CONTENT_LENGTH).
+        "IMPORT_MAX_BYTES": int(os.environ.get("PAPERSCOUT_IMPORT_MAX_BYTES", 2 * 1024 * 1024)),
         "MAX_URL_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_URL_LENGTH", 4096)),
         "MAX_HEADER_LENGTH": int(os.environ.get("PAPERSCOUT_MAX_HEADER_LENGTH", 8192)),
         "MAX_HEADER_COUNT": int(os.environ.get("PAPERSCOUT_MAX_HEADER_COUNT", 100)),
@@ -62,6 +64,7 @@ def defaults() -> dict[str, Any]:
         ),
         "RATELIMIT_REGISTER_PER_IP": os.environ.get("PAPERSCOUT_RATELIMIT_REGISTER_PER_IP", "10 per hour"),
         "RATELIMIT_EVENTS_PER_USER": os.environ.get("PAPERSCOUT_RATELIMIT_EVENTS_PER_USER", "120 per minute"),
+        "RATELIMIT_FEEDS_PER_IP": os.environ.get("PAPERSCOUT_RATELIMIT_FEEDS_PER_IP", "60 per minute"),
         "JSON_SORT_KEYS": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "PaperScout API",

@@ -122,6 +122,24 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class FeedToken(Base):
+    """A user's feed token (one at most): feed URLs carry it instead of a session or an API token.
+
+    The URL token is ``selector + verifier``; the verifier is derived from the selector with the server's
+    secret (so the URLs can be shown again), and only the selector and a hash of the whole token are stored:
+    the database alone gives no working feed URL. Rotating replaces the row's values; old URLs stop working.
+    """
+
+    __tablename__ = "feed_tokens"
+    __table_args__ = NO_ID_REUSE
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False)
+    selector: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class Paper(Base):
     __tablename__ = "papers"
 
@@ -134,7 +152,7 @@ class Paper(Base):
     # canonical keys of the papers it cites ("references" is an SQL keyword, hence the column name)
     references: Mapped[list] = mapped_column("reference_keys", JSON, nullable=False, default=list)
     url: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # "new for you" looks back by it
     source: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     provenance: Mapped[str] = mapped_column(String(20), nullable=False, default=PROVENANCE_CLIENT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
@@ -143,7 +161,7 @@ class Paper(Base):
     arxiv_version: Mapped[int | None] = mapped_column(Integer)  # the latest version seen (2 for v2)
     version_date: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when that version appeared
     primary_category: Mapped[str | None] = mapped_column(String(40))  # also first in ``keywords``
-    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first announcement (daily feed)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # first announcement (daily feed)
     github_repo: Mapped[str | None] = mapped_column(Text)  # Hugging Face's githubRepo
     ai_keywords: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # Hugging Face's ai_keywords
 

@@ -293,3 +293,47 @@ class DismissalSchema(Schema):
 class ResetResultSchema(Schema):
     interactions_removed = fields.Integer()
     dismissals_removed = fields.Integer()
+
+
+class FeedUrlSchema(Schema):
+    list = fields.String(metadata={"description": "for-you, new or saved"})
+    title = fields.String()
+    url = fields.String(metadata={"format": "uri", "description": "the Atom feed; it carries my feed token"})
+
+
+class FeedUrlsSchema(Schema):
+    feeds = fields.List(fields.Nested(FeedUrlSchema))
+
+
+class ExportArgsSchema(StrictSchema):
+    format = SafeString(load_default="bibtex", validate=validate.OneOf(("bibtex", "csv", "json")))
+
+
+class ImportArgsSchema(StrictSchema):
+    format = SafeString(
+        load_default=None,
+        validate=validate.OneOf(("bibtex", "csv", "ris")),
+        metadata={"description": "the file's format; without it, told from the file name or its content"},
+    )
+
+
+class ImportedItemSchema(Schema):
+    entry = fields.Integer(metadata={"description": "the entry's position in the file (1 for the first)"})
+    key = fields.String(metadata={"format": "paper-key", "pattern": CANONICAL_KEY_PATTERN})
+    title = fields.String()
+    already_saved = fields.Boolean()
+
+
+class SkippedItemSchema(Schema):
+    entry = fields.Integer()
+    label = fields.String(metadata={"description": "the entry's citation key or title"})
+    reason = fields.String()
+
+
+class ImportReportSchema(Schema):
+    format = fields.String()
+    entries = fields.Integer(metadata={"description": "entries in the file"})
+    newly_saved = fields.Integer(metadata={"description": "papers saved now that were not saved before"})
+    matched = fields.List(fields.Nested(ImportedItemSchema), metadata={"description": "papers already known"})
+    created = fields.List(fields.Nested(ImportedItemSchema), metadata={"description": "papers new to the catalog"})
+    skipped = fields.List(fields.Nested(SkippedItemSchema))

@@ -101,7 +101,8 @@ def set_tracking(data: dict[str, Any]) -> User:
 @login_required
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
-    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions."""
+    """Everything stored about me: account, tokens and feed token (without secrets), saves, dismissals,
+    interactions."""
     data = account.account_data(db.session, current_user.id)
     body = {
         "user": UserSchema().dump(current_user),
@@ -109,6 +110,8 @@ def export() -> Response:
         "saves": [{"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)} for s, p in data.saves],
         "dismissals": [{"paper_key": key, "dismissed_at": _iso(at)} for key, at in data.dismissals],
         "interactions": [_event_json(e) for e in data.interactions],
+        # without its secret, like the API tokens: only when it was issued
+        "feed_token": {"created_at": _iso(data.feed_token_created_at)} if data.feed_token_created_at else None,
     }
     return Response(
         json.dumps(body, indent=1),

@@ -1,10 +1,13 @@
-"""Saved papers: current state, paged newest first."""
+"""Saved papers: current state, paged newest first; export as BibTeX, CSV or JSON; import a reference-manager
+export (BibTeX, Zotero CSV, RIS) as saves."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, current_app, request
 from flask_login import current_user, login_required
+from flask_smorest.error_handler import ErrorSchema
 
 from server.api.base import Blueprint
 from server.api.params import parse_key
@@ -12,9 +15,19 @@ from server.api.serialize import paper_dict
 from server.db import db
 from server.errors import abort
 from server.fields import encode_cursor
-from server.schemas import PageArgsSchema, SaveBodySchema, SavePageSchema, SaveSchema
-from server.services import choices
+from server.schemas import (
+    ExportArgsSchema,
+    ImportArgsSchema,
+    ImportReportSchema,
+    PageArgsSchema,
+    SaveBodySchema,
+    SavePageSchema,
+    SaveSchema,
+)
+from server.security import no_store
+from server.services import choices, exports, imports
 from server.services.papers import PaperMeta
+from server.services.reference_files import BadReferenceFile
 
 blp = Blueprint("saves", __name__, url_prefix="/saves", description="Saved papers")
 
@@ -56,3 +69,79 @@ def put_save(body: dict[str, Any] | None, key: str) -> dict[str, Any]:
 def delete_save(key: str) -> None:
     """Unsave a paper (idempotent)."""
     choices.unsave(db.session, current_user.id, parse_key(key))
+
+
+@blp.route("/export", methods=["GET"])
+@no_store
+@login_required
+@blp.arguments(ExportArgsSchema, location="query")
+@blp.response(200, description="My saves as a download: BibTeX, CSV or JSON")
+def export_saves(args: dict[str, Any]) -> Response:
+    """All my saves, newest first, as a file: `bibtex` (arXiv papers as arXiv's own export writes them, with
+    `eprint`, `archivePrefix` and `primaryClass`; DOIs as `doi`), `csv` or `json` (key, title, authors, year,
+    date, url, saved_at, ...)."""
+    fmt = args["format"]
+    mimetype, extension = exports.EXPORT_FORMATS[fmt]
+    text = exports.export_saves(exports.saved_papers(db.session, current_user.id), fmt)
+    return Response(
+        text,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="paperscout-saves.{extension}"'},
+    )
+
+
+IMPORT_BODY = {
+    "required": True,
+    "description": "The file: as the `file` field of a form upload, or as the raw body.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        "text/plain": {"schema": {"type": "string"}},
+        "application/x-bibtex": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-research-info-systems": {"schema": {"type": "string"}},
+    },
+}
+
+
+@blp.route("/import", methods=["POST"])
+@login_required
+@blp.arguments(ImportArgsSchema, location="query")
+@blp.doc(requestBody=IMPORT_BODY)
+@blp.response(200, ImportReportSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="The file cannot be read; nothing was imported")
+@blp.alt_response(413, schema=ErrorSchema, description="The file is too large; nothing was imported")
+@blp.alt_response(422, schema=ErrorSchema, description="The database refused the file's data; nothing was imported")
+def import_saves(args: dict[str, Any]) -> imports.ImportReport:
+    """Save every paper of a BibTeX, Zotero CSV or RIS export. arXiv ids and DOIs are matched to papers in the
+    catalog; unknown papers are created from the file. All or nothing: the report says what was matched, what
+    was created, and what was skipped and why."""
+    data, filename = _upload()
+    try:
+        fmt, entries = imports.read_entries(data, args["format"], filename)
+    except BadReferenceFile as exc:
+        abort(400, f"{exc} Nothing was imported.", {"file": exc.problems[:20]})
+    try:
+        return imports.import_saves(db.session, current_user.id, fmt, entries)
+    except imports.ImportRefused as exc:
+        abort(422, str(exc), {"file": [str(exc)]})
+
+
+def _upload() -> tuple[bytes, str]:
+    """The uploaded file's bytes and name (a form's `file` field, or the raw body), within the size limit."""
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        abort(413, f"The file is larger than {limit} bytes.", {"file": [f"at most {limit} bytes"]})
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            abort(400, "Send the file as the form field `file`.", {"file": ["missing"]})
+        data, filename = upload.read(limit + 1), upload.filename or ""
+    else:
+        data, filename = request.get_data(cache=False), ""
+    if len(data) > limit:
+        abort(413, f"The file is larger than {limit} bytes.", {"file": [f"at most {limit} bytes"]})
+    if not data.strip():
+        abort(400, "The file is empty. Nothing was imported.", {"file": ["empty"]})
+    return data, filename

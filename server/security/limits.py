@@ -40,6 +40,7 @@ CONFIG_VARIABLES = {
     "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT": "PAPERSCOUT_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
     "RATELIMIT_REGISTER_PER_IP": "PAPERSCOUT_RATELIMIT_REGISTER_PER_IP",
     "RATELIMIT_EVENTS_PER_USER": "PAPERSCOUT_RATELIMIT_EVENTS_PER_USER",
+    "RATELIMIT_FEEDS_PER_IP": "PAPERSCOUT_RATELIMIT_FEEDS_PER_IP",
 }
 # Failed password checks of one account, whichever endpoint made them, count in one bucket.
 ACCOUNT_SCOPE = "password-failures"
@@ -116,6 +117,8 @@ LIMITS = (
     EndpointLimit(
         "events.post_events", "RATELIMIT_EVENTS_PER_USER", signed_in_user, "Too many event batches; slow down."
     ),
+    # Feed readers poll without signing in: per address, whatever the token (a guesser is held back too).
+    EndpointLimit("feeds.feed", "RATELIMIT_FEEDS_PER_IP", client_address, "Too many feed requests from this address."),
 )
 
 

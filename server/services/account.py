@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
+from server.models import ApiToken, Dismissal, FeedToken, Interaction, Paper, Save, User
 from server.services import serving_model
 from server.services.erasure import record_erasure
 
@@ -18,7 +18,7 @@ def erase_account(session: Session, user_id: int) -> None:
     """Delete the account and every row about it (interactions, saves, dismissals, tokens), and record the
     erasure in the same transaction; before this returns, the model serving here has dropped the user's row
     and no kept model version holds it (other processes follow at their next check)."""
-    for model in (Interaction, Save, Dismissal, ApiToken):
+    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
     record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
@@ -75,6 +75,7 @@ class AccountData:
     saves: list[tuple[Save, Paper]]  # newest first
     dismissals: list[tuple[str, datetime]]  # (paper key, dismissed_at)
     interactions: list[LoggedEvent]  # oldest first
+    feed_token_created_at: datetime | None  # the feed token (server/services/feeds.py), if one was issued
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -108,4 +109,5 @@ def account_data(session: Session, user_id: int) -> AccountData:
         saves=[(save, paper) for save, paper in saves],
         dismissals=[(key, at) for key, at in dismissals],
         interactions=[LoggedEvent(*row) for row in interactions],
+        feed_token_created_at=session.scalar(select(FeedToken.created_at).where(FeedToken.user_id == user_id)),
     )
