@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -60,3 +61,19 @@ def newest_papers(session: Session, n: int, exclude: set[str]) -> list[Paper]:
     """The ``n`` newest papers of the catalog whose keys are not in ``exclude``."""
     rows = session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(n + len(exclude)))
     return [p for p in rows if p.key not in exclude][:n]
+
+
+WINDOW_LIMIT = 2000
+
+
+def papers_in_window(session: Session, since: datetime, limit: int = WINDOW_LIMIT) -> dict[str, Paper]:
+    """Key -> paper for the newest ``limit`` papers published or announced at or after ``since``, newest first
+    (by announcement, else publication: a paper is new on the day the daily feed announces it)."""
+    appeared = func.coalesce(Paper.announced_at, Paper.published_at)
+    query = (
+        select(Paper)
+        .where(or_(Paper.published_at >= since, Paper.announced_at >= since))
+        .order_by(appeared.desc(), Paper.id.desc())
+        .limit(limit)
+    )
+    return {p.key: p for p in session.scalars(query)}

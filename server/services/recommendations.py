@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from recommender import HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
-from server.services.catalog import newest_papers, papers_by_id, papers_by_key
-from server.services.new_papers import NewPaperDocs, paper_doc
+from server.services.catalog import newest_papers, papers_by_id, papers_by_key, papers_in_window
+from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_doc
 from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
 from server.services.state import Marks, marks_for
@@ -125,38 +125,98 @@ def _user_history(session: Session, user_id: int) -> list[HistoryEvent]:
     return [HistoryEvent(key, kind, at) for key, kind, at in rows]
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What a personal list is computed from: the user's marks and log, what they know, live trending."""
+
+    marked: _SavedAndDismissed
+    history: list[HistoryEvent]
+    exclude: set[str]
+    trending: dict[str, float]  # key -> score, the top TRENDING_CANDIDATES
+    readers: dict[str, int]  # key -> distinct readers in the window
+
+    @classmethod
+    def load(cls, session: Session, user: User, trend: TrendingList) -> _Inputs:
+        marked = _SavedAndDismissed.load(session, user.id)
+        history = _user_history(session, user.id)
+        # Papers read more than a day ago are known to the reader: recommending them again is noise.
+        seen_before = datetime.now(UTC) - SEEN_LONG_AGO
+        exclude = marked.keys() | {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
+        trending: dict[str, float] = {}
+        readers: dict[str, int] = {}
+        for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
+            if key is not None:
+                trending[key], readers[key] = float(score), int(count)
+        return cls(marked, history, exclude, trending, readers)
+
+
 def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
     loaded = current_model()
     trend = _trending(session, window, loaded)
-    marked = _SavedAndDismissed.load(session, user.id)
-    exclude = marked.keys()
     if loaded is None:
-        items = _trending_fallback(session, trend, window, limit, exclude)
+        marked = _SavedAndDismissed.load(session, user.id)
+        items = _trending_fallback(session, trend, window, limit, marked.keys())
         return RankedList(items, window, "trending (no model yet)", marked.marks())
 
-    history = _user_history(session, user.id)
-    # Papers read more than a day ago are known to the reader: recommending them again is noise.
-    seen_before = datetime.now(UTC) - SEEN_LONG_AGO
-    exclude |= {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
-    trending_scores: dict[str, float] = {}
-    readers: dict[str, int] = {}
-    for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
-        if key is not None:
-            trending_scores[key], readers[key] = float(score), int(count)
+    inputs = _Inputs.load(session, user, trend)
     recs = loaded.model.recommend(
-        history,
+        inputs.history,
         n=limit,
-        trending=trending_scores,
-        trending_readers=readers,
-        extra_docs=_docs_the_model_lacks(session, loaded, history, trending_scores),
-        exclude=exclude,
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=_docs_the_model_lacks(session, loaded, inputs.history, inputs.trending),
+        exclude=inputs.exclude,
         window_label=WINDOW_LABELS[window],
         min_readers=min_readers(),
     )
     items = _ranked(session, recs)
     if len(items) < limit:
-        items += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(items), bool(history))
-    return RankedList(items, window, f"model {loaded.version}", marked.marks())
+        exclude = inputs.exclude | {r.key for r in recs}
+        items += _newest_fill(session, exclude, limit - len(items), bool(inputs.history))
+    return RankedList(items, window, f"model {loaded.version}", inputs.marked.marks())
+
+
+def recommend_new_for(session: Session, user: User, *, since: timedelta, window: str, limit: int) -> RankedList:
+    """New for you: only papers published or announced within ``since``, ranked for the user. Papers the user
+    has opened, saved or dismissed are not new to them and never listed (so none is its own reason)."""
+    loaded = current_model()
+    trend = _trending(session, window, loaded)
+    inputs = _Inputs.load(session, user, trend)
+    known = inputs.exclude | {e.key for e in inputs.history}
+    window_papers = {k: p for k, p in papers_in_window(session, datetime.now(UTC) - since).items() if k not in known}
+    if loaded is None:
+        items = [
+            RankedPaper(p, 0.0, _trend_only(0.0), [f"New · {_day(p)}", NO_MODEL_REASON])
+            for p in list(window_papers.values())[:limit]
+        ]
+        return RankedList(items, window, "newest (no model yet)", inputs.marked.marks())
+
+    extra = {d.key: d for d in _docs_the_model_lacks(session, loaded, inputs.history, inputs.trending)}
+    extra.update({k: paper_doc(p) for k, p in window_papers.items() if k not in loaded.model and k not in extra})
+    recs = loaded.model.recommend(
+        inputs.history,
+        n=limit,
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=list(extra.values()),
+        exclude=known,
+        window_label=WINDOW_LABELS[window],
+        min_readers=min_readers(),
+        only=list(window_papers),
+    )
+    items = [
+        RankedPaper(window_papers[r.key], r.score, _components(r), new_paper_reasons(r.reasons))
+        for r in recs
+        if r.key in window_papers
+    ]
+    return RankedList(items, window, f"model {loaded.version}", inputs.marked.marks())
+
+
+def _day(paper: Paper) -> str:
+    """When a new paper appeared, as its list says it: announced (the daily feed) or else published."""
+    if paper.announced_at is not None:
+        return f"announced {paper.announced_at:%Y-%m-%d}"
+    return f"published {paper.published_at:%Y-%m-%d}" if paper.published_at else "new in the catalog"
 
 
 def _docs_the_model_lacks(
@@ -204,12 +264,16 @@ def _ranked(session: Session, recs: list[Recommendation]) -> list[RankedPaper]:
         RankedPaper(
             papers[r.key],
             r.score,
-            {c: round(float(r.components.get(c, 0.0)), 6) for c in COMPONENTS},
+            _components(r),
             r.reasons,
         )
         for r in recs
         if r.key in papers
     ]
+
+
+def _components(rec: Recommendation) -> dict[str, float]:
+    return {c: round(float(rec.components.get(c, 0.0)), 6) for c in COMPONENTS}
 
 
 def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit: int) -> RankedList:
