@@ -40,6 +40,8 @@ COMPONENTS = ("cf", "cooccurrence", "text", "trend")
 # per-section settings besides the component weights
 BLEND_OPTIONS = ("min_items", "cf_item_norm", "popularity_discount")
 COLD_START_HINT = "save papers to personalise this list"
+# The reason of a paper that arrived after the last retrain (scored by its text alone).
+RECENTLY_ADDED_REASON = "Recently added to the catalog"
 
 
 @dataclass(frozen=True)
@@ -898,7 +900,7 @@ class HybridRecommender:
             scored.sort(key=lambda t: -t[0])
             rec.reasons.extend(r for _, r in scored)
             if idx[j] < 0 and rec.key in extra_titles:
-                rec.reasons.append("Recently added to the catalog")
+                rec.reasons.append(RECENTLY_ADDED_REASON)
 
     def _citation_links(
         self,

@@ -32,11 +32,12 @@ function authorsText(authors) {
 
 /** Date and authors on one line; the date in a <time> so it reads as one. */
 function metaLine(paper) {
-  const date = paperDate(paper.published_at);
+  const iso = paper.published_at || paper.announced_at; // announced: arXiv's daily feed, for papers without a date
+  const date = paperDate(iso);
   const authors = authorsText(paper.authors);
   if (!date && !authors) return null;
   const line = el('div', { className: 'meta' });
-  if (date) line.append(el('time', { className: 'date', datetime: paper.published_at, text: date }));
+  if (date) line.append(el('time', { className: 'date', datetime: iso, text: date }));
   if (date && authors) line.append(' · ');
   if (authors) line.append(el('span', { className: 'authors', text: authors }));
   return line;
