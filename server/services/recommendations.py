@@ -23,7 +23,7 @@ from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_do
 from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
 from server.services.state import Marks, marks_for
-from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
+from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reasons_for
 
 HISTORY_LIMIT = 500
 EXTRA_DOCS_LIMIT = 2000
@@ -75,16 +75,18 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
     items = [
         RankedPaper(
             papers[int(pid)],
-            float(score),
-            _trend_only(float(score / top)),
-            [reason_for(window, int(readers), min_readers())],
+            float(trend.scores[i]),
+            _trend_only(float(trend.scores[i] / top)),
+            _trend_reasons(trend, i),
         )
-        for pid, score, readers in zip(
-            trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True
-        )
+        for i, pid in enumerate(trend.paper_ids[:limit])
         if int(pid) in papers
     ]
     return RankedList(items, window, "trending", marks_for(session, user_id, papers))
+
+
+def _trend_reasons(trend: TrendingList, i: int) -> list[str]:
+    return reasons_for(trend.window, int(trend.readers[i]), trend.upvotes_at(i), min_readers())
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> R
     trend = _trending(session, window, loaded)
     if loaded is None:
         marked = _SavedAndDismissed.load(session, user.id)
-        items = _trending_fallback(session, trend, window, limit, marked.keys())
+        items = _trending_fallback(session, trend, limit, marked.keys())
         return RankedList(items, window, "trending (no model yet)", marked.marks())
 
     inputs = _Inputs.load(session, user, trend)
@@ -239,18 +241,16 @@ def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool)
     return [RankedPaper(p, 0.0, _trend_only(0.0), [reason]) for p in newest_papers(session, n, exclude)]
 
 
-def _trending_fallback(
-    session: Session, trend: TrendingList, window: str, limit: int, exclude: set[str]
-) -> list[RankedPaper]:
+def _trending_fallback(session: Session, trend: TrendingList, limit: int, exclude: set[str]) -> list[RankedPaper]:
     """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
     papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())
     top = trend.scores[0] if len(trend.scores) else 1.0
     items: list[RankedPaper] = []
-    for pid, score, readers in zip(trend.paper_ids, trend.scores, trend.readers, strict=True):
+    for i, (pid, score) in enumerate(zip(trend.paper_ids, trend.scores, strict=True)):
         paper = papers.get(int(pid))
         if paper is None or paper.key in exclude:
             continue
-        reasons = [reason_for(window, int(readers), min_readers()), NO_MODEL_REASON]
+        reasons = [*_trend_reasons(trend, i), NO_MODEL_REASON]
         items.append(RankedPaper(paper, float(score / top), _trend_only(float(score / top)), reasons))
         if len(items) >= limit:
             break
