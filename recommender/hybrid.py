@@ -40,6 +40,8 @@ COMPONENTS = ("cf", "cooccurrence", "text", "trend")
 # per-section settings besides the component weights
 BLEND_OPTIONS = ("min_items", "cf_item_norm", "popularity_discount")
 COLD_START_HINT = "save papers to personalise this list"
+# The reason of a paper that arrived after the last retrain (scored by its text alone).
+RECENTLY_ADDED_REASON = "Recently added to the catalog"
 
 
 @dataclass(frozen=True)
@@ -821,6 +823,8 @@ class HybridRecommender:
         if anchor_vecs:
             anchors = sp.vstack(anchor_vecs).tocsr()
             sims = np.asarray((vectors @ anchors.T).todense())
+            # A paper opened earlier can be recommended again: it is never its own reason.
+            sims[np.asarray([r.key for r in recs])[:, None] == np.asarray(anchor_keys)[None, :]] = -np.inf
             # A saved paper wins over an opened one of nearly the same similarity.
             sims = sims + 1e-3 * np.asarray(anchor_saved, dtype=np.float64)[None, :]
             text_best, text_sim = sims.argmax(axis=1), sims.max(axis=1)
@@ -850,6 +854,7 @@ class HybridRecommender:
         if support is not None:
             links = self.cooccurrence_.similarity_[pos_known][:, cand[known_cand]].toarray()
             links[support < min_readers] = 0.0
+            links[pos_known[:, None] == cand[known_cand][None, :]] = 0.0
             linked = links.max(axis=0) > 0
             read_best = np.full(len(cand), -1, dtype=np.int64)
             read_best[known_cand[linked]] = pos_known[links.argmax(axis=0)[linked]]
@@ -895,7 +900,7 @@ class HybridRecommender:
             scored.sort(key=lambda t: -t[0])
             rec.reasons.extend(r for _, r in scored)
             if idx[j] < 0 and rec.key in extra_titles:
-                rec.reasons.append("Added since the last model update")
+                rec.reasons.append(RECENTLY_ADDED_REASON)
 
     def _citation_links(
         self,

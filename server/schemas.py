@@ -337,3 +337,19 @@ class ImportReportSchema(Schema):
     matched = fields.List(fields.Nested(ImportedItemSchema), metadata={"description": "papers already known"})
     created = fields.List(fields.Nested(ImportedItemSchema), metadata={"description": "papers new to the catalog"})
     skipped = fields.List(fields.Nested(SkippedItemSchema))
+
+
+class SeenArgsSchema(StrictSchema):
+    before = FlexibleDate(
+        load_default=None,
+        metadata={"description": "count only opens before this moment (default: now), e.g. to leave out this visit"},
+    )
+
+
+class SeenSchema(Schema):
+    key = fields.String(metadata={"format": "paper-key", "pattern": CANONICAL_KEY_PATTERN})
+    last_opened_at = fields.DateTime(
+        allow_none=True, metadata={"description": "my latest open of it (on any site) or click on it in a list"}
+    )
+    times_opened = fields.Integer(metadata={"description": "my opens and clicks of it"})
+    saved_at = fields.DateTime(allow_none=True, metadata={"description": "when I saved it (null: not saved)"})

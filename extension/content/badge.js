@@ -1,4 +1,7 @@
-// The on-page save badge: a small fixed-position button in a Shadow DOM (page styles cannot reach it).
+// The on-page save badge: a small fixed-position button in a Shadow DOM (page styles cannot reach it), with a
+// line saying when the reader opened or saved this paper before (the "seen" state, lib/seen.js).
+
+import { seenText } from '../lib/seen.js';
 
 const STYLE = `
 :host { all: initial; }
@@ -8,6 +11,9 @@ button { font: inherit; border-radius: 999px; border: 1px solid #c7cbd1; backgro
   padding: 6px 12px; cursor: pointer; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
 button.save[aria-pressed="true"] { background: #1a7f37; border-color: #1a7f37; color: #fff; }
 button.close { padding: 4px 8px; opacity: .7; }
+.seen { background: #f6f8fa; color: #59636e; border: 1px solid #d1d9e0; border-radius: 999px; padding: 4px 10px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.15); }
+.seen[hidden] { display: none; }
 button:focus-visible { outline: 2px solid #0969da; outline-offset: 2px; }
 .msg { background: #fff8c5; color: #3b2300; border: 1px solid #d4a72c; border-radius: 6px; padding: 4px 8px;
   max-width: 260px; }
@@ -15,9 +21,11 @@ button:focus-visible { outline: 2px solid #0969da; outline-offset: 2px; }
 @media (prefers-color-scheme: dark) {
   button { background: #22272e; color: #e6edf3; border-color: #444c56; }
   .msg { background: #3b2300; color: #fff8c5; }
+  .seen { background: #22272e; color: #9198a1; border-color: #444c56; }
 }`;
 
-/** The badge's elements: a host holding a shadow root with a status line, the save button and a close button. */
+/** The badge's elements: a host holding a shadow root with a status line, the seen line, the save button and a
+ *  close button. */
 function badgeElements() {
   const host = document.createElement('div');
   host.id = 'paperscout-badge';
@@ -32,6 +40,9 @@ function badgeElements() {
   msg.className = 'msg';
   msg.hidden = true;
   msg.setAttribute('role', 'status');
+  const seen = document.createElement('span');
+  seen.className = 'seen';
+  seen.hidden = true;
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'save';
@@ -41,13 +52,14 @@ function badgeElements() {
   close.textContent = '\u00d7';
   close.setAttribute('aria-label', 'Hide the PaperScout button on this page');
   close.title = 'Hide';
-  wrap.append(msg, button, close);
+  wrap.append(msg, seen, button, close);
   root.append(style, wrap);
-  return { host, msg, button, close };
+  return { host, msg, seen, button, close };
 }
 
-export function createBadge({ saved, onToggle }) {
-  const { host, msg, button, close } = badgeElements();
+/** @param {{saved: boolean, seen?: object|null, onToggle: Function}} opts  seen: the worker's seen state */
+export function createBadge({ saved, seen: before = null, onToggle }) {
+  const { host, msg, seen, button, close } = badgeElements();
   let state = Boolean(saved);
   let busy = false;
   const render = () => {
@@ -56,6 +68,8 @@ export function createBadge({ saved, onToggle }) {
     button.setAttribute('aria-label', state ? 'Saved to PaperScout; click to remove from saved papers'
       : 'Save this paper to PaperScout');
     button.title = state ? 'Saved to PaperScout (click to unsave)' : 'Save to PaperScout';
+    seen.textContent = seenText(before, { saved: state });
+    seen.hidden = !seen.textContent;
   };
   const say = (text) => {
     msg.textContent = text || '';

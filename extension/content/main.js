@@ -1,5 +1,6 @@
 // Runs in the page's isolated world. Detects the paper on the page, tells the worker (which records an
-// `open` event unless tracking is paused or the site is switched off) and shows the save badge.
+// `open` event unless tracking is paused or the site is switched off) and shows the save badge, which says
+// when the reader opened or saved the paper before.
 // Pages without a paper send nothing.
 
 import { detectPaper } from '../lib/detect.js';
@@ -39,6 +40,7 @@ async function check() {
   if (!reply.ok || !reply.enabled) return;
   current.badge = createBadge({
     saved: Boolean(reply.saved),
+    seen: reply.seen || null,
     onToggle: async (saved) => send(MSG.SET_SAVED, { paper, saved, source: 'badge' }),
   });
 }

@@ -3,7 +3,8 @@
 // Which sender may send which type is decided in lib/senders.js (the worker refuses everything else).
 
 export const MSG = Object.freeze({
-  // content script -> worker: a paper was detected on the page. {paper} -> {ok, tracked, saved, enabled}
+  // content script -> worker: a paper was detected on the page. {paper} -> {ok, tracked, saved, enabled, seen}
+  // (seen: what the reader did with it before this visit, see worker/seen.js; null when unknown)
   PAGE_PAPER: 'paperscout:page-paper',
   // popup, or content script (badge, its own page's paper only) -> worker: set the saved state of a paper.
   // {paper, saved, source} -> {ok, saved, queued, error?}

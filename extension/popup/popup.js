@@ -1,43 +1,15 @@
-// Popup: sign in / register, then For you / Trending / Saved. Lists are read from the API directly;
-// save, unsave, dismiss and click go through the worker (it falls back to the queue when offline).
-// The DOM is built with createElement/textContent only.
+// Popup: sign in / register, then For you / New / Trending / Saved, search, and "More like this". Lists are
+// read from the API directly (popup/lists.js); save, unsave, dismiss and click go through the worker (it falls
+// back to the queue when offline). The DOM is built with createElement/textContent only.
 
 import { ApiError, apiRequest } from '../lib/api.js';
-import { urlForKey } from '../lib/detect.js';
 import { MSG, send } from '../lib/messages.js';
+import { DEFAULT_SINCE, SINCE_CHOICES } from '../lib/pages.js';
 import { getSettings } from '../lib/settings.js';
+import { setListHooks, showView } from './lists.js';
 
 const $ = (id) => document.getElementById(id);
-
-const LISTS = {
-  foryou: { path: '/recommendations?limit=20', empty: 'No recommendations yet. Open or save a few papers on arXiv, Hugging Face or OpenReview, then come back.' },
-  trending: { path: '/trending?window=7d&limit=20', empty: 'Nothing is trending this week yet.' },
-  saved: { path: '/saves?limit=100', empty: 'No saved papers yet. Use the Save button on a paper page or in these lists.' },
-};
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    if (k === 'className') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c) node.append(c);
-  return node;
-}
-
-/** Where a list item links to: the URL the server shows for it, else the canonical address of its key. */
-function paperUrl(paper) {
-  if (paper.url && /^https?:\/\//.test(paper.url)) return paper.url;
-  return urlForKey(paper.key || '');
-}
-
-function authorsText(authors) {
-  if (!Array.isArray(authors) || !authors.length) return '';
-  return authors.length > 3 ? `${authors.slice(0, 3).join(', ')} et al.` : authors.join(', ');
-}
+const SINCE_KEY = 'popupNewSince'; // the New tab's 1d/7d choice, kept in chrome.storage.local
 
 // ------------------------------------------------------------------ views
 
@@ -46,6 +18,17 @@ async function init() {
   $('login-form').addEventListener('submit', (e) => { e.preventDefault(); signIn('login'); });
   $('register').addEventListener('click', () => signIn('register'));
   setupTabs();
+  setupSearch();
+  await setupSince();
+  setListHooks({
+    onSignedOut: async () => {
+      await chrome.storage.local.remove(['apiToken']);
+      showLogin(await getSettings(), 'Your session has ended. Sign in again.');
+    },
+    onQueued: () => showSyncStatus(),
+    onSimilar: (paper) => showAside({ list: 'similar', key: paper.key, title: paper.title || paper.key },
+      `More like “${paper.title || paper.key}”`),
+  });
   const settings = await getSettings();
   if (settings.apiToken) showMain(settings);
   else showLogin(settings);
@@ -106,8 +89,7 @@ function showMain(settings) {
   $('login').hidden = true;
   $('main').hidden = false;
   $('who').textContent = (settings.user && settings.user.email) || '';
-  const selected = document.querySelector('[role=tab][aria-selected=true]');
-  loadList(selected ? selected.dataset.list : 'foryou');
+  showTab(selectedTab());
   showSyncStatus();
 }
 
@@ -122,152 +104,92 @@ async function showSyncStatus() {
   p.hidden = !parts.length;
 }
 
-// ------------------------------------------------------------------ tabs
+// ------------------------------------------------------------------ tabs, New's window, search
+
+const tabs = () => [...document.querySelectorAll('[role=tab]')];
+const selectedTab = () => document.querySelector('[role=tab][aria-selected=true]') || tabs()[0];
+
+function sinceChoice() {
+  const checked = document.querySelector('input[name=since]:checked');
+  return checked ? checked.value : DEFAULT_SINCE;
+}
+
+/** Show a tab's list (leaving search results or "more like this"). */
+function showTab(tab) {
+  for (const t of tabs()) {
+    const on = t === tab;
+    t.setAttribute('aria-selected', String(on));
+    t.tabIndex = on ? 0 : -1;
+  }
+  $('view-bar').hidden = true;
+  $('panel').setAttribute('role', 'tabpanel');
+  $('panel').setAttribute('aria-labelledby', tab.id);
+  const list = tab.dataset.list;
+  $('since').hidden = list !== 'new';
+  showView(list === 'new' ? { list, since: sinceChoice() } : { list });
+}
+
+/** Search results or papers like one paper: in the panel, under a heading, with a way back to the tab. */
+function showAside(view, heading) {
+  $('since').hidden = true;
+  $('view-title').textContent = heading;
+  $('view-bar').hidden = false;
+  $('panel').setAttribute('role', 'region');
+  $('panel').setAttribute('aria-labelledby', 'view-title');
+  showView(view);
+  $('back').focus();
+}
 
 function setupTabs() {
-  const tabs = [...document.querySelectorAll('[role=tab]')];
-  const select = (tab) => {
-    for (const t of tabs) {
-      const on = t === tab;
-      t.setAttribute('aria-selected', String(on));
-      t.tabIndex = on ? 0 : -1;
-    }
-    $('panel').setAttribute('aria-labelledby', tab.id);
-    loadList(tab.dataset.list);
-  };
-  for (const t of tabs) {
-    t.addEventListener('click', () => select(t));
+  for (const t of tabs()) {
+    t.addEventListener('click', () => showTab(t));
     t.addEventListener('keydown', (e) => {
-      const i = tabs.indexOf(t);
+      const all = tabs();
+      const i = all.indexOf(t);
       let next = null;
-      if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
-      else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
-      else if (e.key === 'Home') next = tabs[0];
-      else if (e.key === 'End') next = tabs[tabs.length - 1];
-      if (next) { e.preventDefault(); next.focus(); select(next); }
+      if (e.key === 'ArrowRight') next = all[(i + 1) % all.length];
+      else if (e.key === 'ArrowLeft') next = all[(i - 1 + all.length) % all.length];
+      else if (e.key === 'Home') next = all[0];
+      else if (e.key === 'End') next = all[all.length - 1];
+      if (next) { e.preventDefault(); next.focus(); showTab(next); }
+    });
+  }
+  $('back').addEventListener('click', () => {
+    $('search').value = '';
+    showTab(selectedTab());
+    selectedTab().focus();
+  });
+}
+
+async function setupSince() {
+  const got = await chrome.storage.local.get(SINCE_KEY);
+  const since = SINCE_CHOICES.includes(got[SINCE_KEY]) ? got[SINCE_KEY] : DEFAULT_SINCE;
+  for (const input of document.querySelectorAll('input[name=since]')) {
+    input.checked = input.value === since;
+    input.addEventListener('change', async () => {
+      await chrome.storage.local.set({ [SINCE_KEY]: input.value });
+      showTab($('tab-new'));
     });
   }
 }
 
-// ------------------------------------------------------------------ lists
-
-let loadSeq = 0; // only the newest load may render (the popup lives only while open)
-
-function setState(text, { error = false, actions = [] } = {}) {
-  const s = $('state');
-  s.replaceChildren();
-  s.hidden = !text;
-  s.className = error ? 'state error' : 'state';
-  if (text) s.append(text);
-  for (const [label, fn] of actions) s.append(el('button', { type: 'button', onclick: fn, text: label }));
-}
-
-async function loadList(list) {
-  const seq = ++loadSeq;
-  const items = $('items');
-  const panel = $('panel');
-  panel.dataset.list = list;
-  panel.setAttribute('aria-busy', 'true');
-  items.replaceChildren();
-  setState('Loading…');
-  const settings = await getSettings();
-  try {
-    const data = await apiRequest(settings, 'GET', LISTS[list].path);
-    if (seq !== loadSeq) return;
-    const rows = (data && data.items) || [];
-    if (!rows.length) setState(LISTS[list].empty);
-    else setState('');
-    rows.forEach((row, i) => {
-      const paper = row.paper || row;
-      if (list === 'saved') paper.saved = true;
-      items.append(renderItem(paper, row, list, i + 1));
-    });
-  } catch (e) {
-    if (seq !== loadSeq) return;
-    if (e.kind === 'auth') {
-      await chrome.storage.local.remove(['apiToken']);
-      showLogin(await getSettings(), 'Your session has ended. Sign in again.');
+function setupSearch() {
+  $('search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = $('search').value.trim();
+    if (!q) {
+      showTab(selectedTab());
       return;
     }
-    if (e.kind === 'offline') {
-      setState(`Cannot reach the PaperScout server at ${settings.backendUrl}. Is it running? Papers you open and save are kept and sent when it is back.`,
-        { error: true, actions: [['Retry', () => loadList(list)], ['Settings', () => chrome.runtime.openOptionsPage()]] });
-    } else {
-      setState(`Something went wrong loading this list: ${e.message}`, { error: true, actions: [['Retry', () => loadList(list)]] });
-    }
-  } finally {
-    if (seq === loadSeq) panel.setAttribute('aria-busy', 'false');
-  }
-}
-
-function renderItem(paper, row, list, rank) {
-  const title = paper.title || paper.key || 'Untitled paper';
-  const href = paperUrl(paper);
-  const link = el('a', { className: 'title', href: href || '#', text: title, target: '_blank', rel: 'noopener' });
-  link.addEventListener('click', async (e) => {
-    e.preventDefault();
-    await send(MSG.CLICK, { paper: { key: paper.key, url: href || paper.url, title: paper.title }, list, rank });
-    if (href) chrome.tabs.create({ url: href });
+    showAside({ list: 'search', q }, `Search results for “${q}”`);
   });
-  const li = el('li', { className: 'item', 'data-key': paper.key || '' });
-  li.append(el('div', {}, link));
-  const authors = authorsText(paper.authors);
-  if (authors) li.append(el('div', { className: 'authors', text: authors }));
-  const reasons = Array.isArray(row.reasons) ? row.reasons.filter((r) => typeof r === 'string') : [];
-  if (reasons.length) {
-    const ul = el('ul', { className: 'reasons', 'aria-label': 'Why this paper' });
-    for (const r of reasons) ul.append(el('li', { text: r }));
-    li.append(ul);
-  }
-  const actions = el('div', { className: 'actions' });
-  actions.append(saveButton(paper, title));
-  if (list !== 'saved') actions.append(dismissButton(paper, title, li, list, rank));
-  li.append(actions);
-  return li;
-}
-
-/** Save / Saved toggle: the state shows at once and goes back if the worker could not record it. */
-function saveButton(paper, title) {
-  const saveBtn = el('button', { type: 'button', className: 'save' });
-  let saved = Boolean(paper.saved);
-  const renderSave = () => {
-    saveBtn.textContent = saved ? 'Saved' : 'Save';
-    saveBtn.setAttribute('aria-pressed', String(saved));
-    saveBtn.setAttribute('aria-label', saved ? `Unsave “${title}”` : `Save “${title}”`);
-  };
-  renderSave();
-  saveBtn.addEventListener('click', async () => {
-    saved = !saved; // optimistic: the state shows at once
-    renderSave();
-    const reply = await send(MSG.SET_SAVED, { paper: { key: paper.key, url: paper.url, title: paper.title }, saved, source: 'popup' });
-    if (!reply.ok) {
-      saved = !saved;
-      renderSave();
-      setState(`Could not ${saved ? 'unsave' : 'save'}: ${reply.message || reply.error}`, { error: true });
-    } else if (reply.queued) {
-      showSyncStatus();
+  $('search').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && $('search').value) {
+      e.preventDefault();
+      $('search').value = '';
+      showTab(selectedTab());
     }
   });
-  return saveBtn;
-}
-
-/** Dismiss: the item leaves the list at once (focus moves to a neighbour) and comes back if that failed. */
-function dismissButton(paper, title, li, list, rank) {
-  const dismissBtn = el('button', { type: 'button', className: 'dismiss', text: 'Dismiss',
-    'aria-label': `Dismiss “${title}”: not interested` });
-  dismissBtn.addEventListener('click', async () => {
-    const after = li.nextElementSibling;
-    const next = after || li.previousElementSibling;
-    li.remove();
-    if (next) (next.querySelector('button.dismiss') || next.querySelector('button'))?.focus();
-    if (!$('items').children.length) setState('That was the last one here. Check the other lists.');
-    const reply = await send(MSG.DISMISS, { paper: { key: paper.key, url: paper.url, title: paper.title }, list, rank });
-    if (!reply.ok) {
-      $('items').insertBefore(li, after && after.isConnected ? after : null);
-      setState(`Could not dismiss: ${reply.message || reply.error}`, { error: true });
-    }
-  });
-  return dismissBtn;
 }
 
 init();

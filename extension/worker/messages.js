@@ -7,6 +7,7 @@ import { authorizeMessage } from '../lib/senders.js';
 import { getSettings, siteEnabled } from '../lib/settings.js';
 import { flush, queueEvent, statusReply } from './delivery.js';
 import { BAD_MESSAGE, dismiss, savedState, setSaved, validPaper } from './saves.js';
+import { seenState } from './seen.js';
 import { isNewOpen, rememberTabPaper, tabPaper } from './tabs.js';
 
 const HANDLERS = {
@@ -46,13 +47,14 @@ async function onPagePaper(msg, sender) {
   const settings = await getSettings();
   if (!siteEnabled(settings, host)) return { ok: true, enabled: false, tracked: false };
   await rememberTabPaper(tabId, paper);
+  const seen = seenState(paper); // asked now, so that the open queued below cannot count as "before"
   let tracked = false;
   if (!settings.paused && (await isNewOpen(tabId, paper, pageUrl))) {
     await queueEvent('open', paper, { url: pageUrl });
     tracked = true;
   }
   return { ok: true, enabled: true, tracked, paused: settings.paused, signedIn: Boolean(settings.apiToken),
-    saved: await savedState(paper) };
+    saved: await savedState(paper), seen: await seen };
 }
 
 /** The on-page badge may change only the paper its own page shows; the popup may change any. */

@@ -4,7 +4,7 @@
 import { apiPaper } from '../lib/detect.js';
 import { MSG } from '../lib/messages.js';
 
-const OPEN_DEDUP_MS = 10 * 60_000; // a reload of the same paper in the same tab within this time is not a new open
+export const OPEN_DEDUP_MS = 10 * 60_000; // a reload of the same paper in the same tab within this time is not a new open
 
 // storage.session holds per-tab data; fall back to local storage where session storage is missing.
 const session = () => chrome.storage.session || chrome.storage.local;

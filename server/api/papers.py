@@ -1,13 +1,14 @@
-"""Papers: look up, search, dismiss, similar."""
+"""Papers: look up, search, dismiss, similar, and whether I have seen one before."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import current_user, login_required
 
 from server.api.base import Blueprint
-from server.api.params import paper_or_404
+from server.api.params import paper_or_404, parse_key
 from server.api.serialize import marked_paper_dict, paper_dict, ranked_list_dict
 from server.db import db
 from server.schemas import (
@@ -17,10 +18,12 @@ from server.schemas import (
     PaperListSchema,
     PaperSchema,
     SearchArgsSchema,
+    SeenArgsSchema,
+    SeenSchema,
 )
 from server.services import choices, recommendations
-from server.services.catalog import search_papers
-from server.services.state import marks_for
+from server.services.catalog import paper_by_key, search_papers
+from server.services.state import marks_for, seen_before
 
 blp = Blueprint("papers", __name__, url_prefix="/papers", description="Papers")
 
@@ -72,3 +75,22 @@ def dismiss(key: str) -> dict[str, Any]:
 def undismiss(key: str) -> None:
     """Undo a dismissal."""
     choices.undismiss(db.session, current_user.id, paper_or_404(key))
+
+
+@blp.route("/<paperkey:key>/seen", methods=["GET"])
+@login_required
+@blp.arguments(SeenArgsSchema, location="query")
+@blp.response(200, SeenSchema)
+def seen(args: dict[str, Any], key: str) -> dict[str, Any]:
+    """Whether I opened or saved this paper before, on any site: my latest open, how often, and when I saved
+    it. A paper the catalog does not hold was never seen (no 404: the on-page badge asks for every page)."""
+    canonical = parse_key(key)
+    paper = paper_by_key(db.session, canonical)
+    before = args["before"] or datetime.now(UTC)
+    state = seen_before(db.session, current_user.id, paper.id if paper else None, before)
+    return {
+        "key": canonical,
+        "last_opened_at": state.last_opened_at,
+        "times_opened": state.times_opened,
+        "saved_at": state.saved_at,
+    }

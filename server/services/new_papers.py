@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from recommender import PaperDoc
+from recommender import RECENTLY_ADDED_REASON, PaperDoc
 from server.models import Paper
 from server.services.catalog import papers_by_key
 
@@ -68,7 +68,7 @@ class NewPaperDocs:
 _NAMED_PAPER = re.compile(r"^(Similar to|Shares topics with|Cites|Cited by) (“.+”)(, which you opened)?$")
 # Said by "New · ..." already.
 _COLD_NEW = "New paper — "  # a user with no saves yet: the recommender's reason already says "new"
-_REDUNDANT = frozenset({"Added since the last model update"})
+_REDUNDANT = frozenset({RECENTLY_ADDED_REASON})
 
 
 def new_paper_reasons(reasons: list[str]) -> list[str]:

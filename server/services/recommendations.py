@@ -29,7 +29,7 @@ HISTORY_LIMIT = 500
 EXTRA_DOCS_LIMIT = 2000
 TRENDING_CANDIDATES = 300
 SEEN_LONG_AGO = timedelta(days=1)
-NO_MODEL_REASON = "No personal model has been trained yet"
+NO_MODEL_REASON = "Personal picks come once PaperScout has learned from what readers open and save"
 NEW_DAYS = 7  # the period of "new for you" where the reader does not choose one (feeds, web app)
 
 

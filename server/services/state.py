@@ -1,4 +1,5 @@
-"""Current per-user state (saves, dismissals) derived from save/unsave/dismiss actions."""
+"""Current per-user state (saves, dismissals) derived from save/unsave/dismiss actions, and what a user did
+with one paper before (the "seen" state)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Dismissal, Save
+from server.models import TRACKING_EVENTS, Dismissal, Interaction, Save
 from server.services.sql import insert_for
 
 
@@ -53,3 +54,29 @@ def marks_for(session: Session, user_id: int | None, paper_ids: Iterable[int]) -
         select(Dismissal.paper_id).where(Dismissal.user_id == user_id, Dismissal.paper_id.in_(ids))
     )
     return Marks(frozenset(saved), frozenset(dismissed))
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one user did with one paper before a moment: the reader's "have I seen this?" on any site."""
+
+    last_opened_at: datetime | None  # the latest open or click
+    times_opened: int  # open and click events (a click from a list usually opens the page too)
+    saved_at: datetime | None  # when the current save was made (None: not saved now)
+
+
+def seen_before(session: Session, user_id: int, paper_id: int | None, before: datetime) -> Seen:
+    """The user's opens of the paper before ``before`` and its current save; a paper not in the catalog
+    (``paper_id`` None) was never seen."""
+    if paper_id is None:
+        return Seen(None, 0, None)
+    last, count = session.execute(
+        select(func.max(Interaction.occurred_at), func.count(Interaction.id)).where(
+            Interaction.user_id == user_id,
+            Interaction.paper_id == paper_id,
+            Interaction.type.in_(TRACKING_EVENTS),
+            Interaction.occurred_at < before,
+        )
+    ).one()
+    saved_at = session.scalar(select(Save.saved_at).where(Save.user_id == user_id, Save.paper_id == paper_id))
+    return Seen(last, int(count), saved_at)

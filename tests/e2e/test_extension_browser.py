@@ -148,10 +148,15 @@ def test_popup_sign_in_shows_for_you_with_reasons(extension, live_backend):
     assert extension.storage("apiToken")["apiToken"]
     ARTIFACTS.mkdir(exist_ok=True)
     popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
-    # Trending and Saved tabs, keyboard navigation between tabs
+    # New, Trending and Saved tabs, keyboard navigation between tabs
     popup.get_by_role("tab", name="For you").focus()
     popup.keyboard.press("ArrowRight")
+    assert popup.get_by_role("tab", name="New").get_attribute("aria-selected") == "true"
+    popup.get_by_role("radio", name="the last day").wait_for()
+    popup.get_by_role("tab", name="New").focus()
+    popup.keyboard.press("ArrowRight")
     assert popup.get_by_role("tab", name="Trending").get_attribute("aria-selected") == "true"
+    assert not popup.get_by_role("radio", name="the last day").is_visible()  # New's choice is New's alone
     popup.locator("#items .item").first.wait_for(timeout=10_000)
     popup.keyboard.press("ArrowRight")
     popup.locator("#state").get_by_text("No saved papers yet").wait_for(timeout=10_000)

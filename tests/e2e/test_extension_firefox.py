@@ -7,6 +7,7 @@ service worker."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -171,3 +172,63 @@ def test_firefox_options_page_gets_the_permission_for_a_remote_server(firefox_ex
     wait_for(lambda: options.text("#status") == f"Server set to {remote}.", message="the remote server")
     assert ext.storage("backendUrl") == {"backendUrl": remote}
     assert options.evaluate("(o) => chrome.permissions.contains({origins: [o]})", f"{remote}/*") is True
+
+
+def test_firefox_popup_new_tab_search_paging_and_more_like_this(firefox_extension, backend_on):
+    """The popup's New tab (dates, the 1d/7d choice, abstracts), search with "More", and "More like this" in
+    Firefox, against a backend of its own with a retrained model."""
+    from server.services.training import run_retrain
+
+    from .test_popup_lists import NEW_THIS_WEEK, NEW_TODAY, NOW, OLD_GRAPH, catalog, day_text
+
+    ext = firefox_extension
+    backend = backend_on("sqlite")
+    for _ in range(3):
+        other = backend.register()
+        backend.post_events(other["token"], [{"type": t, "paper": p} for p in catalog() for t in ("open", "save")])
+    user = backend.register()
+    backend.post_events(user["token"], [{"type": "save", "paper": {"key": k}} for k in OLD_GRAPH])
+    with backend.app.app_context():
+        run_retrain(progress=False)
+    sign_in(ext, backend, user)
+    popup = ext.new_tab()
+    popup.set_viewport(420, 600)
+    popup.goto(ext.url("popup/popup.html"))
+    item_keys = "() => [...document.querySelectorAll('#items .item')].map(n => n.dataset.key)"
+
+    wait_for(lambda: popup.evaluate(item_keys), timeout=15, message="the For you list")
+    popup.click("#tab-new")
+    wait_for(lambda: set(popup.evaluate(item_keys)) == set(NEW_TODAY), timeout=15, message="the New tab")
+    assert selected_tab(popup) == "New"
+    assert popup.text("#items .item time.date") == day_text(NOW - timedelta(hours=2))
+    assert popup.evaluate("() => document.querySelector('#items .item details.abstract').open") is False
+    popup.click("#items .item details.abstract summary")
+    assert popup.evaluate("() => document.querySelector('#items .item details.abstract').open") is True
+    assert popup.text("#items .item details.abstract p").startswith("We study")
+    ARTIFACTS.mkdir(exist_ok=True)
+    popup.screenshot(ARTIFACTS / "popup-new-firefox.png")
+    popup.click("input[name=since][value='7d']")
+    wait_for(
+        lambda: set(popup.evaluate(item_keys)) == set(NEW_TODAY) | set(NEW_THIS_WEEK), timeout=15, message="7 days"
+    )
+
+    popup.fill("#search", "graph community")
+    popup.click("#search-form button[type=submit]")
+    wait_for(lambda: len(popup.evaluate(item_keys)) == 20, timeout=15, message="the first 20 results")
+    assert popup.text("#view-title") == "Search results for “graph community”"
+    popup.click("#more")
+    wait_for(lambda: len(set(popup.evaluate(item_keys))) == 25, timeout=15, message="all 25 results")
+    assert len(popup.evaluate(item_keys)) == 25
+    assert popup.evaluate("() => document.getElementById('more').hidden") is True
+
+    first_key = popup.evaluate(item_keys)[0]
+    popup.click("#items .item button.similar")
+    wait_for(
+        lambda: popup.text("#view-title") and popup.text("#view-title").startswith("More like “"),
+        timeout=15,
+        message="the more-like-this heading",
+    )
+    wait_for(lambda: popup.evaluate(item_keys), timeout=15, message="similar papers")
+    assert first_key not in popup.evaluate(item_keys)
+    popup.click("#back")
+    assert selected_tab(popup) == "New"

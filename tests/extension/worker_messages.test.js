@@ -99,3 +99,25 @@ test('the popup may save, dismiss, flush and ask for the status', async () => {
   const flush = await handleMessage({ type: MSG.FLUSH }, popup);
   assert.deepEqual([flush.ok, flush.status], [true, 'empty']);
 });
+
+test("the page's paper comes back with what the reader did with it before this visit", async () => {
+  const seen = { key: PAPER.key, last_opened_at: '2026-11-17T10:00:00+00:00', times_opened: 2, saved_at: null };
+  const plain = globalThis.fetch;
+  globalThis.fetch = async (url, init) => (String(url).includes('/seen?')
+    ? (requests.push({ url, method: 'GET' }), new Response(JSON.stringify(seen), { status: 200 }))
+    : plain(url, init));
+  const started = Date.now();
+  const reply = await handleMessage({ type: MSG.PAGE_PAPER, paper: PAPER }, content(ARXIV, 9));
+  assert.deepEqual(reply.seen, seen);
+  const asked = new URL(requests.find((r) => r.url.includes('/seen?')).url);
+  assert.equal(asked.pathname, '/api/v1/papers/arxiv%3A2401.01234/seen');
+  // Opens of this visit (a reload within the 10-minute visit window) are not "before".
+  const before = Date.parse(asked.searchParams.get('before'));
+  assert.ok(started - 10 * 60_000 - 1000 <= before && before <= Date.now() - 10 * 60_000, asked.href);
+  // Signed out: nothing to ask, and the badge says nothing about the past.
+  await local.remove('apiToken');
+  requests = [];
+  assert.equal((await handleMessage({ type: MSG.PAGE_PAPER, paper: OTHER }, content(ARXIV, 10))).seen, null);
+  assert.ok(!requests.some((r) => r.url.includes('/seen?')));
+  globalThis.fetch = plain;
+});

@@ -378,3 +378,13 @@ def test_popularity_discount_scales_the_blend_in_requests_and_batches(model):
     batch = split.score_matrix(rows)
     np.testing.assert_allclose(batch[0], plain[0], rtol=1e-6)
     np.testing.assert_allclose(batch[1], plain[1] * (1.0 + readers) ** -0.5, rtol=1e-5, atol=1e-7)
+
+
+def test_a_paper_opened_today_is_never_its_own_reason(model):
+    """A paper opened minutes ago may come back in the list (the server leaves today's opens in); its reasons
+    name other papers of the history, never the paper itself ("Similar to “X”, which you opened" for X)."""
+    history = [HistoryEvent("g3", "open", NOW - timedelta(minutes=5)), *saves("g1", "g2")]
+    recs = model.recommend(history, n=10, now=NOW, only={"g3", "g4", "g5"})
+    again = next(r for r in recs if r.key == "g3")
+    assert again.reasons
+    assert not any(TITLES["g3"] in reason for reason in again.reasons), again.reasons

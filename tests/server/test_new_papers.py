@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert, update
 
+from recommender import RECENTLY_ADDED_REASON
 from server.db import db
 from server.models import Paper
 from server.services.new_papers import NewPaperDocs, new_paper_reasons
@@ -91,7 +92,7 @@ def test_limit_zero_lists_nothing_and_negative_limits_are_refused(app):
 
 
 def test_new_paper_reasons_read_as_new_and_name_the_users_paper():
-    assert new_paper_reasons(["Similar to “Graph motifs”", "Added since the last model update"]) == [
+    assert new_paper_reasons(["Similar to “Graph motifs”", RECENTLY_ADDED_REASON]) == [
         "New · similar to “Graph motifs” you saved"
     ]
     assert new_paper_reasons(["Shares topics with “Graph motifs”, which you opened", "Trending today"]) == [
@@ -105,4 +106,4 @@ def test_new_paper_reasons_read_as_new_and_name_the_users_paper():
     assert new_paper_reasons(["Related to papers in your reading history"]) == [
         "New · related to papers in your reading history"
     ]
-    assert new_paper_reasons(["Added since the last model update"]) == ["New"]
+    assert new_paper_reasons([RECENTLY_ADDED_REASON]) == ["New"]
