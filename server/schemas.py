@@ -22,6 +22,7 @@ from server.fields import (
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import EVENT_TYPES
 from server.services.recommender_names import WINDOWS
+from server.services.topics import CATEGORIES, MAX_TOPICS
 
 
 class StrictSchema(Schema):
@@ -282,3 +283,12 @@ class DismissalSchema(Schema):
 class ResetResultSchema(Schema):
     interactions_removed = fields.Integer()
     dismissals_removed = fields.Integer()
+
+
+class TopicsSchema(StrictSchema):
+    topics = fields.List(
+        SafeString(validate=validate.OneOf(tuple(CATEGORIES))),
+        required=True,
+        validate=validate.Length(max=MAX_TOPICS),
+        metadata={"description": "arXiv categories (e.g. cs.CL); the offered ones are listed in docs/web.md"},
+    )

@@ -68,6 +68,8 @@ def account_in_body() -> str:
     except RecursionError:  # absurdly nested JSON; the view rejects the body itself
         body = None
     email = body.get("email") if isinstance(body, dict) else None
+    if email is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        email = request.form.get("email")  # the web app's sign-in form
     # Without an email the request fails validation (422), which is never counted.
     return account_key(email) if isinstance(email, str) else "account:none"
 
@@ -88,6 +90,7 @@ class EndpointLimit:
     message: str
     shared_scope: str | None = None
     count_only_status: int | None = None  # count only responses with this status (failed password checks)
+    methods: tuple[str, ...] | None = None  # count only these methods (None: all; a page's GET is not an attempt)
 
 
 LIMITS = (
@@ -109,6 +112,37 @@ LIMITS = (
         "Too many wrong passwords for this account.",
         shared_scope=ACCOUNT_SCOPE,
         count_only_status=403,
+    ),
+    EndpointLimit(
+        "web.sign_in",
+        "RATELIMIT_LOGIN_PER_IP",
+        client_address,
+        "Too many sign-in attempts from this address.",
+        methods=("POST",),
+    ),
+    EndpointLimit(
+        "web.sign_in",
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        account_in_body,
+        "Too many failed sign-ins for this account.",
+        shared_scope=ACCOUNT_SCOPE,
+        count_only_status=401,
+        methods=("POST",),
+    ),
+    EndpointLimit(
+        "web.settings_password",
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        signed_in_account,
+        "Too many wrong passwords for this account.",
+        shared_scope=ACCOUNT_SCOPE,
+        count_only_status=403,
+    ),
+    EndpointLimit(
+        "web.sign_up",
+        "RATELIMIT_REGISTER_PER_IP",
+        client_address,
+        "Too many new accounts from this address.",
+        methods=("POST",),
     ),
     EndpointLimit(
         "auth.register", "RATELIMIT_REGISTER_PER_IP", client_address, "Too many new accounts from this address."
@@ -149,11 +183,17 @@ def _decorator(limiter: Limiter, limit: EndpointLimit, value: str) -> Callable:
             return response.status_code == status
 
     message = f"{limit.message} Try again after the time in the Retry-After header."
+    methods = list(limit.methods) if limit.methods else None
     if limit.shared_scope:
         return limiter.shared_limit(
-            value, limit.shared_scope, key_func=limit.key, deduct_when=deduct_when, error_message=message
+            value,
+            limit.shared_scope,
+            key_func=limit.key,
+            deduct_when=deduct_when,
+            error_message=message,
+            methods=methods,
         )
-    return limiter.limit(value, key_func=limit.key, deduct_when=deduct_when, error_message=message)
+    return limiter.limit(value, key_func=limit.key, deduct_when=deduct_when, error_message=message, methods=methods)
 
 
 def _retry_after(response: Response) -> Response:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from server.fields import is_http_url
+from server.keys import default_url
 from server.models import Paper
 from server.services.sql import chunks
 
@@ -60,3 +63,19 @@ def newest_papers(session: Session, n: int, exclude: set[str]) -> list[Paper]:
     """The ``n`` newest papers of the catalog whose keys are not in ``exclude``."""
     rows = session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(n + len(exclude)))
     return [p for p in rows if p.key not in exclude][:n]
+
+
+def recent_keys(session: Session, since: datetime, limit: int) -> list[str]:
+    """Keys of the newest ``limit`` papers that reached the catalog since ``since`` (their first announcement
+    when an ingester recorded one, else their arrival), newest first."""
+    arrived = func.coalesce(Paper.announced_at, Paper.created_at)
+    rows = session.scalars(
+        select(Paper.key).where(arrived >= since).order_by(arrived.desc(), Paper.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+def shown_url(key: str, stored: str | None) -> str | None:
+    """The URL readers are sent to: the canonical page for a known site, else the stored one if it is http(s).
+    (Rows written before URLs were checked may hold anything.)"""
+    return default_url(key) or (stored if stored and is_http_url(stored) else None)

@@ -8,8 +8,9 @@ trending scores, the text of papers the model has not seen yet) and its answer b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
 from flask import current_app
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from recommender import HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
-from server.services.catalog import newest_papers, papers_by_id, papers_by_key
+from server.services import topics
+from server.services.catalog import newest_papers, papers_by_id, papers_by_key, recent_keys
 from server.services.new_papers import NewPaperDocs, paper_doc
 from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
@@ -130,33 +132,131 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> R
     trend = _trending(session, window, loaded)
     marked = _SavedAndDismissed.load(session, user.id)
     exclude = marked.keys()
+    chosen = topics.get_topics(session, user.id)
     if loaded is None:
-        items = _trending_fallback(session, trend, window, limit, exclude)
-        return RankedList(items, window, "trending (no model yet)", marked.marks())
+        items = _topic_fallback(session, chosen, trend, window, limit, exclude)
+        taken = exclude | {i.paper.key for i in items}
+        items += _trending_fallback(session, trend, window, limit - len(items), taken)
+        return RankedList(_with_topic_reasons(items, chosen), window, "trending (no model yet)", marked.marks())
 
     history = _user_history(session, user.id)
     # Papers read more than a day ago are known to the reader: recommending them again is noise.
     seen_before = datetime.now(UTC) - SEEN_LONG_AGO
     exclude |= {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
-    trending_scores: dict[str, float] = {}
-    readers: dict[str, int] = {}
-    for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
-        if key is not None:
-            trending_scores[key], readers[key] = float(score), int(count)
-    recs = loaded.model.recommend(
-        history,
-        n=limit,
-        trending=trending_scores,
-        trending_readers=readers,
-        extra_docs=_docs_the_model_lacks(session, loaded, history, trending_scores),
-        exclude=exclude,
-        window_label=WINDOW_LABELS[window],
-        min_readers=min_readers(),
-    )
+    ranking = _Ranking.prepare(session, loaded, trend, window, history, exclude)
+    recs = ranking.recommend(limit)
     items = _ranked(session, recs)
+    positives = len(marked.saved) + len({e.key for e in history if e.type in TRACKING_EVENTS})
+    if chosen and positives < topics.FEW_POSITIVES:
+        # Few papers of their own to go on: the reader's topics say more than the crowd does.
+        candidates = topics.topic_candidate_keys(session, chosen, ranking.trending, exclude=exclude)
+        topic_items = _ranked(session, ranking.recommend(limit, only=candidates))
+        items = _blend(topic_items, items, topic_first=positives == 0)[:limit]
     if len(items) < limit:
-        items += _newest_fill(session, exclude | {r.key for r in recs}, limit - len(items), bool(history))
-    return RankedList(items, window, f"model {loaded.version}", marked.marks())
+        taken = exclude | {i.paper.key for i in items}
+        items += _newest_fill(session, taken, limit - len(items), bool(history))
+    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", marked.marks())
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """One user's inputs to the model for one request, to rank the whole catalog or a given set of papers."""
+
+    session: Session
+    loaded: LoadedModel
+    history: list[HistoryEvent]
+    exclude: set[str]
+    window: str
+    trending: dict[str, float]
+    readers: dict[str, int]
+    extra_docs: list[PaperDoc]
+
+    @classmethod
+    def prepare(
+        cls,
+        session: Session,
+        loaded: LoadedModel,
+        trend: TrendingList,
+        window: str,
+        history: list[HistoryEvent],
+        exclude: set[str],
+    ) -> _Ranking:
+        trending: dict[str, float] = {}
+        readers: dict[str, int] = {}
+        for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
+            if key is not None:
+                trending[key], readers[key] = float(score), int(count)
+        extra = _docs_the_model_lacks(session, loaded, history, trending)
+        return cls(session, loaded, history, exclude, window, trending, readers, extra)
+
+    def recommend(self, n: int, only: list[str] | None = None) -> list[Recommendation]:
+        """The model's list; with ``only``, exactly those papers ranked (texts of unknown ones are added)."""
+        extra = self.extra_docs
+        if only is not None:
+            known = {d.key for d in extra}
+            unknown = [k for k in only if k not in self.loaded.model and k not in known]
+            extra = extra + [paper_doc(p) for p in papers_by_key(self.session, unknown).values()]
+        return self.loaded.model.recommend(
+            self.history,
+            n=n,
+            trending=self.trending,
+            trending_readers=self.readers,
+            extra_docs=extra,
+            exclude=self.exclude,
+            window_label=WINDOW_LABELS[self.window],
+            min_readers=min_readers(),
+            only=only,
+        )
+
+
+def _blend(first: list[RankedPaper], second: list[RankedPaper], *, topic_first: bool) -> list[RankedPaper]:
+    """Topic papers and the model's list, each paper once: all topic papers first (a reader with nothing of
+    their own yet), or taking turns (a reader with a little)."""
+    if topic_first:
+        merged = first + second
+    else:
+        merged = [item for pair in zip_longest(first, second) for item in pair if item is not None]
+    seen: set[str] = set()
+    out = []
+    for item in merged:
+        if item.paper.key not in seen:
+            seen.add(item.paper.key)
+            out.append(item)
+    return out
+
+
+def _with_topic_reasons(items: list[RankedPaper], chosen: list[str]) -> list[RankedPaper]:
+    """Each paper of one of the reader's topics says so, first: the reader's own choice explains it best."""
+    if not chosen:
+        return items
+    out = []
+    for item in items:
+        category = item.paper.primary_category
+        reason = topics.topic_reason(category) if category in chosen else None
+        if reason and reason not in item.reasons:
+            item = replace(item, reasons=[reason, *item.reasons])
+        out.append(item)
+    return out
+
+
+def _topic_fallback(
+    session: Session, chosen: list[str], trend: TrendingList, window: str, limit: int, exclude: set[str]
+) -> list[RankedPaper]:
+    """No model yet: the trending papers of the reader's topics, then their newest papers."""
+    if not chosen or limit <= 0:
+        return []
+    top = trend.scores[0] if len(trend.scores) else 1.0
+    trending = papers_by_id(session, trend.paper_ids[:TRENDING_CANDIDATES].tolist())
+    items = []
+    for pid, score, readers in zip(trend.paper_ids[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
+        paper = trending.get(int(pid))
+        if paper is not None and paper.primary_category in chosen and paper.key not in exclude:
+            reason = reason_for(window, int(readers), min_readers())
+            items.append(RankedPaper(paper, float(score / top), _trend_only(float(score / top)), [reason]))
+    taken = exclude | {i.paper.key for i in items}
+    for paper in topics.recent_topic_papers(session, chosen, exclude=taken, limit=limit):
+        items.append(RankedPaper(paper, 0.0, _trend_only(0.0), ["New in the catalog"]))
+    return items[:limit]
 
 
 def _docs_the_model_lacks(
@@ -183,6 +283,8 @@ def _trending_fallback(
     session: Session, trend: TrendingList, window: str, limit: int, exclude: set[str]
 ) -> list[RankedPaper]:
     """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
+    if limit <= 0:
+        return []
     papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())
     top = trend.scores[0] if len(trend.scores) else 1.0
     items: list[RankedPaper] = []
@@ -220,3 +322,34 @@ def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit
     recs = loaded.model.similar(paper.key, n=limit, doc=doc, min_readers=min_readers())
     items = _ranked(session, recs)
     return RankedList(items, "", f"model {loaded.version}", marks_for(session, user_id, [i.paper.id for i in items]))
+
+
+NEW_DAYS = 7
+NEW_CANDIDATES = 2000
+NEW_REASON = "New this week"
+
+
+def new_for_you(session: Session, user: User, *, limit: int, window: str = "7d") -> RankedList:
+    """Papers that reached the catalog in the last NEW_DAYS days (first announcement, else arrival), ranked
+    for this reader by the model over exactly that set; without a model, those of the reader's topics first,
+    newest first."""
+    since = datetime.now(UTC) - timedelta(days=NEW_DAYS)
+    marked = _SavedAndDismissed.load(session, user.id)
+    exclude = marked.keys()
+    chosen = topics.get_topics(session, user.id)
+    recent = [k for k in recent_keys(session, since, NEW_CANDIDATES) if k not in exclude]
+    loaded = current_model()
+    if loaded is None:
+        papers = papers_by_key(session, recent)
+        ordered = sorted(recent, key=lambda k: papers[k].primary_category not in chosen)  # stable: newest first
+        items = [RankedPaper(papers[k], 0.0, _trend_only(0.0), [NEW_REASON]) for k in ordered[:limit]]
+        return RankedList(_with_topic_reasons(items, chosen), window, "newest (no model yet)", marked.marks())
+    history = _user_history(session, user.id)
+    ranking = _Ranking.prepare(session, loaded, _trending(session, window, loaded), window, history, exclude)
+    items = _ranked(session, ranking.recommend(limit, only=recent)) if recent else []
+    positives = len(marked.saved) + len({e.key for e in history if e.type in TRACKING_EVENTS})
+    if chosen and positives == 0:
+        # Nothing of their own yet: the model's order says little, the reader's topics say more.
+        items.sort(key=lambda i: i.paper.primary_category not in chosen)
+    items = [i if i.reasons else replace(i, reasons=[NEW_REASON]) for i in items]
+    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", marked.marks())
