@@ -19,7 +19,8 @@ from server.services import recommendations, serving_model
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("PAPERSCOUT_INSTANCE", str(PROJECT_ROOT / "instance"))
-    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
+    # No app-wide static folder: the web app serves its own at /static (server/web/static).
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(defaults())
     if test_config:
         app.config.from_mapping(test_config)
