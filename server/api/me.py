@@ -118,7 +118,7 @@ def put_topics(data: dict[str, list[str]]) -> dict[str, list[str]]:
 @login_required
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
-    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions."""
+    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions, topics."""
     data = account.account_data(db.session, current_user.id)
     body = {
         "user": UserSchema().dump(current_user),
@@ -126,6 +126,7 @@ def export() -> Response:
         "saves": [{"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)} for s, p in data.saves],
         "dismissals": [{"paper_key": key, "dismissed_at": _iso(at)} for key, at in data.dismissals],
         "interactions": [_event_json(e) for e in data.interactions],
+        "topics": data.topics,
     }
     return Response(
         json.dumps(body, indent=1),

@@ -93,60 +93,35 @@ class EndpointLimit:
     methods: tuple[str, ...] | None = None  # count only these methods (None: all; a page's GET is not an attempt)
 
 
+def _password_failures(
+    endpoint: str, key: Callable[[], str], status: int, message: str, methods: tuple[str, ...] | None = None
+) -> EndpointLimit:
+    """Failed password checks of one account, counted in the one bucket every such endpoint shares."""
+    return EndpointLimit(
+        endpoint,
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        key,
+        message,
+        shared_scope=ACCOUNT_SCOPE,
+        count_only_status=status,
+        methods=methods,
+    )
+
+
+_FAILED_SIGN_IN = "Too many failed sign-ins for this account."
+_WRONG_PASSWORD = "Too many wrong passwords for this account."
+_SIGN_INS = "Too many sign-in attempts from this address."
+_NEW_ACCOUNTS = "Too many new accounts from this address."
+_POST = ("POST",)  # the web app's forms: showing the page is no attempt
 LIMITS = (
-    EndpointLimit(
-        "auth.login", "RATELIMIT_LOGIN_PER_IP", client_address, "Too many sign-in attempts from this address."
-    ),
-    EndpointLimit(
-        "auth.login",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        account_in_body,
-        "Too many failed sign-ins for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=401,
-    ),
-    EndpointLimit(
-        "me.change_password",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        signed_in_account,
-        "Too many wrong passwords for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=403,
-    ),
-    EndpointLimit(
-        "web.sign_in",
-        "RATELIMIT_LOGIN_PER_IP",
-        client_address,
-        "Too many sign-in attempts from this address.",
-        methods=("POST",),
-    ),
-    EndpointLimit(
-        "web.sign_in",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        account_in_body,
-        "Too many failed sign-ins for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=401,
-        methods=("POST",),
-    ),
-    EndpointLimit(
-        "web.settings_password",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        signed_in_account,
-        "Too many wrong passwords for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=403,
-    ),
-    EndpointLimit(
-        "web.sign_up",
-        "RATELIMIT_REGISTER_PER_IP",
-        client_address,
-        "Too many new accounts from this address.",
-        methods=("POST",),
-    ),
-    EndpointLimit(
-        "auth.register", "RATELIMIT_REGISTER_PER_IP", client_address, "Too many new accounts from this address."
-    ),
+    EndpointLimit("auth.login", "RATELIMIT_LOGIN_PER_IP", client_address, _SIGN_INS),
+    _password_failures("auth.login", account_in_body, 401, _FAILED_SIGN_IN),
+    _password_failures("me.change_password", signed_in_account, 403, _WRONG_PASSWORD),
+    EndpointLimit("web.sign_in", "RATELIMIT_LOGIN_PER_IP", client_address, _SIGN_INS, methods=_POST),
+    _password_failures("web.sign_in", account_in_body, 401, _FAILED_SIGN_IN, _POST),
+    _password_failures("web.settings_password", signed_in_account, 403, _WRONG_PASSWORD),
+    EndpointLimit("web.sign_up", "RATELIMIT_REGISTER_PER_IP", client_address, _NEW_ACCOUNTS, methods=_POST),
+    EndpointLimit("auth.register", "RATELIMIT_REGISTER_PER_IP", client_address, _NEW_ACCOUNTS),
     EndpointLimit(
         "events.post_events", "RATELIMIT_EVENTS_PER_USER", signed_in_user, "Too many event batches; slow down."
     ),

@@ -75,6 +75,7 @@ class AccountData:
     saves: list[tuple[Save, Paper]]  # newest first
     dismissals: list[tuple[str, datetime]]  # (paper key, dismissed_at)
     interactions: list[LoggedEvent]  # oldest first
+    topics: list[str]  # arXiv categories picked as topics
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -108,6 +109,7 @@ def account_data(session: Session, user_id: int) -> AccountData:
         saves=[(save, paper) for save, paper in saves],
         dismissals=[(key, at) for key, at in dismissals],
         interactions=[LoggedEvent(*row) for row in interactions],
+        topics=sorted(session.scalars(select(UserTopic.category).where(UserTopic.user_id == user_id))),
     )
 
 

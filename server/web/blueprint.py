@@ -71,7 +71,7 @@ def form_text(name: str, limit: int = 1000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def render_error(error: HTTPException) -> tuple[str, int]:
+def render_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
     if isinstance(error, InternalServerError) or code >= 500:
         if getattr(error, "original_exception", None) is not None:
@@ -84,7 +84,7 @@ def render_error(error: HTTPException) -> tuple[str, int]:
     title = ERROR_TITLES.get(code, "Something went wrong on our side" if code >= 500 else "That did not work")
     headers = dict(data.get("headers") or {})
     body = render_template("error.html", code=code, title=title, message=message)
-    return body, code, headers  # type: ignore[return-value]
+    return body, code, headers
 
 
 @bp.app_template_filter("day")

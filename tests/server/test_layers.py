@@ -22,24 +22,21 @@ def _imports(path: Path) -> list[str]:
     return names
 
 
-def test_services_never_import_the_http_layer():
-    offenders = [
+def _api_imports(folder: str) -> list[tuple[str, str]]:
+    return [
         (str(path.relative_to(SERVER)), module)
-        for path in (SERVER / "services").rglob("*.py")
+        for path in (SERVER / folder).rglob("*.py")
         for module in _imports(path)
         if module == "server.api" or module.startswith("server.api.")
     ]
-    assert offenders == []
+
+
+def test_services_never_import_the_http_layer():
+    assert _api_imports("services") == []
 
 
 def test_the_web_app_never_imports_the_api():
-    offenders = [
-        (str(path.relative_to(SERVER)), module)
-        for path in (SERVER / "web").rglob("*.py")
-        for module in _imports(path)
-        if module == "server.api" or module.startswith("server.api.")
-    ]
-    assert offenders == []
+    assert _api_imports("web") == []
 
 
 def test_the_server_imports_only_top_level_recommender_names():

@@ -59,8 +59,17 @@ def test_topics_api_validates_and_replaces(client, accounts):
     ):
         assert_error_shape(client.put(f"{API}/me/topics", json=body, headers=headers), 422)
     assert client.get(f"{API}/me/topics", headers=headers).get_json() == {"topics": ["cs.LG", "stat.ML"]}
+    assert client.get(f"{API}/me/export", headers=headers).get_json()["topics"] == ["cs.LG", "stat.ML"]
     assert client.put(f"{API}/me/topics", json={"topics": []}, headers=headers).get_json() == {"topics": []}
     assert_error_shape(client.get(f"{API}/me/topics"), 401)
+
+
+def test_erasing_the_account_erases_its_topics(client, app, accounts):
+    user = accounts.new()
+    client.put(f"{API}/me/topics", json={"topics": ["cs.CL"]}, headers=user["headers"])
+    assert client.delete(f"{API}/me", headers=user["headers"]).status_code == 204
+    with app.app_context():
+        assert db.session.scalars(select(UserTopic)).all() == []
 
 
 def _shown(page: str) -> list[str]:
