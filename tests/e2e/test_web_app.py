@@ -5,6 +5,7 @@ breaks no CSP rule, and is photographed for docs/web.md (docs/screenshots/web/).
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 
@@ -44,10 +45,13 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     chromium = _chromium()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (npm ci)")
+    problem = "Chromium is not installed (apt-get install chromium)" if chromium is None else None
+    if problem is None and not AXE.exists():
+        problem = "axe-core is not installed (make node-deps)"
+    if problem:
+        if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
+            pytest.fail(f"{problem}, and PAPERSCOUT_REQUIRE_BROWSER is set")
+        pytest.skip(problem)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
