@@ -547,6 +547,11 @@ class HybridRecommender:
         }
         blend = self.blend_for(state.n_positive)
         weights = {c: blend[c] for c in COMPONENTS if raw[c] is not None}
+        if only is not None:
+            # A given set (papers newer than the model) may have no evidence at all from a component (no
+            # reader yet: cf and co-occurrence all 0). Its weight would only shrink every score, and MMR would
+            # then trade relevance for diversity far more than configured.
+            weights = {c: w for c, w in weights.items() if np.any(np.asarray(raw[c]) > 0)}
         total = sum(weights.values())
         if total <= 0:
             # Only zero-weight components are available (a cold user, trend weight 0): rank by those.

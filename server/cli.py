@@ -15,10 +15,11 @@ from werkzeug.security import generate_password_hash
 
 from server import importer
 from server.db import db
+from server.ingest.demo import DEMO_ARXIV, DEMO_CATALOG, load_recorded_arxiv
+from server.ingest.lock import LockHeld, ingest_lock
+from server.ingest.runs import summary_line
 from server.models import Paper, User
 from server.services.training import RetrainBusy, run_retrain
-
-DEMO_CATALOG = Path(__file__).parent / "demo" / "catalog.jsonl"
 
 
 def init_app(app: Flask) -> None:
@@ -86,10 +87,19 @@ def import_papers_command(path: Path) -> None:
 @click.command("load-demo")
 @with_appcontext
 def load_demo_command() -> None:
-    """Load the demo catalog shipped with PaperScout (idempotent)."""
+    """Load the demo catalog shipped with PaperScout (idempotent): its arXiv papers through the ingestion code
+    path (a recorded arXiv API response), the others (no arXiv id known) from a JSON-lines file."""
     count = import_file(DEMO_CATALOG)
+    try:
+        with ingest_lock(current_app._get_current_object()):  # type: ignore[attr-defined]
+            run = load_recorded_arxiv(db.session, DEMO_ARXIV)
+    except LockHeld as exc:
+        raise click.ClickException(str(exc)) from None
+    if run.status == "failed":
+        raise click.ClickException(summary_line(run))
     total = db.session.scalar(select(func.count()).select_from(Paper))
-    click.echo(f"demo catalog: {count} papers loaded; {total} papers in the database")
+    loaded = f"{count + run.fetched} papers loaded ({run.fetched} with arXiv keys)"
+    click.echo(f"demo catalog: {loaded}; {total} papers in the database")
 
 
 @click.command("retrain")

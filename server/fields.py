@@ -12,7 +12,7 @@ import binascii
 import json
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -229,3 +229,26 @@ class SaveCursor(fields.String):
             return parse_datetime(stamp), paper_id
         except (ValueError, TypeError, binascii.Error):
             raise self.make_error("invalid") from None
+
+
+MAX_PERIOD_DAYS = 30
+PERIOD_PATTERN = r"^[1-9][0-9]?d$"
+
+
+class DayPeriod(SafeString):
+    """A look-back period of whole days (``1d`` to ``30d``), loaded as a ``timedelta``. Bounded so a "new for you"
+    list ranks a bounded set of papers."""
+
+    default_error_messages = {"invalid_period": f"Use a number of days from 1 to {MAX_PERIOD_DAYS}, like 1d or 7d."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("pattern", PERIOD_PATTERN)
+        metadata.setdefault("description", f"Days back from now: 1d to {MAX_PERIOD_DAYS}d.")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> timedelta:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(PERIOD_PATTERN, text) or int(text[:-1]) > MAX_PERIOD_DAYS:
+            raise self.make_error("invalid_period")
+        return timedelta(days=int(text[:-1]))

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from server.fields import (
     CANONICAL_KEY_PATTERN,
     CURSOR_PATTERN,
+    DayPeriod,
     FlexibleDate,
     HttpUrl,
     JsonValue,
@@ -152,6 +153,9 @@ class PaperSchema(Schema):
     )
     url = fields.String(allow_none=True, metadata={"format": "uri"})
     published_at = fields.DateTime(allow_none=True)
+    announced_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when arXiv's daily feed first announced it (if it did)"}
+    )
     source = fields.String()
     saved = fields.Boolean(metadata={"description": "whether the current user saved it"})
     dismissed = fields.Boolean(metadata={"description": "whether the current user dismissed it"})
@@ -245,6 +249,13 @@ class SearchArgsSchema(StrictSchema):
 class ListArgsSchema(StrictSchema):
     window = SafeString(load_default="7d", validate=validate.OneOf(tuple(WINDOWS)))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class RecommendationArgsSchema(ListArgsSchema):
+    since = DayPeriod(
+        load_default=None,
+        metadata={"description": "Only papers published or announced within this many days (1d to 30d): new for you."},
+    )
 
 
 class ComponentsSchema(Schema):

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from server.api.base import Blueprint
 from server.api.serialize import ranked_list_dict
 from server.db import db
-from server.schemas import ListArgsSchema, ListResultSchema
+from server.schemas import ListArgsSchema, ListResultSchema, RecommendationArgsSchema
 from server.services import recommendations
 
 blp = Blueprint("lists", __name__, description="Trending and recommendations")
@@ -27,10 +27,16 @@ def trending(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/recommendations", methods=["GET"])
 @login_required
-@blp.arguments(ListArgsSchema, location="query")
+@blp.arguments(RecommendationArgsSchema, location="query")
 @blp.response(200, ListResultSchema)
 def recommend(args: dict[str, Any]) -> dict[str, Any]:
-    """My personalised trending list: each item with its score components and the reasons it is here."""
+    """My personalised list: each item with its score components and the reasons it is here. With ``since``
+    (``1d`` to ``30d``) only papers published or announced within that period: new for you."""
     current_app.logger.debug("recommendations for user %s", current_user.id)
-    ranked = recommendations.recommend_for(db.session, current_user, window=args["window"], limit=args["limit"])
+    if args["since"] is not None:
+        ranked = recommendations.recommend_new_for(
+            db.session, current_user, since=args["since"], window=args["window"], limit=args["limit"]
+        )
+    else:
+        ranked = recommendations.recommend_for(db.session, current_user, window=args["window"], limit=args["limit"])
     return ranked_list_dict(ranked)

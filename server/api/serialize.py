@@ -22,6 +22,7 @@ def paper_dict(
         "keywords": list(paper.keywords or []),
         "url": shown_url(paper.key, paper.url),
         "published_at": paper.published_at,
+        "announced_at": paper.announced_at,
         "source": paper.source,
     }
     if references:

@@ -65,14 +65,20 @@ def newest_papers(session: Session, n: int, exclude: set[str]) -> list[Paper]:
     return [p for p in rows if p.key not in exclude][:n]
 
 
-def recent_keys(session: Session, since: datetime, limit: int) -> list[str]:
-    """Keys of the newest ``limit`` papers that reached the catalog since ``since`` (their first announcement
-    when an ingester recorded one, else their arrival), newest first."""
-    arrived = func.coalesce(Paper.announced_at, Paper.created_at)
-    rows = session.scalars(
-        select(Paper.key).where(arrived >= since).order_by(arrived.desc(), Paper.id.desc()).limit(limit)
+WINDOW_LIMIT = 2000
+
+
+def papers_in_window(session: Session, since: datetime, limit: int = WINDOW_LIMIT) -> dict[str, Paper]:
+    """Key -> paper for the newest ``limit`` papers published or announced at or after ``since``, newest first
+    (by announcement, else publication: a paper is new on the day the daily feed announces it)."""
+    appeared = func.coalesce(Paper.announced_at, Paper.published_at)
+    query = (
+        select(Paper)
+        .where(or_(Paper.published_at >= since, Paper.announced_at >= since))
+        .order_by(appeared.desc(), Paper.id.desc())
+        .limit(limit)
     )
-    return list(rows)
+    return {p.key: p for p in session.scalars(query)}
 
 
 def shown_url(key: str, stored: str | None) -> str | None:

@@ -8,6 +8,7 @@ newest of them to the model. Loading them as full rows on every request cost mor
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime
 from typing import Any
@@ -60,3 +61,29 @@ class NewPaperDocs:
             # only the current listing is kept, so the cache never outgrows ``limit`` papers
             self._docs = current
         return {key: doc for key, (_, doc) in current.items()}
+
+
+# The recommender's reasons that name one of the user's papers: "<Verb> “<title>”" plus ", which you opened"
+# when that paper was opened rather than saved (recommender/hybrid.py, HybridRecommender._explain).
+_NAMED_PAPER = re.compile(r"^(Similar to|Shares topics with|Cites|Cited by) (“.+”)(, which you opened)?$")
+# Said by "New · ..." already.
+_COLD_NEW = "New paper — "  # a user with no saves yet: the recommender's reason already says "new"
+_REDUNDANT = frozenset({"Added since the last model update"})
+
+
+def new_paper_reasons(reasons: list[str]) -> list[str]:
+    """A new-for-you item's reasons: the first says it is new and why it fits ("New · similar to “X” you
+    saved"), the rest follow as the recommender gave them."""
+    kept = [r for r in reasons if r not in _REDUNDANT]
+    if not kept:
+        return ["New"]
+    first, rest = kept[0], kept[1:]
+    named = _NAMED_PAPER.match(first)
+    if first.startswith(_COLD_NEW):
+        first = first[len(_COLD_NEW) :]
+    elif named:
+        verb, title, opened = named.groups()
+        first = f"{verb.lower()} {title} you {'opened' if opened else 'saved'}"
+    else:
+        first = first[:1].lower() + first[1:]
+    return [f"New · {first}", *rest]

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from recommender import HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
 from server.services import topics
-from server.services.catalog import newest_papers, papers_by_id, papers_by_key, recent_keys
-from server.services.new_papers import NewPaperDocs, paper_doc
+from server.services.catalog import newest_papers, papers_by_id, papers_by_key, papers_in_window
+from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_doc
 from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
 from server.services.state import Marks, marks_for
-from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reason_for
+from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reasons_for
 
 HISTORY_LIMIT = 500
 EXTRA_DOCS_LIMIT = 2000
@@ -77,16 +77,18 @@ def trending_list(session: Session, window: str, limit: int, user_id: int | None
     items = [
         RankedPaper(
             papers[int(pid)],
-            float(score),
-            _trend_only(float(score / top)),
-            [reason_for(window, int(readers), min_readers())],
+            float(trend.scores[i]),
+            _trend_only(float(trend.scores[i] / top)),
+            _trend_reasons(trend, i),
         )
-        for pid, score, readers in zip(
-            trend.paper_ids[:limit], trend.scores[:limit], trend.readers[:limit], strict=True
-        )
+        for i, pid in enumerate(trend.paper_ids[:limit])
         if int(pid) in papers
     ]
     return RankedList(items, window, "trending", marks_for(session, user_id, papers))
+
+
+def _trend_reasons(trend: TrendingList, i: int) -> list[str]:
+    return reasons_for(trend.window, int(trend.readers[i]), trend.upvotes_at(i), min_readers())
 
 
 @dataclass(frozen=True)
@@ -127,86 +129,89 @@ def _user_history(session: Session, user_id: int) -> list[HistoryEvent]:
     return [HistoryEvent(key, kind, at) for key, kind, at in rows]
 
 
-def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
-    loaded = current_model()
-    trend = _trending(session, window, loaded)
-    marked = _SavedAndDismissed.load(session, user.id)
-    exclude = marked.keys()
-    chosen = topics.get_topics(session, user.id)
-    if loaded is None:
-        items = _topic_fallback(session, chosen, trend, window, limit, exclude)
-        taken = exclude | {i.paper.key for i in items}
-        items += _trending_fallback(session, trend, window, limit - len(items), taken)
-        return RankedList(_with_topic_reasons(items, chosen), window, "trending (no model yet)", marked.marks())
-
-    history = _user_history(session, user.id)
-    # Papers read more than a day ago are known to the reader: recommending them again is noise.
-    seen_before = datetime.now(UTC) - SEEN_LONG_AGO
-    exclude |= {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
-    ranking = _Ranking.prepare(session, loaded, trend, window, history, exclude)
-    recs = ranking.recommend(limit)
-    items = _ranked(session, recs)
-    positives = len(marked.saved) + len({e.key for e in history if e.type in TRACKING_EVENTS})
-    if chosen and positives < topics.FEW_POSITIVES:
-        # Few papers of their own to go on: the reader's topics say more than the crowd does.
-        candidates = topics.topic_candidate_keys(session, chosen, ranking.trending, exclude=exclude)
-        topic_items = _ranked(session, ranking.recommend(limit, only=candidates))
-        items = _blend(topic_items, items, topic_first=positives == 0)[:limit]
-    if len(items) < limit:
-        taken = exclude | {i.paper.key for i in items}
-        items += _newest_fill(session, taken, limit - len(items), bool(history))
-    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", marked.marks())
-
-
 @dataclass(frozen=True)
-class _Ranking:
-    """One user's inputs to the model for one request, to rank the whole catalog or a given set of papers."""
+class _Inputs:
+    """What a personal list is computed from: the user's marks and log, what they know, live trending."""
 
-    session: Session
-    loaded: LoadedModel
+    marked: _SavedAndDismissed
     history: list[HistoryEvent]
     exclude: set[str]
-    window: str
-    trending: dict[str, float]
-    readers: dict[str, int]
-    extra_docs: list[PaperDoc]
+    trending: dict[str, float]  # key -> score, the top TRENDING_CANDIDATES
+    readers: dict[str, int]  # key -> distinct readers in the window
 
     @classmethod
-    def prepare(
-        cls,
-        session: Session,
-        loaded: LoadedModel,
-        trend: TrendingList,
-        window: str,
-        history: list[HistoryEvent],
-        exclude: set[str],
-    ) -> _Ranking:
+    def load(cls, session: Session, user: User, trend: TrendingList) -> _Inputs:
+        marked = _SavedAndDismissed.load(session, user.id)
+        history = _user_history(session, user.id)
+        # Papers read more than a day ago are known to the reader: recommending them again is noise.
+        seen_before = datetime.now(UTC) - SEEN_LONG_AGO
+        exclude = marked.keys() | {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
         trending: dict[str, float] = {}
         readers: dict[str, int] = {}
         for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
             if key is not None:
                 trending[key], readers[key] = float(score), int(count)
-        extra = _docs_the_model_lacks(session, loaded, history, trending)
-        return cls(session, loaded, history, exclude, window, trending, readers, extra)
+        return cls(marked, history, exclude, trending, readers)
 
-    def recommend(self, n: int, only: list[str] | None = None) -> list[Recommendation]:
-        """The model's list; with ``only``, exactly those papers ranked (texts of unknown ones are added)."""
-        extra = self.extra_docs
-        if only is not None:
-            known = {d.key for d in extra}
-            unknown = [k for k in only if k not in self.loaded.model and k not in known]
-            extra = extra + [paper_doc(p) for p in papers_by_key(self.session, unknown).values()]
-        return self.loaded.model.recommend(
-            self.history,
-            n=n,
-            trending=self.trending,
-            trending_readers=self.readers,
-            extra_docs=extra,
-            exclude=self.exclude,
-            window_label=WINDOW_LABELS[self.window],
-            min_readers=min_readers(),
-            only=only,
-        )
+    def positives(self) -> int:
+        """How many papers of their own the reader has: saved ones and ones read."""
+        return len(set(self.marked.saved.values()) | {e.key for e in self.history if e.type in TRACKING_EVENTS})
+
+
+def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
+    loaded = current_model()
+    trend = _trending(session, window, loaded)
+    chosen = topics.get_topics(session, user.id)
+    if loaded is None:
+        marked = _SavedAndDismissed.load(session, user.id)
+        items = _topic_fallback(session, chosen, trend, limit, marked.keys())
+        taken = marked.keys() | {i.paper.key for i in items}
+        items += _trending_fallback(session, trend, limit - len(items), taken)
+        return RankedList(_with_topic_reasons(items, chosen), window, "trending (no model yet)", marked.marks())
+
+    inputs = _Inputs.load(session, user, trend)
+    extra = _docs_the_model_lacks(session, loaded, inputs.history, inputs.trending)
+    recs = _model_list(loaded, inputs, window, limit, extra)
+    items = _ranked(session, recs)
+    positives = inputs.positives()
+    if chosen and positives < topics.FEW_POSITIVES:
+        # Few papers of their own to go on: the reader's topics say more than the crowd does.
+        candidates = topics.topic_candidate_keys(session, chosen, inputs.trending, exclude=inputs.exclude)
+        extra = _with_docs(session, loaded, extra, candidates)
+        topic_items = _ranked(session, _model_list(loaded, inputs, window, limit, extra, only=candidates))
+        items = _blend(topic_items, items, topic_first=positives == 0)[:limit]
+    if len(items) < limit:
+        exclude = inputs.exclude | {i.paper.key for i in items}
+        items += _newest_fill(session, exclude, limit - len(items), bool(inputs.history))
+    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", inputs.marked.marks())
+
+
+def _model_list(
+    loaded: LoadedModel,
+    inputs: _Inputs,
+    window: str,
+    limit: int,
+    extra: list[PaperDoc],
+    only: list[str] | None = None,
+) -> list[Recommendation]:
+    return loaded.model.recommend(
+        inputs.history,
+        n=limit,
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=extra,
+        exclude=inputs.exclude,
+        window_label=WINDOW_LABELS[window],
+        min_readers=min_readers(),
+        only=only,
+    )
+
+
+def _with_docs(session: Session, loaded: LoadedModel, extra: list[PaperDoc], keys: list[str]) -> list[PaperDoc]:
+    """``extra`` plus the texts of those of ``keys`` that neither the model nor ``extra`` knows."""
+    known = {d.key for d in extra}
+    unknown = [k for k in keys if k not in loaded.model and k not in known]
+    return extra + [paper_doc(p) for p in papers_by_key(session, unknown).values()]
 
 
 def _blend(first: list[RankedPaper], second: list[RankedPaper], *, topic_first: bool) -> list[RankedPaper]:
@@ -240,23 +245,82 @@ def _with_topic_reasons(items: list[RankedPaper], chosen: list[str]) -> list[Ran
 
 
 def _topic_fallback(
-    session: Session, chosen: list[str], trend: TrendingList, window: str, limit: int, exclude: set[str]
+    session: Session, chosen: list[str], trend: TrendingList, limit: int, exclude: set[str]
 ) -> list[RankedPaper]:
-    """No model yet: the trending papers of the reader's topics, then their newest papers."""
+    """No model yet: the trending papers of the reader's topics, then their newest."""
     if not chosen or limit <= 0:
         return []
     top = trend.scores[0] if len(trend.scores) else 1.0
     trending = papers_by_id(session, trend.paper_ids[:TRENDING_CANDIDATES].tolist())
     items = []
-    for pid, score, readers in zip(trend.paper_ids[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
+    for i, pid in enumerate(trend.paper_ids[:TRENDING_CANDIDATES]):
         paper = trending.get(int(pid))
         if paper is not None and paper.primary_category in chosen and paper.key not in exclude:
-            reason = reason_for(window, int(readers), min_readers())
-            items.append(RankedPaper(paper, float(score / top), _trend_only(float(score / top)), [reason]))
+            score = float(trend.scores[i] / top)
+            items.append(RankedPaper(paper, score, _trend_only(score), _trend_reasons(trend, i)))
     taken = exclude | {i.paper.key for i in items}
     for paper in topics.recent_topic_papers(session, chosen, exclude=taken, limit=limit):
         items.append(RankedPaper(paper, 0.0, _trend_only(0.0), ["New in the catalog"]))
     return items[:limit]
+
+
+def recommend_new_for(session: Session, user: User, *, since: timedelta, window: str, limit: int) -> RankedList:
+    """New for you: only papers published or announced within ``since``, ranked for the user. Papers the user
+    has opened, saved or dismissed are not new to them and never listed (so none is its own reason). A reader
+    with nothing of their own yet sees the papers of their topics first."""
+    loaded = current_model()
+    chosen = topics.get_topics(session, user.id)
+    trend = _trending(session, window, loaded)
+    inputs = _Inputs.load(session, user, trend)
+    known = inputs.exclude | {e.key for e in inputs.history}
+    window_papers = {k: p for k, p in papers_in_window(session, datetime.now(UTC) - since).items() if k not in known}
+    if loaded is None:
+        items = [
+            RankedPaper(p, 0.0, _trend_only(0.0), [f"New · {_day(p)}", NO_MODEL_REASON])
+            for p in _topics_first_papers(list(window_papers.values()), chosen, inputs.positives())[:limit]
+        ]
+        return RankedList(_with_topic_reasons(items, chosen), window, "newest (no model yet)", inputs.marked.marks())
+
+    extra = {d.key: d for d in _docs_the_model_lacks(session, loaded, inputs.history, inputs.trending)}
+    extra.update({k: paper_doc(p) for k, p in window_papers.items() if k not in loaded.model and k not in extra})
+    # The model's order says little about a reader with nothing of their own; their topics say more: rank the
+    # whole window, then put the topics' papers first.
+    topics_first = bool(chosen) and inputs.positives() == 0
+    recs = loaded.model.recommend(
+        inputs.history,
+        n=max(limit, len(window_papers)) if topics_first else limit,
+        trending=inputs.trending,
+        trending_readers=inputs.readers,
+        extra_docs=list(extra.values()),
+        exclude=known,
+        window_label=WINDOW_LABELS[window],
+        min_readers=min_readers(),
+        only=list(window_papers),
+    )
+    items = [
+        RankedPaper(window_papers[r.key], r.score, _components(r), new_paper_reasons(r.reasons))
+        for r in recs
+        if r.key in window_papers
+    ]
+    if topics_first:
+        items.sort(key=lambda item: item.paper.primary_category not in chosen)  # stable: the model's order within
+    return RankedList(
+        _with_topic_reasons(items[:limit], chosen), window, f"model {loaded.version}", inputs.marked.marks()
+    )
+
+
+def _topics_first_papers(papers: list[Paper], chosen: list[str], positives: int) -> list[Paper]:
+    """Without a model, a reader with nothing of their own sees the newest papers of their topics first."""
+    if not chosen or positives:
+        return papers
+    return sorted(papers, key=lambda p: p.primary_category not in chosen)
+
+
+def _day(paper: Paper) -> str:
+    """When a new paper appeared, as its list says it: announced (the daily feed) or else published."""
+    if paper.announced_at is not None:
+        return f"announced {paper.announced_at:%Y-%m-%d}"
+    return f"published {paper.published_at:%Y-%m-%d}" if paper.published_at else "new in the catalog"
 
 
 def _docs_the_model_lacks(
@@ -279,20 +343,18 @@ def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool)
     return [RankedPaper(p, 0.0, _trend_only(0.0), [reason]) for p in newest_papers(session, n, exclude)]
 
 
-def _trending_fallback(
-    session: Session, trend: TrendingList, window: str, limit: int, exclude: set[str]
-) -> list[RankedPaper]:
+def _trending_fallback(session: Session, trend: TrendingList, limit: int, exclude: set[str]) -> list[RankedPaper]:
     """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
     if limit <= 0:
         return []
     papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())
     top = trend.scores[0] if len(trend.scores) else 1.0
     items: list[RankedPaper] = []
-    for pid, score, readers in zip(trend.paper_ids, trend.scores, trend.readers, strict=True):
+    for i, (pid, score) in enumerate(zip(trend.paper_ids, trend.scores, strict=True)):
         paper = papers.get(int(pid))
         if paper is None or paper.key in exclude:
             continue
-        reasons = [reason_for(window, int(readers), min_readers()), NO_MODEL_REASON]
+        reasons = [*_trend_reasons(trend, i), NO_MODEL_REASON]
         items.append(RankedPaper(paper, float(score / top), _trend_only(float(score / top)), reasons))
         if len(items) >= limit:
             break
@@ -306,12 +368,16 @@ def _ranked(session: Session, recs: list[Recommendation]) -> list[RankedPaper]:
         RankedPaper(
             papers[r.key],
             r.score,
-            {c: round(float(r.components.get(c, 0.0)), 6) for c in COMPONENTS},
+            _components(r),
             r.reasons,
         )
         for r in recs
         if r.key in papers
     ]
+
+
+def _components(rec: Recommendation) -> dict[str, float]:
+    return {c: round(float(rec.components.get(c, 0.0)), 6) for c in COMPONENTS}
 
 
 def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit: int) -> RankedList:
@@ -322,34 +388,3 @@ def similar_papers(session: Session, paper: Paper, user_id: int | None, *, limit
     recs = loaded.model.similar(paper.key, n=limit, doc=doc, min_readers=min_readers())
     items = _ranked(session, recs)
     return RankedList(items, "", f"model {loaded.version}", marks_for(session, user_id, [i.paper.id for i in items]))
-
-
-NEW_DAYS = 7
-NEW_CANDIDATES = 2000
-NEW_REASON = "New this week"
-
-
-def new_for_you(session: Session, user: User, *, limit: int, window: str = "7d") -> RankedList:
-    """Papers that reached the catalog in the last NEW_DAYS days (first announcement, else arrival), ranked
-    for this reader by the model over exactly that set; without a model, those of the reader's topics first,
-    newest first."""
-    since = datetime.now(UTC) - timedelta(days=NEW_DAYS)
-    marked = _SavedAndDismissed.load(session, user.id)
-    exclude = marked.keys()
-    chosen = topics.get_topics(session, user.id)
-    recent = [k for k in recent_keys(session, since, NEW_CANDIDATES) if k not in exclude]
-    loaded = current_model()
-    if loaded is None:
-        papers = papers_by_key(session, recent)
-        ordered = sorted(recent, key=lambda k: papers[k].primary_category not in chosen)  # stable: newest first
-        items = [RankedPaper(papers[k], 0.0, _trend_only(0.0), [NEW_REASON]) for k in ordered[:limit]]
-        return RankedList(_with_topic_reasons(items, chosen), window, "newest (no model yet)", marked.marks())
-    history = _user_history(session, user.id)
-    ranking = _Ranking.prepare(session, loaded, _trending(session, window, loaded), window, history, exclude)
-    items = _ranked(session, ranking.recommend(limit, only=recent)) if recent else []
-    positives = len(marked.saved) + len({e.key for e in history if e.type in TRACKING_EVENTS})
-    if chosen and positives == 0:
-        # Nothing of their own yet: the model's order says little, the reader's topics say more.
-        items.sort(key=lambda i: i.paper.primary_category not in chosen)
-    items = [i if i.reasons else replace(i, reasons=[NEW_REASON]) for i in items]
-    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", marked.marks())

@@ -25,7 +25,7 @@ from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from recommender import default_config
-from server.models import Interaction, Paper
+from server.models import HfUpvote, Interaction, Paper
 from server.services.recommender_names import WINDOWS, freshness_boost
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class TrendingSettings:
     half_life_days: tuple[tuple[str, float], ...]  # per window
     freshness_half_life_days: float
     freshness_weight: float
+    hf_upvote_weight: float = 0.0  # Hugging Face upvotes' weight beside in-product readers (0: not counted)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> TrendingSettings:
@@ -56,7 +57,13 @@ class TrendingSettings:
             half_life_days=tuple((k, float(v)) for k, v in section["half_life_days"].items()),
             freshness_half_life_days=float(section["freshness_half_life_days"]),
             freshness_weight=float(section["freshness_weight"]),
+            # a model trained before the key existed blends upvotes as the packaged defaults say
+            hf_upvote_weight=float(section.get("hf_upvote_weight", _packaged_hf_upvote_weight())),
         )
+
+
+def _packaged_hf_upvote_weight() -> float:
+    return float(default_config()["trending"]["hf_upvote_weight"])
 
 
 @functools.cache
@@ -71,9 +78,13 @@ class TrendingList:
     computed_at: float
     paper_ids: np.ndarray  # best first
     scores: np.ndarray
-    readers: np.ndarray
+    readers: np.ndarray  # distinct in-product readers in the window
     keys: tuple[str | None, ...] = ()  # the papers' keys, in the same order (None: a paper gone since)
     settings: TrendingSettings | None = None  # what it was computed with
+    upvotes: np.ndarray | None = None  # Hugging Face upvotes of the latest listing in the window (0: none)
+
+    def upvotes_at(self, i: int) -> int:
+        return int(self.upvotes[i]) if self.upvotes is not None else 0
 
 
 _cache: dict[tuple[str, str], TrendingList] = {}
@@ -89,13 +100,10 @@ def _age_days(session: Session, now: datetime) -> Any:
     return func.extract("epoch", literal(now) - Interaction.occurred_at) / 86400.0
 
 
-def compute_trending(
-    session: Session, window: str, now: datetime | None = None, settings: TrendingSettings | None = None
-) -> TrendingList:
-    """The best ``KEEP_TOP`` papers of the window by decayed, freshness-boosted interest (``settings``: the
-    packaged defaults when None)."""
-    now = now or datetime.now(UTC)
-    settings = settings or packaged_settings()
+def _reader_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand."""
     since = now - timedelta(days=WINDOWS[window])
     weights = dict(settings.event_weights)
     half_life = dict(settings.half_life_days)[window]
@@ -108,14 +116,51 @@ def compute_trending(
         .order_by(decayed.desc(), Interaction.paper_id)
         .limit(2 * KEEP_TOP)
     ).all()
-    if not rows:
+    return {int(pid): (float(score), int(readers)) for pid, score, readers in rows}
+
+
+def _upvote_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """Paper id -> (log-scaled upvotes decayed by the listing's age in days, the latest listing's upvotes) for
+    the Hugging Face daily pages within the window. A paper listed on several days counts its best day once."""
+    if settings.hf_upvote_weight <= 0:
+        return {}
+    today = now.astimezone(UTC).date()
+    first = (now - timedelta(days=WINDOWS[window])).astimezone(UTC).date()
+    half_life = dict(settings.half_life_days)[window]
+    rows = session.execute(
+        select(HfUpvote.paper_id, HfUpvote.day, HfUpvote.upvotes)
+        .where(HfUpvote.day >= first, HfUpvote.day <= today, HfUpvote.upvotes > 0)
+        .order_by(HfUpvote.day)
+    ).all()
+    out: dict[int, tuple[float, int]] = {}
+    for pid, day, upvotes in rows:  # oldest day first: the latest listing's count is the one kept
+        score = math.log1p(upvotes) * 0.5 ** ((today - day).days / half_life)
+        out[int(pid)] = (max(score, out.get(int(pid), (0.0, 0))[0]), int(upvotes))
+    return out
+
+
+def compute_trending(
+    session: Session, window: str, now: datetime | None = None, settings: TrendingSettings | None = None
+) -> TrendingList:
+    """The best ``KEEP_TOP`` papers of the window by decayed, freshness-boosted interest (``settings``: the
+    packaged defaults when None): in-product readers plus ``hf_upvote_weight`` times Hugging Face upvotes."""
+    now = now or datetime.now(UTC)
+    settings = settings or packaged_settings()
+    readers = _reader_scores(session, window, now, settings)
+    upvoted = _upvote_scores(session, window, now, settings)
+    ids = np.fromiter(sorted(readers.keys() | upvoted.keys()), dtype=np.int64)
+    if not len(ids):
         empty = np.zeros(0)
         return TrendingList(
             window, time.monotonic(), empty.astype(np.int64), empty, empty.astype(np.int64), settings=settings
         )
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    scores = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-    readers = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    scores = np.array(
+        [readers.get(i, (0.0, 0))[0] + settings.hf_upvote_weight * upvoted.get(i, (0.0, 0))[0] for i in ids.tolist()]
+    )
+    counts = np.array([readers.get(i, (0.0, 0))[1] for i in ids.tolist()], dtype=np.int64)
+    upvotes = np.array([upvoted.get(i, (0.0, 0))[1] for i in ids.tolist()], dtype=np.int64)
     papers = {
         paper_id: (key, published)
         for paper_id, key, published in session.execute(
@@ -129,7 +174,9 @@ def compute_trending(
     )
     order = np.lexsort((ids, -scores))[:KEEP_TOP]
     keys = tuple(papers.get(i, (None, None))[0] for i in ids[order].tolist())
-    return TrendingList(window, time.monotonic(), ids[order], scores[order], readers[order], keys, settings)
+    return TrendingList(
+        window, time.monotonic(), ids[order], scores[order], counts[order], keys, settings, upvotes[order]
+    )
 
 
 def get_trending(
@@ -193,9 +240,16 @@ def refresh_in_background(
     return thread
 
 
-def reason_for(window: str, readers: int, min_readers: int) -> str:
-    """The trending reason; the reader count only when at least ``min_readers`` distinct readers make it up."""
-    if readers < min_readers:
-        return f"Trending {WINDOW_LABELS[window]}"
-    noun = "reader" if readers == 1 else "readers"
-    return f"Trending {WINDOW_LABELS[window]}: {readers} {noun}"
+def reasons_for(window: str, readers: int, upvotes: int, min_readers: int) -> list[str]:
+    """Why a paper trends, naming each source: readers here (counted only when at least ``min_readers``
+    distinct readers make it up) and Hugging Face upvotes (public counts, always shown)."""
+    out = []
+    if upvotes > 0:
+        out.append(f"Trending on Hugging Face: {upvotes} {'upvote' if upvotes == 1 else 'upvotes'}")
+    if readers >= min_readers:
+        out.append(f"Trending here: {readers} {'reader' if readers == 1 else 'readers'} {WINDOW_LABELS[window]}")
+    elif readers > 0:
+        out.append(f"Trending here {WINDOW_LABELS[window]}")
+    if len(out) == 2 and readers >= min_readers:
+        out.reverse()  # a counted crowd here says more about this install than upvotes elsewhere
+    return out or [f"Trending {WINDOW_LABELS[window]}"]

@@ -3,6 +3,7 @@ choices made on a paper (save, unsave, dismiss, undismiss) as plain forms that t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, render_template, request, url_for
@@ -24,6 +25,7 @@ from server.services.trending import WINDOW_LABELS
 from server.web.blueprint import bp, done, signed_in
 
 PAGE_SIZE = 20
+NEW_DAYS = 7  # New for you: papers published or announced this week
 SIMILAR_SHOWN = 10
 
 
@@ -52,7 +54,9 @@ def home() -> Any:
 @bp.get("/new")
 @signed_in
 def new_for_you() -> str:
-    ranked = recommendations.new_for_you(db.session, current_user, limit=PAGE_SIZE)
+    ranked = recommendations.recommend_new_for(
+        db.session, current_user, since=timedelta(days=NEW_DAYS), window="7d", limit=PAGE_SIZE
+    )
     return _render_list("list.html", ranked, tab="new", heading="New for you")
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -30,8 +31,10 @@ def site(tmp_path_factory):
     runner = backend.app.test_cli_runner()
     assert runner.invoke(args=["load-demo"]).exit_code == 0
     keys = [row[0] for row in backend.query("SELECT key FROM papers ORDER BY key")]
+    announced = (datetime.now(UTC) - timedelta(days=2)).replace(tzinfo=None)
     with backend._engine.begin() as conn:
-        conn.execute(text("UPDATE papers SET primary_category = 'cs.LG'"))
+        # As arXiv's feed describes papers: a category, and (for New for you) announced this week.
+        conn.execute(text("UPDATE papers SET primary_category = 'cs.LG', announced_at = :at"), {"at": announced})
     for n in range(6):
         reader = backend.register()
         mine = keys[n * 4 : n * 4 + 10]

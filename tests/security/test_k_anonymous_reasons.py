@@ -52,14 +52,14 @@ def test_trending_shows_reader_counts_from_k_readers_on(client, accounts):
         keys = [many] + ([few] if i < 2 else [])
         client.post(f"{API}/events", json={"events": [event("open", k) for k in keys]}, headers=user["headers"])
     items = {i["paper"]["key"]: i for i in client.get(f"{API}/trending").get_json()["items"]}
-    assert items[many]["reasons"] == ["Trending this week: 3 readers"]
-    assert items[few]["reasons"] == ["Trending this week"]
+    assert items[many]["reasons"] == ["Trending here: 3 readers this week"]
+    assert items[few]["reasons"] == ["Trending here this week"]
     # the list served before any model is trained says the same
     newcomer = accounts.new()
     fallback = client.get(f"{API}/recommendations", headers=newcomer["headers"]).get_json()["items"]
     assert {i["paper"]["key"]: i["reasons"][0] for i in fallback} == {
-        many: "Trending this week: 3 readers",
-        few: "Trending this week",
+        many: "Trending here: 3 readers this week",
+        few: "Trending here this week",
     }
 
 
@@ -73,6 +73,6 @@ def test_k_is_one_setting_with_a_safe_default(app, client, accounts, monkeypatch
     users = [accounts.new() for _ in range(3)]
     for user in users:
         client.post(f"{API}/events", json={"events": [event("open", "arxiv:2401.00001")]}, headers=user["headers"])
-    assert client.get(f"{API}/trending").get_json()["items"][0]["reasons"] == ["Trending this week: 3 readers"]
+    assert client.get(f"{API}/trending").get_json()["items"][0]["reasons"] == ["Trending here: 3 readers this week"]
     app.config["PRIVACY_MIN_READERS"] = 4
-    assert client.get(f"{API}/trending").get_json()["items"][0]["reasons"] == ["Trending this week"]
+    assert client.get(f"{API}/trending").get_json()["items"][0]["reasons"] == ["Trending here this week"]

@@ -9,7 +9,7 @@ from sqlalchemy import event, insert, update
 
 from server.db import db
 from server.models import Paper
-from server.services.new_papers import NewPaperDocs
+from server.services.new_papers import NewPaperDocs, new_paper_reasons
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -88,3 +88,21 @@ def test_limit_zero_lists_nothing_and_negative_limits_are_refused(app):
         assert NewPaperDocs(limit=0).get(db.session, T0) == {}
     with pytest.raises(ValueError, match="limit must be >= 0"):
         NewPaperDocs(limit=-1)
+
+
+def test_new_paper_reasons_read_as_new_and_name_the_users_paper():
+    assert new_paper_reasons(["Similar to “Graph motifs”", "Added since the last model update"]) == [
+        "New · similar to “Graph motifs” you saved"
+    ]
+    assert new_paper_reasons(["Shares topics with “Graph motifs”, which you opened", "Trending today"]) == [
+        "New · shares topics with “Graph motifs” you opened",
+        "Trending today",
+    ]
+    assert new_paper_reasons(["Cited by “Graph motifs”"]) == ["New · cited by “Graph motifs” you saved"]
+    assert new_paper_reasons(["New paper — save papers to personalise this list"]) == [
+        "New · save papers to personalise this list"
+    ]
+    assert new_paper_reasons(["Related to papers in your reading history"]) == [
+        "New · related to papers in your reading history"
+    ]
+    assert new_paper_reasons(["Added since the last model update"]) == ["New"]

@@ -3,6 +3,8 @@ topics feeding the lists as explicit interests with honest reasons, with and wit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select, update
 
 from server.db import db
@@ -79,7 +81,9 @@ def _shown(page: str) -> list[str]:
 
 
 def _categorise(app) -> None:
+    """The catalog as arXiv's feed would describe it: categories, and announced this week (New for you)."""
     with app.app_context():
+        db.session.execute(update(Paper).values(announced_at=datetime.now(UTC) - timedelta(days=1)))
         db.session.execute(update(Paper).where(Paper.key.in_(GRAPH_KEYS)).values(primary_category="cs.SI"))
         db.session.execute(update(Paper).where(Paper.key.in_(PROTEIN_KEYS)).values(primary_category="q-bio.QM"))
         db.session.commit()
