@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from server import auth, cli, request_limits, security
+from server import auth, cli, request_limits, security, web
 from server.api import register as register_api
 from server.config import PROJECT_ROOT, defaults, load_secret_key
 from server.db import db
@@ -19,7 +19,8 @@ from server.services import recommendations, serving_model
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance = os.environ.get("PAPERSCOUT_INSTANCE", str(PROJECT_ROOT / "instance"))
-    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
+    # No app-wide static folder: the web app serves its own at /static (server/web/static).
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(defaults())
     if test_config:
         app.config.from_mapping(test_config)
@@ -37,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     recommendations.init_app(app)
     api = PaperScoutApi(app)
     register_api(api)
+    web.init_app(app, api)  # the pages at /, and their error pages
     security.init_app(app)  # after the API: the abuse limits wrap its registered views
     cli.init_app(app)
 

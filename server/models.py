@@ -142,6 +142,7 @@ class FeedToken(Base):
 
 class Paper(Base):
     __tablename__ = "papers"
+    __table_args__ = (Index("ix_papers_primary_category_created", "primary_category", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), unique=True, nullable=False)
@@ -202,6 +203,17 @@ class Dismissal(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
     dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class UserTopic(Base):
+    """An arXiv category a user picked (at sign-up or in settings): an explicit interest, kept apart from the
+    interaction log so that no event is invented for it."""
+
+    __tablename__ = "user_topics"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class ModelVersion(Base):

@@ -23,6 +23,7 @@ from server.fields import (
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import EVENT_TYPES
 from server.services.recommender_names import WINDOWS
+from server.services.topics import CATEGORIES, MAX_TOPICS
 
 
 class StrictSchema(Schema):
@@ -353,3 +354,12 @@ class SeenSchema(Schema):
     )
     times_opened = fields.Integer(metadata={"description": "my opens and clicks of it"})
     saved_at = fields.DateTime(allow_none=True, metadata={"description": "when I saved it (null: not saved)"})
+
+
+class TopicsSchema(StrictSchema):
+    topics = fields.List(
+        SafeString(validate=validate.OneOf(tuple(CATEGORIES))),
+        required=True,
+        validate=validate.Length(max=MAX_TOPICS),
+        metadata={"description": "arXiv categories (e.g. cs.CL); the offered ones are listed in docs/web.md"},
+    )

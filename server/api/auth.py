@@ -7,23 +7,17 @@ from typing import Any
 
 from flask import g
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.api.base import Blueprint
-from server.auth import issue_token, normalise_email
+from server.auth import issue_token
 from server.db import db
 from server.errors import abort
-from server.models import User
 from server.schemas import AuthResultSchema, CredentialsSchema, CsrfTokenSchema, LoginSchema
 from server.security import csrf_token_for, no_store
 from server.security.limits import RATE_LIMITED
+from server.services import users
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and sign-in")
-
-# Verifying against a real hash keeps the response time the same for unknown emails.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 @blp.route("/register", methods=["POST"])
@@ -33,12 +27,9 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 @blp.alt_response(429, **RATE_LIMITED)
 def register(data: dict[str, Any]) -> dict[str, Any]:
     """Create an account and return its first API token (and sign this browser in)."""
-    user = User(email=normalise_email(data["email"]), password_hash=generate_password_hash(data["password"]))
-    db.session.add(user)
     try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+        user = users.create_user(db.session, data["email"], data["password"])
+    except users.EmailTaken:
         abort(409, "An account with this email already exists.", {"email": ["already registered"]})
     _, plain = issue_token(user, data["token_name"] or "registration")
     db.session.commit()
@@ -56,12 +47,8 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 
     A user keeps at most PAPERSCOUT_MAX_TOKENS_PER_USER active tokens; a new one revokes the oldest.
     """
-    email = normalise_email(data["email"])
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    user = users.authenticate(db.session, data["email"], data["password"])
     if user is None:
-        check_password_hash(_DUMMY_HASH, data["password"])
-        abort(401, "Wrong email or password.")
-    if not check_password_hash(user.password_hash, data["password"]):
         abort(401, "Wrong email or password.")
     _, plain = issue_token(user, data["token_name"] or "login")
     db.session.commit()

@@ -6,11 +6,9 @@ from typing import Any
 
 from flask import Response, g, json
 from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.api.base import Blueprint
 from server.api.serialize import paper_dict
-from server.auth import revoke_tokens
 from server.db import db
 from server.errors import abort
 from server.models import ApiToken, User
@@ -18,12 +16,13 @@ from server.schemas import (
     PasswordChangeResultSchema,
     PasswordChangeSchema,
     ResetResultSchema,
+    TopicsSchema,
     TrackingSchema,
     UserSchema,
 )
 from server.security import csrf_token_for, no_store
 from server.security.limits import RATE_LIMITED
-from server.services import account
+from server.services import account, topics, users
 
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
 
@@ -59,14 +58,15 @@ def change_password(data: dict[str, Any]) -> dict[str, Any]:
 
     A wrong current password answers 403 and counts against the account's failed sign-in limit.
     """
-    user = db.session.get(User, current_user.id)
-    if not check_password_hash(user.password_hash, data["current_password"]):
-        abort(403, "The current password is wrong.", {"current_password": ["wrong password"]})
-    user.password_hash = generate_password_hash(data["new_password"])
-    user.rotate_session_token()
     token = g.get("api_token")
-    revoked = revoke_tokens(user.id, keep_id=token.id if token is not None else None)
-    db.session.commit()
+    keep = token.id if token is not None else None
+    try:
+        revoked = users.change_password(
+            db.session, current_user.id, data["current_password"], data["new_password"], keep
+        )
+    except users.WrongPassword:
+        abort(403, "The current password is wrong.", {"current_password": ["wrong password"]})
+    user = db.session.get(User, current_user.id)
     if token is None:
         login_user(user)  # the cookie of this browser, with the new session secret
     return {"user": user, "tokens_revoked": revoked, "csrf_token": csrf_token_for(user)}
@@ -96,13 +96,30 @@ def set_tracking(data: dict[str, Any]) -> User:
     return user
 
 
+@blp.route("/topics", methods=["GET"])
+@login_required
+@blp.response(200, TopicsSchema)
+def get_topics() -> dict[str, list[str]]:
+    """My topics: the arXiv categories whose papers my lists lean on while I have saved or read few papers."""
+    return {"topics": topics.get_topics(db.session, current_user.id)}
+
+
+@blp.route("/topics", methods=["PUT"])
+@login_required
+@blp.arguments(TopicsSchema)
+@blp.response(200, TopicsSchema)
+def put_topics(data: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Replace my topics (at most 10 arXiv categories; an empty list removes them all)."""
+    return {"topics": topics.set_topics(db.session, current_user.id, data["topics"])}
+
+
 @blp.route("/export", methods=["GET"])
 @no_store
 @login_required
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
     """Everything stored about me: account, tokens and feed token (without secrets), saves, dismissals,
-    interactions."""
+    interactions, topics."""
     data = account.account_data(db.session, current_user.id)
     body = {
         "user": UserSchema().dump(current_user),
@@ -112,6 +129,7 @@ def export() -> Response:
         "interactions": [_event_json(e) for e in data.interactions],
         # without its secret, like the API tokens: only when it was issued
         "feed_token": {"created_at": _iso(data.feed_token_created_at)} if data.feed_token_created_at else None,
+        "topics": data.topics,
     }
     return Response(
         json.dumps(body, indent=1),

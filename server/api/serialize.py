@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.fields import is_http_url
-from server.keys import default_url
 from server.models import Paper
+from server.services.catalog import shown_url
 from server.services.recommendations import RankedList
 from server.services.state import Marks
 
@@ -33,12 +32,6 @@ def paper_dict(
     if dismissed is not None:
         out["dismissed"] = dismissed
     return out
-
-
-def shown_url(key: str, stored: str | None) -> str | None:
-    """The URL readers are sent to: the canonical page for a known site, else the stored one if it is http(s).
-    (Rows written before URLs were checked may hold anything.)"""
-    return default_url(key) or (stored if stored and is_http_url(stored) else None)
 
 
 def marked_paper_dict(paper: Paper, marks: Marks | None, *, references: bool = False) -> dict[str, Any]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import g
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from server.api.base import Blueprint
 from server.db import db
 from server.errors import abort
-from server.models import ApiToken
 from server.schemas import TokenListSchema
 from server.security import no_store
+from server.services import account
 
 blp = Blueprint("tokens", __name__, url_prefix="/tokens", description="API tokens of the signed-in user")
 
@@ -27,9 +25,8 @@ def list_tokens() -> dict[str, Any]:
     """Tokens of the current user, newest first (hashes are never shown)."""
     user_id = current_user.id
     current = g.get("api_token")
-    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
     items = []
-    for token in rows:
+    for token in account.tokens_of(db.session, user_id):
         items.append(
             {
                 "id": token.id,
@@ -50,9 +47,5 @@ def list_tokens() -> dict[str, Any]:
 @blp.response(204)
 def revoke_token(token_id: int) -> None:
     """Revoke one of my tokens; requests with it get 401 from then on."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
+    if not account.revoke_token(db.session, current_user.id, token_id):
         abort(404, f"No token {token_id} of yours.")
-    if token.revoked_at is None:
-        token.revoked_at = datetime.now(UTC)
-        db.session.commit()

@@ -20,12 +20,12 @@ from server.models import User
 from server.security.cors import extension_origins
 
 CSRF_HEADER = "X-CSRF-Token"
-CSRF_FORM_FIELD = "csrf_token"  # for the server-rendered forms to come
+CSRF_FORM_FIELD = "csrf_token"  # in the web app's forms (server/web)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # These authenticate with the credentials in their body, not with the cookie; the Origin check still applies,
 # so another site cannot sign a browser into an account of its choosing.
-CREDENTIAL_ENDPOINTS = frozenset({"auth.login", "auth.register"})
+CREDENTIAL_ENDPOINTS = frozenset({"auth.login", "auth.register", "web.sign_in", "web.sign_up"})
 
 
 def csrf_token_for(user: User) -> str:

@@ -12,6 +12,9 @@ HTML_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The web app's pages send no referrer to other sites, but keep it (and so the Origin header) on their own
+# forms: under no-referrer, browsers send `Origin: null` with a same-origin form, which the CSRF check refuses.
+HTML_REFERRER_POLICY = "same-origin"
 # JSON and everything else: nothing is to be loaded or framed because of it.
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
 BASE_HEADERS = {
@@ -37,6 +40,8 @@ def init_app(app: Flask) -> None:
 
 
 def _security_headers(response: Response) -> Response:
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Referrer-Policy", HTML_REFERRER_POLICY)
     for name, value in BASE_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Content-Security-Policy", HTML_CSP if response.mimetype == "text/html" else OTHER_CSP)

@@ -69,6 +69,8 @@ def account_in_body() -> str:
     except RecursionError:  # absurdly nested JSON; the view rejects the body itself
         body = None
     email = body.get("email") if isinstance(body, dict) else None
+    if email is None and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        email = request.form.get("email")  # the web app's sign-in form
     # Without an email the request fails validation (422), which is never counted.
     return account_key(email) if isinstance(email, str) else "account:none"
 
@@ -89,31 +91,38 @@ class EndpointLimit:
     message: str
     shared_scope: str | None = None
     count_only_status: int | None = None  # count only responses with this status (failed password checks)
+    methods: tuple[str, ...] | None = None  # count only these methods (None: all; a page's GET is not an attempt)
 
 
+def _password_failures(
+    endpoint: str, key: Callable[[], str], status: int, message: str, methods: tuple[str, ...] | None = None
+) -> EndpointLimit:
+    """Failed password checks of one account, counted in the one bucket every such endpoint shares."""
+    return EndpointLimit(
+        endpoint,
+        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        key,
+        message,
+        shared_scope=ACCOUNT_SCOPE,
+        count_only_status=status,
+        methods=methods,
+    )
+
+
+_FAILED_SIGN_IN = "Too many failed sign-ins for this account."
+_WRONG_PASSWORD = "Too many wrong passwords for this account."
+_SIGN_INS = "Too many sign-in attempts from this address."
+_NEW_ACCOUNTS = "Too many new accounts from this address."
+_POST = ("POST",)  # the web app's forms: showing the page is no attempt
 LIMITS = (
-    EndpointLimit(
-        "auth.login", "RATELIMIT_LOGIN_PER_IP", client_address, "Too many sign-in attempts from this address."
-    ),
-    EndpointLimit(
-        "auth.login",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        account_in_body,
-        "Too many failed sign-ins for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=401,
-    ),
-    EndpointLimit(
-        "me.change_password",
-        "RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT",
-        signed_in_account,
-        "Too many wrong passwords for this account.",
-        shared_scope=ACCOUNT_SCOPE,
-        count_only_status=403,
-    ),
-    EndpointLimit(
-        "auth.register", "RATELIMIT_REGISTER_PER_IP", client_address, "Too many new accounts from this address."
-    ),
+    EndpointLimit("auth.login", "RATELIMIT_LOGIN_PER_IP", client_address, _SIGN_INS),
+    _password_failures("auth.login", account_in_body, 401, _FAILED_SIGN_IN),
+    _password_failures("me.change_password", signed_in_account, 403, _WRONG_PASSWORD),
+    EndpointLimit("web.sign_in", "RATELIMIT_LOGIN_PER_IP", client_address, _SIGN_INS, methods=_POST),
+    _password_failures("web.sign_in", account_in_body, 401, _FAILED_SIGN_IN, _POST),
+    _password_failures("web.settings_password", signed_in_account, 403, _WRONG_PASSWORD),
+    EndpointLimit("web.sign_up", "RATELIMIT_REGISTER_PER_IP", client_address, _NEW_ACCOUNTS, methods=_POST),
+    EndpointLimit("auth.register", "RATELIMIT_REGISTER_PER_IP", client_address, _NEW_ACCOUNTS),
     EndpointLimit(
         "events.post_events", "RATELIMIT_EVENTS_PER_USER", signed_in_user, "Too many event batches; slow down."
     ),
@@ -152,11 +161,17 @@ def _decorator(limiter: Limiter, limit: EndpointLimit, value: str) -> Callable:
             return response.status_code == status
 
     message = f"{limit.message} Try again after the time in the Retry-After header."
+    methods = list(limit.methods) if limit.methods else None
     if limit.shared_scope:
         return limiter.shared_limit(
-            value, limit.shared_scope, key_func=limit.key, deduct_when=deduct_when, error_message=message
+            value,
+            limit.shared_scope,
+            key_func=limit.key,
+            deduct_when=deduct_when,
+            error_message=message,
+            methods=methods,
         )
-    return limiter.limit(value, key_func=limit.key, deduct_when=deduct_when, error_message=message)
+    return limiter.limit(value, key_func=limit.key, deduct_when=deduct_when, error_message=message, methods=methods)
 
 
 def _retry_after(response: Response) -> Response:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import ApiToken, Dismissal, FeedToken, Interaction, Paper, Save, User
+from server.models import ApiToken, Dismissal, FeedToken, Interaction, Paper, Save, User, UserTopic
 from server.services import serving_model
 from server.services.erasure import record_erasure
 
 
 def erase_account(session: Session, user_id: int) -> None:
-    """Delete the account and every row about it (interactions, saves, dismissals, tokens), and record the
+    """Delete the account and every row about it (interactions, saves, dismissals, tokens, topics), and record the
     erasure in the same transaction; before this returns, the model serving here has dropped the user's row
     and no kept model version holds it (other processes follow at their next check)."""
-    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken):
+    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken, UserTopic):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
     record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
@@ -76,6 +76,7 @@ class AccountData:
     dismissals: list[tuple[str, datetime]]  # (paper key, dismissed_at)
     interactions: list[LoggedEvent]  # oldest first
     feed_token_created_at: datetime | None  # the feed token (server/services/feeds.py), if one was issued
+    topics: list[str]  # arXiv categories picked as topics
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -110,4 +111,21 @@ def account_data(session: Session, user_id: int) -> AccountData:
         dismissals=[(key, at) for key, at in dismissals],
         interactions=[LoggedEvent(*row) for row in interactions],
         feed_token_created_at=session.scalar(select(FeedToken.created_at).where(FeedToken.user_id == user_id)),
+        topics=sorted(session.scalars(select(UserTopic.category).where(UserTopic.user_id == user_id))),
     )
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    """The user's API tokens, newest first (revoked and expired ones too; hashes only)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's tokens (idempotent; commits); False when the user has no such token."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        return False
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        session.commit()
+    return True

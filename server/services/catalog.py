@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from server.fields import is_http_url
+from server.keys import default_url
 from server.models import Paper
 from server.services.sql import chunks
 
@@ -77,3 +79,9 @@ def papers_in_window(session: Session, since: datetime, limit: int = WINDOW_LIMI
         .limit(limit)
     )
     return {p.key: p for p in session.scalars(query)}
+
+
+def shown_url(key: str, stored: str | None) -> str | None:
+    """The URL readers are sent to: the canonical page for a known site, else the stored one if it is http(s).
+    (Rows written before URLs were checked may hold anything.)"""
+    return default_url(key) or (stored if stored and is_http_url(stored) else None)

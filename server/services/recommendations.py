@@ -8,8 +8,9 @@ trending scores, the text of papers the model has not seen yet) and its answer b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
 from flask import current_app
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from recommender import HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
+from server.services import topics
 from server.services.catalog import newest_papers, papers_by_id, papers_by_key, papers_in_window
 from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_doc
 from server.services.recommender_names import COMPONENTS
@@ -152,37 +154,123 @@ class _Inputs:
                 trending[key], readers[key] = float(score), int(count)
         return cls(marked, history, exclude, trending, readers)
 
+    def positives(self) -> int:
+        """How many papers of their own the reader has: saved ones and ones read."""
+        return len(set(self.marked.saved.values()) | {e.key for e in self.history if e.type in TRACKING_EVENTS})
+
 
 def recommend_for(session: Session, user: User, *, window: str, limit: int) -> RankedList:
     loaded = current_model()
     trend = _trending(session, window, loaded)
+    chosen = topics.get_topics(session, user.id)
     if loaded is None:
         marked = _SavedAndDismissed.load(session, user.id)
-        items = _trending_fallback(session, trend, limit, marked.keys())
-        return RankedList(items, window, "trending (no model yet)", marked.marks())
+        items = _topic_fallback(session, chosen, trend, limit, marked.keys())
+        taken = marked.keys() | {i.paper.key for i in items}
+        items += _trending_fallback(session, trend, limit - len(items), taken)
+        return RankedList(_with_topic_reasons(items, chosen), window, "trending (no model yet)", marked.marks())
 
     inputs = _Inputs.load(session, user, trend)
-    recs = loaded.model.recommend(
+    extra = _docs_the_model_lacks(session, loaded, inputs.history, inputs.trending)
+    recs = _model_list(loaded, inputs, window, limit, extra)
+    items = _ranked(session, recs)
+    positives = inputs.positives()
+    if chosen and positives < topics.FEW_POSITIVES:
+        # Few papers of their own to go on: the reader's topics say more than the crowd does.
+        candidates = topics.topic_candidate_keys(session, chosen, inputs.trending, exclude=inputs.exclude)
+        extra = _with_docs(session, loaded, extra, candidates)
+        topic_items = _ranked(session, _model_list(loaded, inputs, window, limit, extra, only=candidates))
+        items = _blend(topic_items, items, topic_first=positives == 0)[:limit]
+    if len(items) < limit:
+        exclude = inputs.exclude | {i.paper.key for i in items}
+        items += _newest_fill(session, exclude, limit - len(items), bool(inputs.history))
+    return RankedList(_with_topic_reasons(items, chosen), window, f"model {loaded.version}", inputs.marked.marks())
+
+
+def _model_list(
+    loaded: LoadedModel,
+    inputs: _Inputs,
+    window: str,
+    limit: int,
+    extra: list[PaperDoc],
+    only: list[str] | None = None,
+) -> list[Recommendation]:
+    return loaded.model.recommend(
         inputs.history,
         n=limit,
         trending=inputs.trending,
         trending_readers=inputs.readers,
-        extra_docs=_docs_the_model_lacks(session, loaded, inputs.history, inputs.trending),
+        extra_docs=extra,
         exclude=inputs.exclude,
         window_label=WINDOW_LABELS[window],
         min_readers=min_readers(),
+        only=only,
     )
-    items = _ranked(session, recs)
-    if len(items) < limit:
-        exclude = inputs.exclude | {r.key for r in recs}
-        items += _newest_fill(session, exclude, limit - len(items), bool(inputs.history))
-    return RankedList(items, window, f"model {loaded.version}", inputs.marked.marks())
+
+
+def _with_docs(session: Session, loaded: LoadedModel, extra: list[PaperDoc], keys: list[str]) -> list[PaperDoc]:
+    """``extra`` plus the texts of those of ``keys`` that neither the model nor ``extra`` knows."""
+    known = {d.key for d in extra}
+    unknown = [k for k in keys if k not in loaded.model and k not in known]
+    return extra + [paper_doc(p) for p in papers_by_key(session, unknown).values()]
+
+
+def _blend(first: list[RankedPaper], second: list[RankedPaper], *, topic_first: bool) -> list[RankedPaper]:
+    """Topic papers and the model's list, each paper once: all topic papers first (a reader with nothing of
+    their own yet), or taking turns (a reader with a little)."""
+    if topic_first:
+        merged = first + second
+    else:
+        merged = [item for pair in zip_longest(first, second) for item in pair if item is not None]
+    seen: set[str] = set()
+    out = []
+    for item in merged:
+        if item.paper.key not in seen:
+            seen.add(item.paper.key)
+            out.append(item)
+    return out
+
+
+def _with_topic_reasons(items: list[RankedPaper], chosen: list[str]) -> list[RankedPaper]:
+    """Each paper of one of the reader's topics says so, first: the reader's own choice explains it best."""
+    if not chosen:
+        return items
+    out = []
+    for item in items:
+        category = item.paper.primary_category
+        reason = topics.topic_reason(category) if category in chosen else None
+        if reason and reason not in item.reasons:
+            item = replace(item, reasons=[reason, *item.reasons])
+        out.append(item)
+    return out
+
+
+def _topic_fallback(
+    session: Session, chosen: list[str], trend: TrendingList, limit: int, exclude: set[str]
+) -> list[RankedPaper]:
+    """No model yet: the trending papers of the reader's topics, then their newest."""
+    if not chosen or limit <= 0:
+        return []
+    top = trend.scores[0] if len(trend.scores) else 1.0
+    trending = papers_by_id(session, trend.paper_ids[:TRENDING_CANDIDATES].tolist())
+    items = []
+    for i, pid in enumerate(trend.paper_ids[:TRENDING_CANDIDATES]):
+        paper = trending.get(int(pid))
+        if paper is not None and paper.primary_category in chosen and paper.key not in exclude:
+            score = float(trend.scores[i] / top)
+            items.append(RankedPaper(paper, score, _trend_only(score), _trend_reasons(trend, i)))
+    taken = exclude | {i.paper.key for i in items}
+    for paper in topics.recent_topic_papers(session, chosen, exclude=taken, limit=limit):
+        items.append(RankedPaper(paper, 0.0, _trend_only(0.0), ["New in the catalog"]))
+    return items[:limit]
 
 
 def recommend_new_for(session: Session, user: User, *, since: timedelta, window: str, limit: int) -> RankedList:
     """New for you: only papers published or announced within ``since``, ranked for the user. Papers the user
-    has opened, saved or dismissed are not new to them and never listed (so none is its own reason)."""
+    has opened, saved or dismissed are not new to them and never listed (so none is its own reason). A reader
+    with nothing of their own yet sees the papers of their topics first."""
     loaded = current_model()
+    chosen = topics.get_topics(session, user.id)
     trend = _trending(session, window, loaded)
     inputs = _Inputs.load(session, user, trend)
     known = inputs.exclude | {e.key for e in inputs.history}
@@ -190,15 +278,18 @@ def recommend_new_for(session: Session, user: User, *, since: timedelta, window:
     if loaded is None:
         items = [
             RankedPaper(p, 0.0, _trend_only(0.0), [f"New · {_day(p)}", NO_MODEL_REASON])
-            for p in list(window_papers.values())[:limit]
+            for p in _topics_first_papers(list(window_papers.values()), chosen, inputs.positives())[:limit]
         ]
-        return RankedList(items, window, "newest (no model yet)", inputs.marked.marks())
+        return RankedList(_with_topic_reasons(items, chosen), window, "newest (no model yet)", inputs.marked.marks())
 
     extra = {d.key: d for d in _docs_the_model_lacks(session, loaded, inputs.history, inputs.trending)}
     extra.update({k: paper_doc(p) for k, p in window_papers.items() if k not in loaded.model and k not in extra})
+    # The model's order says little about a reader with nothing of their own; their topics say more: rank the
+    # whole window, then put the topics' papers first.
+    topics_first = bool(chosen) and inputs.positives() == 0
     recs = loaded.model.recommend(
         inputs.history,
-        n=limit,
+        n=max(limit, len(window_papers)) if topics_first else limit,
         trending=inputs.trending,
         trending_readers=inputs.readers,
         extra_docs=list(extra.values()),
@@ -212,7 +303,18 @@ def recommend_new_for(session: Session, user: User, *, since: timedelta, window:
         for r in recs
         if r.key in window_papers
     ]
-    return RankedList(items, window, f"model {loaded.version}", inputs.marked.marks())
+    if topics_first:
+        items.sort(key=lambda item: item.paper.primary_category not in chosen)  # stable: the model's order within
+    return RankedList(
+        _with_topic_reasons(items[:limit], chosen), window, f"model {loaded.version}", inputs.marked.marks()
+    )
+
+
+def _topics_first_papers(papers: list[Paper], chosen: list[str], positives: int) -> list[Paper]:
+    """Without a model, a reader with nothing of their own sees the newest papers of their topics first."""
+    if not chosen or positives:
+        return papers
+    return sorted(papers, key=lambda p: p.primary_category not in chosen)
 
 
 def _day(paper: Paper) -> str:
@@ -244,6 +346,8 @@ def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool)
 
 def _trending_fallback(session: Session, trend: TrendingList, limit: int, exclude: set[str]) -> list[RankedPaper]:
     """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
+    if limit <= 0:
+        return []
     papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())
     top = trend.scores[0] if len(trend.scores) else 1.0
     items: list[RankedPaper] = []

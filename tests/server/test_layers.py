@@ -1,4 +1,4 @@
-"""The server's layers (docs/server.md): services never import the HTTP layer, and the server uses the
+"""The server's layers (docs/server.md): services and the web app never import the HTTP API, and the server uses the
 recommender library through the names its package exports, never its modules."""
 
 from __future__ import annotations
@@ -22,14 +22,21 @@ def _imports(path: Path) -> list[str]:
     return names
 
 
-def test_services_never_import_the_http_layer():
-    offenders = [
+def _api_imports(folder: str) -> list[tuple[str, str]]:
+    return [
         (str(path.relative_to(SERVER)), module)
-        for path in (SERVER / "services").rglob("*.py")
+        for path in (SERVER / folder).rglob("*.py")
         for module in _imports(path)
         if module == "server.api" or module.startswith("server.api.")
     ]
-    assert offenders == []
+
+
+def test_services_never_import_the_http_layer():
+    assert _api_imports("services") == []
+
+
+def test_the_web_app_never_imports_the_api():
+    assert _api_imports("web") == []
 
 
 def test_the_server_imports_only_top_level_recommender_names():

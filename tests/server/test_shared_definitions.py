@@ -11,6 +11,7 @@ import pytest
 
 from server.models import EVENT_TYPES, TRACKING_EVENTS
 from server.schemas import MAX_EVENTS_PER_BATCH
+from server.web.settings import PAPER_SITES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,9 @@ def _extension_facts() -> dict:
     script = (
         "import { EVENT_TYPES, DROPPABLE } from './extension/lib/queue.js';"
         "import { BATCH_SIZE } from './extension/lib/delivery.js';"
-        "console.log(JSON.stringify({ types: EVENT_TYPES, droppable: [...DROPPABLE], batch: BATCH_SIZE }));"
+        "import { PAPER_SITES } from './extension/lib/detect.js';"
+        "console.log(JSON.stringify({ types: EVENT_TYPES, droppable: [...DROPPABLE], batch: BATCH_SIZE,"
+        " sites: PAPER_SITES }));"
     )
     out = subprocess.run(
         [node, "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
@@ -39,3 +42,7 @@ def test_the_extension_sends_exactly_the_event_types_the_server_accepts():
 
 def test_the_extension_never_sends_a_batch_the_server_refuses_for_its_size():
     assert 1 <= _extension_facts()["batch"] <= MAX_EVENTS_PER_BATCH
+
+
+def test_the_web_apps_settings_name_the_sites_the_extension_records():
+    assert _extension_facts()["sites"] == list(PAPER_SITES)
