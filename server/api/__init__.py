@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from server.api import admin, auth, events, health, lists, me, papers, saves, tokens
+from server.api import admin, auth, digest, events, health, lists, me, papers, saves, tokens
 from server.request_limits import PaperKeyConverter, RowIdConverter, paper_key_param_schema, row_id_param_schema
 from server.schemas import EventSchema
 
 BLUEPRINTS = (
     auth.blp,
     me.blp,
+    digest.blp,
     tokens.blp,
     events.blp,
     saves.blp,

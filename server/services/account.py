@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import ApiToken, Dismissal, Interaction, Paper, Save, User
+from server.models import ApiToken, DigestDelivery, DigestSetting, Dismissal, Interaction, Paper, Save, User
 from server.services import serving_model
 from server.services.erasure import record_erasure
 
@@ -18,7 +18,7 @@ def erase_account(session: Session, user_id: int) -> None:
     """Delete the account and every row about it (interactions, saves, dismissals, tokens), and record the
     erasure in the same transaction; before this returns, the model serving here has dropped the user's row
     and no kept model version holds it (other processes follow at their next check)."""
-    for model in (Interaction, Save, Dismissal, ApiToken):
+    for model in (Interaction, Save, Dismissal, ApiToken, DigestSetting, DigestDelivery):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
     record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
