@@ -18,6 +18,9 @@ from server.digest import tokens
 from server.models import Paper, User
 from server.services.recommendations import RankedPaper
 
+# The message's headers are never folded into RFC 2047 encoded words: List-Unsubscribe must stay a plain <URL>
+# (RFC 2369), and a signed URL is one long token. Its parts keep SMTP's 78: quoted-printable lines of 76.
+HEADERS_POLICY = SMTP.clone(max_line_length=998)
 MAX_AUTHORS = 6
 ABSTRACT_CHARS = 320
 
@@ -109,7 +112,8 @@ def compose(
         "subject": f"PaperScout: {len(items)} new {noun} for you",
         "email": user.email,
     }
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=HEADERS_POLICY)
+    message["MIME-Version"] = "1.0"
     message["Subject"] = context["subject"]
     message["From"] = mail_from
     message["To"] = user.email
@@ -118,6 +122,9 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a digest
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(render_template("digest/mail.txt", **context))
-    message.add_alternative(render_template("digest/mail.html", **context), subtype="html")
+    message.make_alternative()
+    for template, subtype in (("digest/mail.txt", "plain"), ("digest/mail.html", "html")):
+        part = EmailMessage(policy=SMTP)
+        part.set_content(render_template(template, **context), subtype=subtype, cte="quoted-printable")
+        message.attach(part)
     return message

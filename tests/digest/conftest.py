@@ -19,6 +19,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes
 
 
 @dataclass
@@ -36,8 +37,9 @@ class MailHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=default)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, raw))
         return "250 Message accepted for delivery"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
