@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from server.db import db
+from server.models import Paper
+from tests.server.catalog import GRAPH_KEYS, PROTEIN_KEYS, papers
+from tests.server.test_recommendations import retrain, save_all
 
 API = "/api/v1"
 SAVE_LINK = re.compile(r'<a class="save" href="([^"]+)"')
@@ -35,6 +43,44 @@ def topic_papers(prefix: str, topics: list[str], *, kind: str) -> list[dict]:
         }
         for i, topic in enumerate(topics)
     ]
+
+
+NEW_GRAPH = ["overlapping community detection", "graph neural networks for link prediction", "random walk embeddings"]
+NEW_PROTEIN = ["protein folding pathways", "protein docking of antibodies", "protein design of enzymes"]
+
+
+def trained_community(app, accounts, tmp_path: Path) -> tuple[dict[str, list[dict]], dict[str, set[str]]]:
+    """Six graph and six protein readers of the two-topic catalog, a model trained on them, and the catalog
+    aged three days (older than any first digest looks back). Returns the readers by field and the titles
+    each saved."""
+    runner = app.test_cli_runner()
+    import_papers(runner, tmp_path, papers())
+    titles = {p["key"]: p["title"] for p in papers()}
+    saved_titles: dict[str, set[str]] = {}
+    rng = random.Random(3)
+    readers: dict[str, list[dict]] = {}
+    for group, keys in (("graph", GRAPH_KEYS), ("protein", PROTEIN_KEYS)):
+        for i in range(6):
+            user = accounts.new(f"{group}{i}@example.org")
+            mine = rng.sample(keys, 6)
+            save_all(accounts.client, user, mine)
+            saved_titles[user["email"]] = {titles[k] for k in mine}
+            readers.setdefault(group, []).append(user)
+    retrain(runner)
+    with app.app_context():
+        db.session.execute(update(Paper).values(created_at=datetime.now(UTC) - timedelta(days=3)))
+        db.session.commit()
+    return readers, saved_titles
+
+
+def import_fresh_papers(runner, tmp_path: Path) -> list[dict]:
+    """The day's new papers, three of each field, which the model has never seen (it ranks them by text)."""
+    fresh = [
+        {**p, "key": f"arxiv:2612.{i:05d}", "title": p["title"].replace("Scalable", "Faster")}
+        for i, p in enumerate(papers(NEW_GRAPH, NEW_PROTEIN))
+    ]
+    import_papers(runner, tmp_path, fresh, "fresh.jsonl")
+    return fresh
 
 
 def hour_now(timezone: str, now: datetime | None = None) -> int:
