@@ -13,7 +13,7 @@ from server.api.serialize import paper_dict
 from server.auth import revoke_tokens
 from server.db import db
 from server.errors import abort
-from server.models import ApiToken, User
+from server.models import ApiToken, DigestDelivery, DigestSetting, User
 from server.schemas import (
     PasswordChangeResultSchema,
     PasswordChangeSchema,
@@ -101,7 +101,8 @@ def set_tracking(data: dict[str, Any]) -> User:
 @login_required
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
-    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions."""
+    """Everything stored about me: account, tokens (without secrets), saves, dismissals, interactions, my digest
+    setting and the digests sent to me."""
     data = account.account_data(db.session, current_user.id)
     body = {
         "user": UserSchema().dump(current_user),
@@ -109,6 +110,8 @@ def export() -> Response:
         "saves": [{"paper": _jsonable(paper_dict(p)), "saved_at": _iso(s.saved_at)} for s, p in data.saves],
         "dismissals": [{"paper_key": key, "dismissed_at": _iso(at)} for key, at in data.dismissals],
         "interactions": [_event_json(e) for e in data.interactions],
+        "digest": _digest_json(data.digest),
+        "digest_deliveries": [_delivery_json(d) for d in data.digest_deliveries],
     }
     return Response(
         json.dumps(body, indent=1),
@@ -126,6 +129,23 @@ def _token_json(token: ApiToken) -> dict[str, Any]:
         "last_used_at": _iso(token.last_used_at),
         "expires_at": _iso(token.expires_at),
         "revoked_at": _iso(token.revoked_at),
+    }
+
+
+def _digest_json(setting: DigestSetting | None) -> dict[str, Any] | None:
+    if setting is None:
+        return None
+    return {"frequency": setting.frequency, "hour": setting.hour, "timezone": setting.timezone}
+
+
+def _delivery_json(delivery: DigestDelivery) -> dict[str, Any]:
+    return {
+        "period": delivery.period,
+        "status": delivery.status,
+        "paper_keys": list(delivery.paper_keys),
+        "attempts": delivery.attempts,
+        "created_at": _iso(delivery.created_at),
+        "sent_at": _iso(delivery.sent_at),
     }
 
 

@@ -75,6 +75,8 @@ class AccountData:
     saves: list[tuple[Save, Paper]]  # newest first
     dismissals: list[tuple[str, datetime]]  # (paper key, dismissed_at)
     interactions: list[LoggedEvent]  # oldest first
+    digest: DigestSetting | None  # None: never switched on
+    digest_deliveries: list[DigestDelivery]  # oldest first
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -108,4 +110,8 @@ def account_data(session: Session, user_id: int) -> AccountData:
         saves=[(save, paper) for save, paper in saves],
         dismissals=[(key, at) for key, at in dismissals],
         interactions=[LoggedEvent(*row) for row in interactions],
+        digest=session.get(DigestSetting, user_id),
+        digest_deliveries=list(
+            session.scalars(select(DigestDelivery).where(DigestDelivery.user_id == user_id).order_by(DigestDelivery.id))
+        ),
     )

@@ -110,6 +110,11 @@ def test_the_digest_mail_its_save_link_and_one_click_unsubscribe(
     assert one_click.status_code == 200
     setting = client.get(f"{API}/me/digest", headers=reader["headers"]).get_json()
     assert setting["frequency"] == "off" and setting["last_sent_at"] is not None
+    # the export holds the setting and what was sent
+    export = client.get(f"{API}/me/export", headers=reader["headers"]).get_json()
+    assert export["digest"] == {"frequency": "off", "hour": setting["hour"], "timezone": "Europe/Berlin"}
+    [delivery] = export["digest_deliveries"]
+    assert delivery["status"] == "sent" and len(delivery["paper_keys"]) == 4
 
 
 def test_links_refuse_tampering_and_age(mail_app, client, runner, accounts, tmp_path, smtp_server, monkeypatch):
