@@ -57,23 +57,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
-    """An SMTP server on 127.0.0.1; LOGIN/PLAIN are offered without TLS (loopback only) for the login test."""
+def start_smtp(**options: Any):
+    """An SMTP server on 127.0.0.1 (a generator for fixtures); LOGIN/PLAIN are offered without TLS unless the
+    options say otherwise (loopback only)."""
     handler = MailHandler()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=_free_port(),
-        authenticator=handler.authenticate,
-        auth_require_tls=False,
-    )
+    options = {"authenticator": handler.authenticate, "auth_require_tls": False, **options}
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **options)
     controller.start()
     handler.port = controller.port  # type: ignore[attr-defined]
     try:
         yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    yield from start_smtp()
 
 
 @pytest.fixture
