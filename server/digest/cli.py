@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
+from server.db import db
 from server.digest.run import DigestConfigError, send_digests
 
 
@@ -16,6 +18,11 @@ def send_digests_command() -> None:
         summary = send_digests()
     except DigestConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:  # the database failed: say so in one line, without its parameters
+        db.session.rollback()
+        raise click.ClickException(
+            f"database error ({type(exc).__name__}); digests recorded so far stand, the others go at the next run"
+        ) from None
     for address, reason in summary.failed:
         click.echo(f"not sent to {address}: {reason}", err=True)
     click.echo(summary.line())

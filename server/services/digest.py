@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.db import immediate_writes
 from server.models import AUTHORITATIVE_PROVENANCES, DigestDelivery, DigestSetting, Paper, User, utcnow
 
 DEFAULT_HOUR = 8
@@ -179,19 +180,27 @@ def claim(
 ) -> DigestDelivery | None:
     """Record the period's delivery as "sending" and commit, before any SMTP conversation; None when another
     run holds the period (a concurrent claim, or a delivery that failed and is being retried there)."""
-    user_id, period = due.user.id, due.period.key
+    session.commit()  # end the ranking's read transaction: the claim takes SQLite's write lock up front
+    with immediate_writes():
+        return _claim(session, due.user.id, due.period.key, message_id, since, until, keys)
+
+
+def _claim(
+    session: Session, user_id: int, period: str, message_id: str, since: datetime, until: datetime, keys: list[str]
+) -> DigestDelivery | None:
     values = {"since": since, "until": until, "paper_keys": keys, "status": "sending", "error": None}
-    existing = session.scalar(
-        select(DigestDelivery).where(DigestDelivery.user_id == user_id, DigestDelivery.period == period)
-    )
+    row = select(DigestDelivery).where(DigestDelivery.user_id == user_id, DigestDelivery.period == period)
+    existing = session.scalar(row)
     if existing is None:
         delivery = DigestDelivery(user_id=user_id, period=period, message_id=message_id, attempts=1, **values)
         session.add(delivery)
         try:
             session.commit()
-        except IntegrityError:  # another run inserted it first: that run sends it
+        except IntegrityError:
             session.rollback()
-            return None
+            if session.scalar(row) is None:  # not the unique (user, period): a real failure
+                raise
+            return None  # another run inserted it first: that run sends it
         return delivery
     # A failed attempt: take it over only if it is still failed (a conditional update is the lock).
     taken = session.execute(

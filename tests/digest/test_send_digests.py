@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.db import db
 from server.digest.run import send_digests
 from server.models import DigestDelivery
-from tests.api.helpers import assert_error_shape
+from tests.api.helpers import assert_error_shape, database_refuses
 
 from .helpers import (
     API,
@@ -266,3 +266,15 @@ def test_a_bad_smtp_url_is_one_line_without_the_password(mail_app, runner):
         assert result.exit_code == 1 and words in result.output, (url, result.output)
         assert "Traceback" not in result.output and "hunter2" not in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_database_failure_is_one_line_and_sends_nothing(mail_app, client, runner, accounts, tmp_path, smtp_server):
+    import_papers(runner, tmp_path, topic_papers("2611", TOPICS[:1], kind="network"))
+    reader = accounts.new()
+    switch_on(client, reader)
+    with database_refuses(mail_app, "digest_deliveries", "paper_keys", "2611"):
+        result = runner.invoke(args=["send-digests"])
+    assert result.exit_code == 1 and "database error (IntegrityError)" in result.output, result.output
+    assert "Traceback" not in result.output and smtp_server.received == [] and deliveries(mail_app) == []
+    assert runner.invoke(args=["send-digests"]).exit_code == 0  # the next run sends it
+    assert len(smtp_server.to(reader["email"])) == 1
