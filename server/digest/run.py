@@ -25,6 +25,7 @@ from server.services import digest
 from server.services.recommendations import rank_new_papers
 
 logger = logging.getLogger("server.digest")
+MAX_SETTING = 1000  # papers in a digest, days a save link lives
 
 
 @dataclass
@@ -62,6 +63,9 @@ def _setup() -> _Setup:
         links = message.Links.from_config()
     except (BadSmtpUrl, message.BadPublicUrl) as exc:
         raise DigestConfigError(str(exc)) from None
+    for name in ("DIGEST_SIZE", "DIGEST_LINK_DAYS"):
+        if not 1 <= int(config[name]) <= MAX_SETTING:
+            raise DigestConfigError(f"PAPERSCOUT_{name} must be between 1 and {MAX_SETTING}, not {config[name]}")
     return _Setup(smtp, config["MAIL_FROM"], sender, links, int(config["DIGEST_SIZE"]))
 
 

@@ -78,7 +78,7 @@ def test_the_mail_renders_and_its_links_work_in_a_browser(backend, browser, smtp
     assert "Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov, Donald Knuth et al." in (
         page.inner_text("body")
     )
-    assert "Similar to" in items.first.inner_text()
+    assert "New · similar to “" in items.first.inner_text()
     assert page.locator("script").count() == 0
     page.screenshot(path=str(SHOTS / "digest-email.png"), full_page=True)
 

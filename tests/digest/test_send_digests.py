@@ -12,7 +12,8 @@ from sqlalchemy import select
 from server.db import db
 from server.digest.run import send_digests
 from server.models import DigestDelivery
-from tests.api.helpers import assert_error_shape, database_refuses
+from server.services.recommendations import NO_MODEL_REASON
+from tests.api.helpers import assert_error_shape, database_refuses, event
 
 from .helpers import (
     API,
@@ -74,7 +75,8 @@ def test_the_digest_mail_its_save_link_and_one_click_unsubscribe(
     titles = [t for _, t in TITLE.findall(html)]
     assert sorted(titles) == sorted(p["title"] for p in papers[1:])
     assert {url for url, _ in TITLE.findall(html)} == {f"https://arxiv.org/abs/{p['key'][6:]}" for p in papers[1:]}
-    assert len(REASON.findall(html)) >= 4 and "New in the catalog" in REASON.findall(html)
+    # no model yet: each paper says when it appeared, and that the list is not personal yet
+    assert REASON.findall(html) == ["New · published 2026-11-30", NO_MODEL_REASON] * 4
     for paper in papers[1:]:
         assert paper["title"] in text and f"https://arxiv.org/abs/{paper['key'][6:]}" in text
     assert "30 Nov 2026" in text and "Ada Author1, Bo Writer" in html
@@ -278,3 +280,38 @@ def test_a_database_failure_is_one_line_and_sends_nothing(mail_app, client, runn
     assert "Traceback" not in result.output and smtp_server.received == [] and deliveries(mail_app) == []
     assert runner.invoke(args=["send-digests"]).exit_code == 0  # the next run sends it
     assert len(smtp_server.to(reader["email"])) == 1
+
+
+def test_old_papers_that_just_entered_the_catalog_are_not_news(
+    mail_app, client, runner, accounts, tmp_path, smtp_server
+):
+    fresh = topic_papers("2611", TOPICS[:2], kind="network")
+    old = {**topic_papers("1501", ["small-world networks"], kind="network")[0], "published_at": "2015-01-05"}
+    import_papers(runner, tmp_path, [*fresh, old])
+    someone = accounts.new()  # opens an undated paper nobody imported: the catalog learns it from the event
+    client.post(
+        f"{API}/events",
+        json={"events": [event("open", "arxiv:1502.00001", title="A paper of 2015")]},
+        headers=someone["headers"],
+    )
+    reader = accounts.new()
+    switch_on(client, reader)
+    run(mail_app)
+    text, _ = parts(smtp_server.to(reader["email"])[0])
+    assert all(p["title"] in text for p in fresh)
+    assert old["title"] not in text and "A paper of 2015" not in text
+
+
+def test_bad_digest_settings_are_one_line(mail_app, runner):
+    for name, value, words in (
+        ("DIGEST_SIZE", 0, "PAPERSCOUT_DIGEST_SIZE must be between 1 and 1000"),
+        ("DIGEST_LINK_DAYS", -1, "PAPERSCOUT_DIGEST_LINK_DAYS must be between 1 and 1000"),
+        ("PUBLIC_URL", "paperscout.example.org", "PAPERSCOUT_PUBLIC_URL must be an http(s) URL"),
+        ("MAIL_FROM", "PaperScout", "PAPERSCOUT_MAIL_FROM is not an email address"),
+    ):
+        saved = mail_app.config[name]
+        mail_app.config[name] = value
+        result = runner.invoke(args=["send-digests"])
+        mail_app.config[name] = saved
+        assert result.exit_code == 1 and words in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
