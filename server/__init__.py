@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from server import auth, cli, request_limits, security, web
+from server import auth, cli, digest, request_limits, security, web
 from server.api import register as register_api
 from server.config import PROJECT_ROOT, defaults, load_secret_key
 from server.db import db
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app, api)  # the pages at /, and their error pages
     security.init_app(app)  # after the API: the abuse limits wrap its registered views
     cli.init_app(app)
+    digest.init_app(app)
 
     @app.get("/healthz")
     def root_health():  # the same check, where load balancers look for it

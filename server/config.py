@@ -43,6 +43,7 @@ def defaults() -> dict[str, Any]:
         # k: reasons and lists never state a count of fewer than k distinct readers
         "PRIVACY_MIN_READERS": int(os.environ.get("PAPERSCOUT_PRIVACY_MIN_READERS", 3)),
         **ingest_defaults(),
+        **digest_defaults(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Off by default so that http://127.0.0.1 works; set PAPERSCOUT_SECURE_COOKIES=1 behind HTTPS.
@@ -93,6 +94,20 @@ def ingest_defaults() -> dict[str, Any]:
         "INGEST_JOBS": env("PAPERSCOUT_INGEST", ""),
         "INGEST_CRON": env("PAPERSCOUT_INGEST_CRON", "30 6 * * *"),
         "INGEST_RETRAIN": env("PAPERSCOUT_INGEST_RETRAIN", "1") not in ("0", "false", "no", ""),
+    }
+
+
+def digest_defaults() -> dict[str, Any]:
+    """The digest email (docs/digest.md): the SMTP server, the sender, where links point, and its schedule."""
+    env = os.environ.get
+    return {
+        "SMTP_URL": env("PAPERSCOUT_SMTP_URL", ""),
+        "MAIL_FROM": env("PAPERSCOUT_MAIL_FROM", "PaperScout <paperscout@localhost>"),
+        "PUBLIC_URL": env("PAPERSCOUT_PUBLIC_URL", "http://127.0.0.1:5000"),
+        "DIGEST_SIZE": int(env("PAPERSCOUT_DIGEST_SIZE", 10)),
+        "DIGEST_LINK_DAYS": int(env("PAPERSCOUT_DIGEST_LINK_DAYS", 30)),
+        # users choose their own local hour: the job looks for due digests every quarter hour (UTC)
+        "DIGEST_CRON": env("PAPERSCOUT_DIGEST_CRON", "*/15 * * * *"),
     }
 
 

@@ -285,3 +285,47 @@ class HfUpvote(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     upvotes: Mapped[int] = mapped_column(Integer, nullable=False)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+DIGEST_FREQUENCIES = ("off", "daily", "weekly")
+# A delivery is claimed ("sending") and committed before the SMTP conversation, and marked "sent" or "failed"
+# after it; see server/digest/run.py for why a "sending" row is never sent again.
+DIGEST_STATUSES = ("sending", "sent", "failed")
+
+
+class DigestSetting(Base):
+    """A user's digest email: how often, at which local hour, in which IANA time zone (no row: off)."""
+
+    __tablename__ = "digest_settings"
+    __table_args__ = (CheckConstraint(f"frequency IN {DIGEST_FREQUENCIES!r}", name="ck_digest_settings_frequency"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(10), nullable=False, default="off")
+    hour: Mapped[int] = mapped_column(Integer, nullable=False, default=8)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class DigestDelivery(Base):
+    """One digest of one period (a local day or ISO week) for one user: at most one row per period."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "period", name="uq_digest_deliveries_user_period"),
+        CheckConstraint(f"status IN {DIGEST_STATUSES!r}", name="ck_digest_deliveries_status"),
+        Index("ix_digest_deliveries_user_until", "user_id", "until"),
+        NO_ID_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)  # "2026-12-02" or "2026-W49"
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="sending")
+    since: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # papers created after this ...
+    until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # ... and up to this instant
+    paper_keys: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # what the mail holds, in order
+    message_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    error: Mapped[str | None] = mapped_column(Text)  # one line, for a failed attempt
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

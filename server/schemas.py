@@ -21,7 +21,8 @@ from server.fields import (
     StrictBoolean,
 )
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
-from server.models import EVENT_TYPES
+from server.models import DIGEST_FREQUENCIES, EVENT_TYPES
+from server.services.digest import valid_timezones
 from server.services.recommender_names import WINDOWS
 from server.services.topics import CATEGORIES, MAX_TOPICS
 
@@ -363,3 +364,33 @@ class TopicsSchema(StrictSchema):
         validate=validate.Length(max=MAX_TOPICS),
         metadata={"description": "arXiv categories (e.g. cs.CL); the offered ones are listed in docs/web.md"},
     )
+
+
+class DigestSettingsSchema(StrictSchema):
+    """My digest email: how often, at which hour of my day, in which IANA time zone (docs/digest.md)."""
+
+    frequency = fields.String(
+        required=True,
+        validate=validate.OneOf(DIGEST_FREQUENCIES),
+        metadata={"description": "off, daily (each local day) or weekly (each ISO week, from Monday)"},
+    )
+    hour = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=23),
+        metadata={"description": "local hour from which the digest may go out (0-23); left out: unchanged"},
+    )
+    timezone = SafeString(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "IANA time zone such as Europe/Berlin; left out: unchanged", "example": "UTC"},
+    )
+    last_sent_at = fields.DateTime(dump_only=True, allow_none=True, metadata={"description": "the last digest sent"})
+
+    @validates("hour")
+    def _not_a_boolean(self, value: Any, **_: Any) -> None:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_: Any) -> None:
+        if value not in valid_timezones():
+            raise ValidationError(f"Unknown time zone {value[:64]!r}: give an IANA name such as Europe/Berlin or UTC.")

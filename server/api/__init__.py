@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from server.api import admin, auth, events, feed_urls, feeds, health, lists, me, papers, saves, tokens
+from server.api import admin, auth, digest, events, feed_urls, feeds, health, lists, me, papers, saves, tokens
 from server.request_limits import PaperKeyConverter, RowIdConverter, paper_key_param_schema, row_id_param_schema
 from server.schemas import EventSchema
 
@@ -12,6 +12,7 @@ BLUEPRINTS = (
     auth.blp,
     me.blp,
     feed_urls.blp,
+    digest.blp,
     tokens.blp,
     events.blp,
     saves.blp,

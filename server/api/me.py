@@ -11,7 +11,7 @@ from server.api.base import Blueprint
 from server.api.serialize import paper_dict
 from server.db import db
 from server.errors import abort
-from server.models import ApiToken, User
+from server.models import ApiToken, DigestDelivery, DigestSetting, User
 from server.schemas import (
     PasswordChangeResultSchema,
     PasswordChangeSchema,
@@ -119,7 +119,7 @@ def put_topics(data: dict[str, list[str]]) -> dict[str, list[str]]:
 @blp.response(200, description="Everything stored about me, as a JSON download")
 def export() -> Response:
     """Everything stored about me: account, tokens and feed token (without secrets), saves, dismissals,
-    interactions, topics."""
+    interactions, topics, my digest setting and the digests sent to me."""
     data = account.account_data(db.session, current_user.id)
     body = {
         "user": UserSchema().dump(current_user),
@@ -130,6 +130,8 @@ def export() -> Response:
         # without its secret, like the API tokens: only when it was issued
         "feed_token": {"created_at": _iso(data.feed_token_created_at)} if data.feed_token_created_at else None,
         "topics": data.topics,
+        "digest": _digest_json(data.digest),
+        "digest_deliveries": [_delivery_json(d) for d in data.digest_deliveries],
     }
     return Response(
         json.dumps(body, indent=1),
@@ -147,6 +149,23 @@ def _token_json(token: ApiToken) -> dict[str, Any]:
         "last_used_at": _iso(token.last_used_at),
         "expires_at": _iso(token.expires_at),
         "revoked_at": _iso(token.revoked_at),
+    }
+
+
+def _digest_json(setting: DigestSetting | None) -> dict[str, Any] | None:
+    if setting is None:
+        return None
+    return {"frequency": setting.frequency, "hour": setting.hour, "timezone": setting.timezone}
+
+
+def _delivery_json(delivery: DigestDelivery) -> dict[str, Any]:
+    return {
+        "period": delivery.period,
+        "status": delivery.status,
+        "paper_keys": list(delivery.paper_keys),
+        "attempts": delivery.attempts,
+        "created_at": _iso(delivery.created_at),
+        "sent_at": _iso(delivery.sent_at),
     }
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
+from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
@@ -147,16 +148,22 @@ def status_command(limit: int) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the configured ingest jobs on their schedule until stopped; with none configured, exit at once."""
+    """Run the configured ingest jobs, and the digest job when an SMTP server is configured, on their schedules
+    until stopped; with neither configured, exit at once."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         specs = scheduler.parse_jobs(app.config["INGEST_JOBS"])
     except ValueError as exc:
         raise click.ClickException(f"PAPERSCOUT_INGEST: {exc}") from None
-    if not specs:
-        click.echo("scheduler: no ingest jobs configured (PAPERSCOUT_INGEST is empty); nothing to do")
+    if not specs and not app.config["SMTP_URL"]:
+        click.echo(
+            "scheduler: no ingest jobs configured (PAPERSCOUT_INGEST is empty) and no digest "
+            "(PAPERSCOUT_SMTP_URL is empty); nothing to do"
+        )
         return
-    try:
-        scheduler.serve(app, app.config)
-    except ValueError as exc:  # a bad crontab line
-        raise click.ClickException(f"PAPERSCOUT_INGEST_CRON: {exc}") from None
+    for name, variable in (("INGEST_CRON", "PAPERSCOUT_INGEST_CRON"), ("DIGEST_CRON", "PAPERSCOUT_DIGEST_CRON")):
+        try:
+            CronTrigger.from_crontab(app.config[name], timezone=UTC)
+        except ValueError as exc:
+            raise click.ClickException(f"{variable}: {exc}") from None
+    scheduler.serve(app, app.config)

@@ -5,6 +5,9 @@ ARXIV_DAYS days), ``rss:cs.LG,cs.CL`` (today's announcements), ``oai:cs`` (incre
 ``hf`` (Hugging Face daily papers of yesterday and today) and ``resolve`` (describe bare papers). They run one
 after the other under the ingest lock, at the times of PAPERSCOUT_INGEST_CRON (UTC), and a retrain follows when
 they added or changed papers. With nothing configured there is no job and no network access at all.
+
+With PAPERSCOUT_SMTP_URL set, the same scheduler also runs the digest job (server/digest/run.py) at the times
+of PAPERSCOUT_DIGEST_CRON (UTC; every quarter hour by default): each user's own hour and zone decide who is due.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from flask import Flask
 
+from server.digest.run import scheduled_digests
 from server.ingest import jobs
 from server.ingest.lock import LockHeld, ingest_lock
 from server.models import IngestRun
@@ -27,6 +31,7 @@ from server.services.training import run_retrain
 logger = logging.getLogger("server.ingest")
 
 SOURCES = ("arxiv", "rss", "oai", "hf", "resolve")
+ONCE = {"max_instances": 1, "coalesce": True}  # a late or slow run is never doubled
 ARXIV_DAYS = 3  # submissions are announced a day or more later, and weekends pile up: look back three days
 
 
@@ -117,16 +122,23 @@ def scheduled_job(app: Flask, stop: threading.Event) -> None:
 
 
 def serve(app: Flask, config: Mapping[str, Any]) -> None:
-    """Run the jobs at the configured times until SIGTERM or Ctrl-C (a run in progress ends after its page)."""
+    """Run the ingest jobs and the digest job (when an SMTP server is configured) at their times until SIGTERM or
+    Ctrl-C (an ingest run in progress ends after its page, a digest run after its current message)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
     stop = threading.Event()
-    trigger = CronTrigger.from_crontab(config["INGEST_CRON"], timezone=UTC)
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        scheduled_job, trigger, args=[app, stop], id="ingest", max_instances=1, coalesce=True, misfire_grace_time=3600
-    )
+    started: list[str] = []
+    if parse_jobs(config["INGEST_JOBS"]):
+        trigger = CronTrigger.from_crontab(config["INGEST_CRON"], timezone=UTC)
+        scheduler.add_job(scheduled_job, trigger, args=[app, stop], id="ingest", misfire_grace_time=3600, **ONCE)
+        started.append(f"jobs {config['INGEST_JOBS']} at {config['INGEST_CRON']!r} (UTC)")
+    if config["SMTP_URL"]:
+        # each user's own hour decides who is due; a run that finds nobody due sends nothing
+        trigger = CronTrigger.from_crontab(config["DIGEST_CRON"], timezone=UTC)
+        scheduler.add_job(scheduled_digests, trigger, args=[app, stop], id="digest", misfire_grace_time=900, **ONCE)
+        started.append(f"digests at {config['DIGEST_CRON']!r} (UTC)")
 
     def _stop(signum: int, _frame: Any) -> None:
         logger.info("scheduler: %s received, stopping", signal.Signals(signum).name)
@@ -135,7 +147,8 @@ def serve(app: Flask, config: Mapping[str, Any]) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     scheduler.start()
-    logger.info("scheduler: jobs %s at %r (UTC)", config["INGEST_JOBS"], config["INGEST_CRON"])
+    for line in started:  # said once the signal handlers are in place: a SIGTERM from now on stops cleanly
+        logger.info("scheduler: %s", line)
     while not stop.wait(timeout=1):
         pass
     scheduler.shutdown(wait=True)  # a run in progress sees ``stop`` and ends after the page it is storing

@@ -9,7 +9,18 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import ApiToken, Dismissal, FeedToken, Interaction, Paper, Save, User, UserTopic
+from server.models import (
+    ApiToken,
+    DigestDelivery,
+    DigestSetting,
+    Dismissal,
+    FeedToken,
+    Interaction,
+    Paper,
+    Save,
+    User,
+    UserTopic,
+)
 from server.services import serving_model
 from server.services.erasure import record_erasure
 
@@ -18,7 +29,7 @@ def erase_account(session: Session, user_id: int) -> None:
     """Delete the account and every row about it (interactions, saves, dismissals, tokens, topics), and record the
     erasure in the same transaction; before this returns, the model serving here has dropped the user's row
     and no kept model version holds it (other processes follow at their next check)."""
-    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken, UserTopic):
+    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken, UserTopic, DigestSetting, DigestDelivery):
         session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
     record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
@@ -77,6 +88,8 @@ class AccountData:
     interactions: list[LoggedEvent]  # oldest first
     feed_token_created_at: datetime | None  # the feed token (server/services/feeds.py), if one was issued
     topics: list[str]  # arXiv categories picked as topics
+    digest: DigestSetting | None  # None: never switched on
+    digest_deliveries: list[DigestDelivery]  # oldest first
 
 
 def account_data(session: Session, user_id: int) -> AccountData:
@@ -112,6 +125,10 @@ def account_data(session: Session, user_id: int) -> AccountData:
         interactions=[LoggedEvent(*row) for row in interactions],
         feed_token_created_at=session.scalar(select(FeedToken.created_at).where(FeedToken.user_id == user_id)),
         topics=sorted(session.scalars(select(UserTopic.category).where(UserTopic.user_id == user_id))),
+        digest=session.get(DigestSetting, user_id),
+        digest_deliveries=list(
+            session.scalars(select(DigestDelivery).where(DigestDelivery.user_id == user_id).order_by(DigestDelivery.id))
+        ),
     )
 
 

@@ -266,15 +266,25 @@ def _topic_fallback(
 
 
 def recommend_new_for(session: Session, user: User, *, since: timedelta, window: str, limit: int) -> RankedList:
-    """New for you: only papers published or announced within ``since``, ranked for the user. Papers the user
-    has opened, saved or dismissed are not new to them and never listed (so none is its own reason). A reader
-    with nothing of their own yet sees the papers of their topics first."""
+    """New for you: only papers published or announced within ``since``, ranked for the user."""
+    window_papers = papers_in_window(session, datetime.now(UTC) - since)
+    return rank_new_papers(session, user, window_papers, window=window, limit=limit)
+
+
+def rank_new_papers(
+    session: Session, user: User, candidates: dict[str, Paper], *, window: str, limit: int
+) -> RankedList:
+    """The user's best ``limit`` of ``candidates`` (key -> paper, newest first: the papers of a "new for you"
+    window, or those new since a reader's last digest), each scored in full by the serving model; without a
+    model, the newest of them. Papers the user has opened, saved or dismissed are not new to them and never
+    listed (so none is its own reason). A reader with nothing of their own yet sees the papers of their
+    topics first."""
     loaded = current_model()
     chosen = topics.get_topics(session, user.id)
     trend = _trending(session, window, loaded)
     inputs = _Inputs.load(session, user, trend)
     known = inputs.exclude | {e.key for e in inputs.history}
-    window_papers = {k: p for k, p in papers_in_window(session, datetime.now(UTC) - since).items() if k not in known}
+    window_papers = {k: p for k, p in candidates.items() if k not in known}
     if loaded is None:
         items = [
             RankedPaper(p, 0.0, _trend_only(0.0), [f"New · {_day(p)}", NO_MODEL_REASON])

@@ -294,13 +294,19 @@ BASE_ARGS = [
 ]
 
 
-def launch_extension(profile: Path, extra_args: list[str] | None = None):
-    """Yield an Extension in a fresh persistent Chromium profile (generator used by the fixtures)."""
+def chromium_or_skip() -> str:
+    """Debian's Chromium; without it the test is skipped, or fails when PAPERSCOUT_REQUIRE_BROWSER is set."""
     chromium = _chromium()
     if chromium is None:
         if os.environ.get("PAPERSCOUT_REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (PAPERSCOUT_REQUIRE_BROWSER is set) but not installed")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return chromium
+
+
+def launch_extension(profile: Path, extra_args: list[str] | None = None):
+    """Yield an Extension in a fresh persistent Chromium profile (generator used by the fixtures)."""
+    chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

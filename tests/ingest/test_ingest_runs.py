@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +18,7 @@ from tests.api.test_me_admin import admin_headers
 from tests.ingest.conftest import API_PATH, HF_BASE, OAI_PATH
 from tests.ingest.helpers import count, invoke, papers, runs
 from tests.ingest.upstream import by_param, error, fixture, xml
+from tests.scheduler_process import log_until, scheduler_process
 
 DAILY = f"{HF_BASE}/daily_papers"
 HF_PAGE = fixture("hf_daily_2024-01-10.json", "application/json")
@@ -144,34 +141,16 @@ def test_a_bad_job_list_is_reported_by_the_scheduler(app, runner):
 
 
 def test_the_scheduler_process_waits_for_its_time_and_stops_on_sigterm(tmp_path: Path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "PAPERSCOUT_VAR": str(tmp_path),
-        "PAPERSCOUT_INSTANCE": str(tmp_path / "instance"),
+    variables = {
         "PAPERSCOUT_INGEST": "hf",
         "PAPERSCOUT_INGEST_CRON": "0 0 1 1 *",  # not during this test
         "PAPERSCOUT_HF_API_URL": "http://127.0.0.1:9/unused",
     }
-    flask = str(Path(sys.executable).parent / "flask")
-    process = subprocess.Popen(
-        [flask, "--app", "server", "scheduler"], env=env, stderr=subprocess.PIPE, text=True, cwd=Path.cwd()
-    )
-    try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            lines.append(line)
-            if "scheduler: jobs hf" in line or not line:
-                break
+    with scheduler_process(tmp_path, **variables) as process:
+        lines = log_until(process, "scheduler: jobs hf")
         assert any("scheduler: jobs hf at '0 0 1 1 *'" in line for line in lines), lines
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_runs_are_recorded_with_their_parameters(app, runner, upstream):

@@ -38,9 +38,9 @@ PROTEIN_TOPICS = [
 ]
 
 
-def papers() -> list[dict]:
+def papers(graph_topics: list[str] = GRAPH_TOPICS, protein_topics: list[str] = PROTEIN_TOPICS) -> list[dict]:
     out = []
-    for i, topic in enumerate(GRAPH_TOPICS):
+    for i, topic in enumerate(graph_topics):
         out.append(
             {
                 "key": f"arxiv:2401.{i:05d}",
@@ -50,7 +50,7 @@ def papers() -> list[dict]:
                 "keywords": ["networks", "graphs"],
             }
         )
-    for i, topic in enumerate(PROTEIN_TOPICS):
+    for i, topic in enumerate(protein_topics):
         out.append(
             {
                 "key": f"arxiv:2402.{i:05d}",
