@@ -105,7 +105,7 @@ def import_upload(field: str) -> imports.ImportReport | None:
         fmt, entries = imports.read_entries(data, None, upload.filename)
         return imports.import_saves(db.session, current_user.id, fmt, entries)
     except BadReferenceFile as exc:
-        problems = "; ".join(p for p in exc.problems[:5] if p != str(exc))
+        problems = "; ".join(p for p in exc.problems[:5] if p not in str(exc))  # the message may name one
         raise BadUpload(f"{exc}{' (' + problems + ')' if problems else ''} Nothing was imported.") from None
     except imports.ImportRefused as exc:
         raise BadUpload(f"{exc} Nothing was imported.", 422) from None
