@@ -1,8 +1,9 @@
-// Options: server address, pause, per-site switches, the "not delivered" list, sign out, export and
-// delete my data. The DOM is built with createElement/textContent only.
+// Options: server address, pause, per-site switches, the digest email (digest.js), the "not delivered"
+// list, sign out, export and delete my data. The DOM is built with createElement/textContent only.
 import { apiRequest } from '../lib/api.js';
 import { ATTEMPTS_KEY, FLUSH_STATE_KEY } from '../lib/delivery.js';
 import { PAPER_SITES } from '../lib/detect.js';
+import { initDigest, renderDigest } from './digest.js';
 import { MSG, send } from '../lib/messages.js';
 import { QUEUE_KEY } from '../lib/queue.js';
 import { getSettings, normalizeBackendUrl } from '../lib/settings.js';
@@ -169,9 +170,11 @@ $('delete-yes').addEventListener('click', async () => {
 });
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === 'local' && (changes.apiToken || changes.user)) render();
+  if (area === 'local' && (changes.apiToken || changes.user)) { render(); renderDigest(say); }
   if (area === 'local' && changes[NOT_DELIVERED_KEY]) renderUndelivered();
 });
 
 render();
+renderDigest(say);
+initDigest(say);
 renderUndelivered();

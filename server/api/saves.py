@@ -80,14 +80,9 @@ def export_saves(args: dict[str, Any]) -> Response:
     """All my saves, newest first, as a file: `bibtex` (arXiv papers as arXiv's own export writes them, with
     `eprint`, `archivePrefix` and `primaryClass`; DOIs as `doi`), `csv` or `json` (key, title, authors, year,
     date, url, saved_at, ...)."""
-    fmt = args["format"]
-    mimetype, extension = exports.EXPORT_FORMATS[fmt]
-    text = exports.export_saves(exports.saved_papers(db.session, current_user.id), fmt)
-    return Response(
-        text,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="paperscout-saves.{extension}"'},
-    )
+    download = exports.export_file(db.session, current_user.id, args["format"])
+    disposition = f'attachment; filename="{download.filename}"'
+    return Response(download.text, mimetype=download.mimetype, headers={"Content-Disposition": disposition})
 
 
 IMPORT_BODY = {

@@ -54,6 +54,19 @@ def saved_papers(session: Session, user_id: int) -> list[SavedPaper]:
     return [SavedPaper(paper, save.saved_at) for save, paper in rows]
 
 
+@dataclass(frozen=True)
+class ExportFile:
+    text: str
+    mimetype: str
+    filename: str
+
+
+def export_file(session: Session, user_id: int, fmt: str) -> ExportFile:
+    """All the user's saves as a download in ``fmt`` (one of EXPORT_FORMATS): the API's and the web app's."""
+    mimetype, extension = EXPORT_FORMATS[fmt]
+    return ExportFile(export_saves(saved_papers(session, user_id), fmt), mimetype, f"paperscout-saves.{extension}")
+
+
 def export_saves(saves: list[SavedPaper], fmt: str) -> str:
     """The saves as a file in ``fmt`` (one of EXPORT_FORMATS)."""
     if fmt == "bibtex":

@@ -11,7 +11,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from server.web import accounts, pages, settings  # noqa: F401 - they add their views to the blueprint
+from server.web import accounts, outlets, pages, settings  # noqa: F401 - they add their views to the blueprint
 from server.web.blueprint import bp, render_error, wants_json
 
 # Paths that never get an HTML error page, whoever asks.

@@ -15,6 +15,7 @@ from server.schemas import CredentialsSchema, LoginSchema
 from server.services import choices, topics, users
 from server.services.papers import PaperMeta
 from server.web.blueprint import bp, form_text, safe_next, signed_in
+from server.web.outlets import BadUpload, import_upload
 
 MAX_PASTED_PAPERS = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -99,7 +100,7 @@ def parse_paper_list(text: str) -> tuple[list[str], list[str]]:
 @bp.route("/welcome", methods=["GET", "POST"])
 @signed_in
 def welcome() -> Any:
-    """Onboarding: topics and papers the reader knows, so that the first list is theirs."""
+    """Onboarding: topics, papers the reader knows, a reference manager's export: the first list is theirs."""
     chosen = topics.get_topics(db.session, current_user.id)
     if request.method == "GET":
         return render_template("welcome.html", chosen=chosen, papers="", errors={})
@@ -116,12 +117,18 @@ def welcome() -> Any:
         errors["topics"] = [f"Pick at most {topics.MAX_TOPICS} of the topics listed."]
     if errors:
         return render_template("welcome.html", chosen=picked, papers=pasted, errors=errors), 422
+    try:
+        # First: the import stores all of its file or nothing, and a refused file must leave nothing else stored.
+        report = import_upload("file")
+    except BadUpload as exc:
+        errors["file"] = [str(exc)]
+        return render_template("welcome.html", chosen=picked, papers=pasted, errors=errors), exc.status
     topics.set_topics(db.session, current_user.id, picked)
     for key in keys:
         # An explicit choice of the reader: a save. Papers not in the catalog yet are added bare, and
         # `flask ingest resolve` fills in their metadata.
         choices.save(db.session, current_user.id, PaperMeta(key=key))
-    flash(_welcome_message(len(picked), len(keys)))
+    flash(_welcome_message(len(picked), len(keys) + (report.newly_saved if report else 0)))
     return redirect(url_for("web.home"), code=303)
 
 

@@ -33,6 +33,8 @@ from .sites import SiteProxy, SiteServer
 ROOT = Path(__file__).resolve().parents[2]
 EXT_DIR = ROOT / "extension"
 ARTIFACTS = ROOT / "test-artifacts"
+DOC_SHOTS = ROOT / "docs" / "screenshots" / "extension"
+MAX_DOC_SHOT_BYTES = 150_000
 
 
 def _chromium() -> str | None:
@@ -41,6 +43,15 @@ def _chromium() -> str | None:
         if found:
             return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def doc_screenshot(target, name: str) -> Path:
+    """A screenshot of a page (its viewport) or an element for docs/extension.md, kept small."""
+    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = DOC_SHOTS / f"{name}.png"
+    target.screenshot(path=str(shot))
+    assert shot.stat().st_size < MAX_DOC_SHOT_BYTES, (shot.name, shot.stat().st_size)
+    return shot
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .conftest import ARTIFACTS, badge_text, wait_for
+from .conftest import badge_text, doc_screenshot, wait_for
 from .test_extension_browser import ABS_KEY, ABS_URL, sign_in
 
 pytestmark = pytest.mark.browser
@@ -88,8 +88,7 @@ def test_new_tab_lists_new_papers_with_dates_and_abstracts(extension, live_backe
     assert not abstract.is_visible()
     first.locator("details.abstract summary").click()
     assert abstract.is_visible() and abstract.inner_text().startswith("We study")
-    ARTIFACTS.mkdir(exist_ok=True)
-    popup.screenshot(path=str(ARTIFACTS / "popup-new.png"), full_page=True)
+    doc_screenshot(popup, "popup-new")
 
     # The last 7 days reach further back; the choice is kept for the next time the popup opens.
     popup.get_by_role("radio", name="the last 7 days").check()
@@ -129,6 +128,8 @@ def test_search_pages_and_goes_back(extension, live_backend, reader):
     popup.get_by_role("button", name="More", exact=True).click()
     wait_for(lambda: set(keys(popup)) == expected, message="every result, once", timeout=15)
     assert len(keys(popup)) == len(expected)
+    popup.evaluate("() => window.scrollTo(0, 0)")
+    doc_screenshot(popup, "popup-search")
     popup.get_by_role("button", name="Back").click()
     assert popup.get_by_role("tab", name="For you").get_attribute("aria-selected") == "true"
     assert not popup.get_by_role("heading", name="Search results").is_visible()
@@ -150,8 +151,7 @@ def test_more_like_this(extension, live_backend, reader):
     assert key not in similar
     assert all("ommunity" in t or "raph" in t for t in popup.locator("#items .item a.title").all_inner_texts())
     assert popup.locator("#items .item .reasons li").all_inner_texts()
-    ARTIFACTS.mkdir(exist_ok=True)
-    popup.screenshot(path=str(ARTIFACTS / "popup-more-like-this.png"), full_page=True)
+    doc_screenshot(popup, "popup-more-like-this")
     popup.get_by_role("button", name="Back").click()
     assert popup.get_by_role("tab", name="Saved").get_attribute("aria-selected") == "true"
     wait_for(lambda: len(keys(popup)) == 20, message="the Saved list again", timeout=15)
@@ -185,8 +185,7 @@ def test_badge_says_when_the_paper_was_opened_and_saved_before(extension, live_b
     page.locator("#paperscout-badge button.save").click()
     wait_for(lambda: badge_text(page) == "Save", message="the unsave")
     assert seen.inner_text() == "Opened 3 days ago"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("#paperscout-badge .wrap").screenshot(path=str(ARTIFACTS / "badge-seen.png"))
+    doc_screenshot(page.locator("#paperscout-badge .wrap"), "badge-seen")
 
     # A paper never seen before: no line at all.
     fresh = extension.ctx.new_page()

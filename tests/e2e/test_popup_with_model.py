@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ARTIFACTS
+from .conftest import doc_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -53,5 +53,4 @@ def test_for_you_after_retrain_names_saved_papers(extension, live_backend):
     assert not {PAPERS[k] for k in saved} & set(titles)
     first_reasons = popup.locator("#items .item").first.locator(".reasons li").all_inner_texts()
     assert any(r.startswith("Similar to") and any(PAPERS[k] in r for k in saved) for r in first_reasons), first_reasons
-    ARTIFACTS.mkdir(exist_ok=True)
-    popup.screenshot(path=str(ARTIFACTS / "popup-for-you.png"), full_page=True)
+    doc_screenshot(popup, "popup-for-you")

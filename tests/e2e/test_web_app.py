@@ -219,3 +219,95 @@ def test_every_page_passes_axe_and_is_photographed(site, browser, scheme):
             reader.check(name)
     finally:
         reader.close()
+
+
+BAD_BIBTEX = b"@article{broken,\n  title = {Unclosed,\n  year = 2020\n"
+
+
+def _library(keys: list[str]) -> bytes:
+    """A reference manager's BibTeX export: a paper of the catalog, one it lacks, and one without identifier."""
+    known = next(k for k in keys if k.startswith("arxiv:")).removeprefix("arxiv:")
+    return (
+        f"@misc{{known, title = {{A paper of the catalog}}, eprint = {{{known}}}, archivePrefix = {{arXiv}}}}\n"
+        "@misc{fresh, title = {Sparse Mixtures of Graph Experts}, author = {Doe, Jane}, year = {2025},\n"
+        "  eprint = {2501.04242}, archivePrefix = {arXiv}, primaryClass = {cs.LG}}\n"
+        "@book{noid, title = {A book without identifier}, year = {1999}}\n"
+    ).encode()
+
+
+def _attach(page, label: str, name: str, body: bytes) -> None:
+    page.get_by_label(re.compile(label)).set_input_files(
+        files=[{"name": name, "mimeType": "application/x-bibtex", "buffer": body}]
+    )
+
+
+def _show(reader: Reader, section: str) -> None:
+    """The section at the top of the viewport, for its screenshot."""
+    reader.page.evaluate("id => document.getElementById(id).scrollIntoView()", section)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_onboarding_import_and_the_settings_sections(site, browser, scheme):
+    """Onboarding from a BibTeX file, then the digest, feeds, export and import sections, each through its form,
+    each passing axe-core and photographed."""
+    backend, keys = site
+    reader = Reader(browser, backend.url, scheme)
+    try:
+        page = reader.page
+        email = _sign_up(reader)
+        _attach(page, "^Or import a BibTeX file", "broken.bib", BAD_BIBTEX)
+        page.get_by_role("button", name="Show my papers").click()
+        page.locator("#import-file-error").wait_for()
+        assert "cannot be parsed" in page.locator("#import-file-error").inner_text()
+        _show(reader, "papers")
+        reader.check("welcome-bad-file")
+        _attach(page, "^Or import a BibTeX file", "library.bib", _library(keys))
+        page.get_by_role("button", name="Show my papers").click()
+        page.wait_for_url(backend.url + "/")
+        assert "2 saved papers" in page.locator(".flash").inner_text()
+
+        reader.go("/settings#digest")
+        page.get_by_role("radio", name="Daily").check()
+        page.get_by_label("From this hour").select_option("7")
+        page.get_by_label("In the time zone").select_option("Europe/Berlin")
+        page.get_by_role("button", name="Save digest setting").click()
+        page.wait_for_url(re.compile(r"/settings#digest$"))
+        assert "every day from 07:00 (Europe/Berlin)" in page.locator(".flash").inner_text()
+        assert backend.query(
+            "SELECT d.frequency, d.hour, d.timezone FROM digest_settings d JOIN users u ON u.id = d.user_id "
+            "WHERE u.email = :e",
+            e=email,
+        ) == [("daily", 7, "Europe/Berlin")]
+        reader.check("settings-digest")
+
+        reader.go("/settings#feeds")
+        before = page.get_by_label("Saved", exact=True).input_value()
+        page.get_by_role("button", name="Copy the Saved feed address").click()
+        page.wait_for_function("() => /Copied|Selected/.test(document.getElementById('live').textContent)")
+        reader.check("settings-feeds")
+        page.get_by_role("checkbox", name=re.compile("stop the addresses above")).check()
+        page.get_by_role("button", name="New feed addresses").click()
+        page.wait_for_url(re.compile(r"/settings#feeds$"))
+        assert page.get_by_label("Saved", exact=True).input_value() != before
+
+        reader.go("/settings#export")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="BibTeX (.bib)").click()
+        assert download.value.suggested_filename == "paperscout-saves.bib"
+        assert "2501.04242" in open(download.value.path(), encoding="utf-8").read()
+        reader.check("settings-export")
+
+        reader.go("/settings#import")
+        _attach(page, "^Reference file", "library.bib", _library(keys))
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_role("heading", name=re.compile("^Imported 3 entries")).wait_for()
+        assert "2 matched, 0 created, 1 skipped." in page.locator(".report").inner_text()
+        _show(reader, "import")
+        reader.check("settings-import")
+        _attach(page, "^Reference file", "broken.bib", BAD_BIBTEX)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.locator("#import-file-error").wait_for()
+        _show(reader, "import")
+        reader.check("settings-import-error")
+    finally:
+        reader.close()

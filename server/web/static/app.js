@@ -123,3 +123,23 @@ async function toggleSimilar(event) {
 
 document.addEventListener('submit', submitEnhanced);
 document.addEventListener('click', toggleSimilar);
+
+// Copy buttons (settings, feeds): shown only where the script runs; the addresses are selectable without it.
+for (const button of document.querySelectorAll('button[data-copy]')) {
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    const input = document.getElementById(button.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(input.value);
+      announce('Copied.');
+    } catch {
+      input.select(); // the clipboard was refused: selected, the reader copies with the keyboard
+      announce('Selected: press Ctrl+C to copy.');
+    }
+  });
+}
+
+// The digest's time zone starts at the browser's own while the reader has not chosen one.
+const zone = document.querySelector('select[data-guess-zone]');
+const guessed = zone && Intl.DateTimeFormat().resolvedOptions().timeZone;
+if (guessed && [...zone.options].some((o) => o.value === guessed)) zone.value = guessed;
