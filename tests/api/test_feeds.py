@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select, text
 from server import create_app
 from server.db import alembic_config, db, upgrade_database
 from server.models import FeedToken
+from server.services.recommendations import NO_MODEL_REASON
 from tests.api.helpers import assert_error_shape, event
 from tests.conftest import app_config
 from tests.server.catalog import GRAPH_KEYS, PROTEIN_KEYS, papers
@@ -230,7 +231,7 @@ def test_new_for_you_without_a_model_lists_this_weeks_papers_newest_first(client
     save(client, user, "arxiv:2412.00011")  # saved papers are not "new for you"
     feed = read_feed(client, feed_urls(client, user)["new"])
     assert [e.id for e in feed.entries] == ["urn:paperscout:paper:arxiv:2412.00012"]
-    assert "No personal model has been trained yet" in feed.entries[0].summary
+    assert NO_MODEL_REASON in feed.entries[0].summary
 
 
 def test_feed_operations_are_in_the_openapi_document(client):
