@@ -24,14 +24,11 @@ import numpy as np
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from recommender import default_config
+from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost, trending_reason
 from server.models import Interaction, Paper
-from server.services.recommender_names import WINDOWS, freshness_boost
 
 log = logging.getLogger(__name__)
 
-# The trending windows are the recommender's WINDOWS (name -> days); how the server words each in reasons.
-WINDOW_LABELS = {"1d": "today", "7d": "this week", "30d": "this month"}
 KEEP_TOP = 2000
 # A stale list is served while it is refreshed in the background, but never one older than this many cache
 # periods (e.g. when refreshes keep failing): then the request computes it itself.
@@ -195,7 +192,4 @@ def refresh_in_background(
 
 def reason_for(window: str, readers: int, min_readers: int) -> str:
     """The trending reason; the reader count only when at least ``min_readers`` distinct readers make it up."""
-    if readers < min_readers:
-        return f"Trending {WINDOW_LABELS[window]}"
-    noun = "reader" if readers == 1 else "readers"
-    return f"Trending {WINDOW_LABELS[window]}: {readers} {noun}"
+    return trending_reason(WINDOW_LABELS[window], readers, min_readers)
