@@ -6,8 +6,10 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG
 
-from recommender.hybrid import HistoryEvent, PaperDoc, Recommendation
-from recommender.training import train
+from recommender.config import Config
+from recommender.offline.training import train
+from recommender.serving import HistoryEvent, PaperDoc, Recommendation
+from recommender.serving.diversity import mmr
 
 TITLES = {}
 
@@ -194,7 +196,7 @@ def test_bad_input_raises_value_errors(model):
         model.recommend([], extra_docs=[{"key": "x"}])
     with pytest.raises(ValueError, match="unknown paper key"):
         model.similar("nope")
-    from recommender.hybrid import HybridRecommender
+    from recommender.serving import HybridRecommender
 
     with pytest.raises(ValueError, match="not fitted"):
         HybridRecommender().recommend([])
@@ -210,19 +212,19 @@ def test_scores_are_vectorised_not_catalog_loops(model):
 def test_mmr_prefers_a_different_topic_over_a_near_duplicate():
     import scipy.sparse as sp
 
-    from recommender.hybrid import HybridRecommender
-
     vectors = sp.csr_matrix(np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]], dtype=np.float32))
     score = np.array([1.0, 0.95, 0.7])
-    assert HybridRecommender._mmr(score, vectors, 2, 1.0) == [0, 1]
-    assert HybridRecommender._mmr(score, vectors, 2, 0.5) == [0, 2]
+    assert mmr(score, vectors, 2, 1.0) == [0, 1]
+    assert mmr(score, vectors, 2, 0.5) == [0, 2]
 
 
 def _with_blends(model, *, short, long, min_items):
     other = copy.copy(model)
-    other.config_ = copy.deepcopy(model.config_)
-    other.config_["blend"] = dict(short)
-    other.config_["blend_long_history"] = {"min_items": min_items, **long}
+    raw = model.config_.to_dict()
+    no_options = {"cf_item_norm": 0.0, "popularity_discount": 0.0}  # a blend without options has neither
+    raw["blend"] = {**no_options, **short}
+    raw["blend_long_history"] = {"min_items": min_items, **no_options, **long}
+    other.config_ = Config.from_dict(raw)
     return other
 
 
