@@ -9,9 +9,8 @@ from synthetic_papers import NOW, TEST_CONFIG, make_interactions, make_papers
 
 from recommender import store
 from recommender.models.content import TextModel, display_term, doc_text, link_token
-from recommender.serving import HistoryEvent, PaperDoc
 from recommender.offline.training import train
-
+from recommender.serving import HistoryEvent, PaperDoc
 
 # The hyper-parameters these tests were written against (the packaged config's are the defaults now).
 BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_weight": 1.0}
@@ -19,6 +18,7 @@ BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_w
 
 def make_model(**params):
     return TextModel(**{**BASE_PARAMS, **params})
+
 
 # g4 cites g0; g0 cites g8; p2 (a protein paper) cites g0 too
 REFERENCES = {"g4": ("g0",), "g0": ("g8",), "p2": ("g0",)}

@@ -5,7 +5,6 @@ from synthetic_papers import make_papers
 
 from recommender.models.content import TextModel
 
-
 # The hyper-parameters these tests were written against (the packaged config's are the defaults now).
 BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_weight": 1.0}
 

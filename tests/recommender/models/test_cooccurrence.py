@@ -4,7 +4,6 @@ import scipy.sparse as sp
 
 from recommender.models.cooccurrence import ItemCooccurrence
 
-
 # The hyper-parameters these tests were written against (the packaged config's are the defaults now).
 BASE_PARAMS = {"asymmetry": 0.3}
 
