@@ -3,8 +3,7 @@ explained. This module holds the fitted model and orchestrates a request; each s
 
 - :mod:`~recommender.serving.user_state`: what the user's history says (positives, saves, exclusions)
 - :mod:`~recommender.serving.candidates`: the bounded candidate set
-- :mod:`~recommender.serving.blend`: scaling and blending the components (also the offline batch path,
-  :mod:`~recommender.serving.batch`)
+- :mod:`~recommender.serving.blend`: scaling and blending (also for :mod:`~recommender.serving.batch`)
 - :mod:`~recommender.serving.diversity`: one entry per title, maximal marginal relevance
 - :mod:`~recommender.serving.reasons`: why each paper is there
 - :mod:`~recommender.serving.similar`: papers similar to one paper
@@ -25,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.config import Config, parse_config
+from recommender.definitions import WINDOW_LABELS
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
@@ -243,7 +243,7 @@ class HybridRecommender(batch.BatchScoring):
         extra_docs: Sequence[PaperDoc] = (),
         exclude: Collection[str] = (),
         now: datetime | None = None,
-        window_label: str = "this week",
+        window_label: str = WINDOW_LABELS["7d"],
         min_readers: int | None = None,
         only: Collection[str] | None = None,
     ) -> list[Recommendation]:
@@ -300,7 +300,7 @@ class HybridRecommender(batch.BatchScoring):
         trending: Mapping[str, float],
         readers: Mapping[str, int] | None = None,
         extra_docs: Mapping[str, PaperDoc] | None = None,
-        window_label: str = "this week",
+        window_label: str = WINDOW_LABELS["7d"],
         min_readers: int | None = None,
         only: Collection[str] | None = None,
         with_reasons: bool = True,
