@@ -46,7 +46,7 @@ class TrendingSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> TrendingSettings:
-        """From the ``trending`` section of a recommender config (a model's ``config_["trending"]``)."""
+        """From the ``trending`` section of a recommender config (a model's ``config_.trending.to_dict()``)."""
         weights = {k: float(v) for k, v in section["event_weights"].items() if float(v) > 0}
         return cls(
             event_weights=tuple(weights.items()),
