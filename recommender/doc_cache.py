@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.content import TextModel
+from recommender.models.content import TextModel
 
 
 class _Doc(Protocol):

@@ -22,10 +22,14 @@ from datetime import UTC, datetime
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.config import defaults
+from recommender.config_checks import event_weights
+from recommender.definitions import EVENT_TYPES, UNDISMISS
+
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("open", "click", "save", "unsave", "dismiss", "undismiss")
-DEFAULT_WEIGHTS: dict[str, float] = {"open": 1.0, "click": 2.0, "save": 8.0}
+# a history may replay an undismiss (it only changes state), so build_matrix knows it besides the logged types
+KNOWN_TYPES = (*EVENT_TYPES, UNDISMISS)
 SECONDS_PER_DAY = 86400.0
 
 
@@ -122,18 +126,6 @@ def decay(timestamps: np.ndarray, now: float, half_life_days: float | None) -> n
     return np.power(0.5, age_days / float(half_life_days))
 
 
-def _validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    out = {}
-    for name, value in weights.items():
-        if name in ("unsave", "dismiss", "undismiss"):
-            raise ValueError(f"event type {name!r} cannot carry a positive weight")
-        value = float(value)
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"event weight for {name!r} must be a finite number >= 0, got {value!r}")
-        out[name] = value
-    return out
-
-
 def _last_per_pair(pair: np.ndarray, ts: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Row indices (into the full arrays) of the latest masked event of each pair; ties -> later row."""
     rows = np.flatnonzero(mask)
@@ -172,9 +164,9 @@ def build_matrix(
 ) -> InteractionData:
     """Build the user x item confidence matrix from parallel arrays of interaction rows, in bulk.
 
-    ``user_keys`` / ``item_keys`` fix the row / column order (e.g. the paper catalog); rows whose item is
-    not in ``item_keys`` are dropped and counted, rows whose user is not in ``user_keys`` raise. Without them
-    the maps are built from the data (sorted unique keys).
+    ``weights`` defaults to the packaged config's ``events.weights``. ``user_keys`` / ``item_keys`` fix the row /
+    column order (e.g. the paper catalog); rows whose item is not in ``item_keys`` are dropped and counted, rows
+    whose user is not in ``user_keys`` raise. Without them the maps are built from the data (sorted unique keys).
     """
     n = len(users)
     if not (len(items) == len(types) == len(timestamps) == n):
@@ -182,34 +174,66 @@ def build_matrix(
             f"users, items, types and timestamps must have the same length, got "
             f"{n}, {len(items)}, {len(types)}, {len(timestamps)}"
         )
-    weights = _validate_weights(DEFAULT_WEIGHTS if weights is None else weights)
+    weights = event_weights(defaults().events.weights if weights is None else weights)
     types_arr = np.asarray(types, dtype=object).astype(str) if n else np.zeros(0, dtype=str)
-    known_types = set(EVENT_TYPES) | set(weights)
+    known_types = set(KNOWN_TYPES) | set(weights)
     bad = set(np.unique(types_arr).tolist()) - known_types
     if bad:
         raise ValueError(f"unknown event type(s) {sorted(bad)}; expected one of {sorted(known_types)}")
     ts = to_epoch_seconds(np.asarray(timestamps) if n else np.zeros(0))
     if n and not np.all(np.isfinite(ts)):
         raise ValueError("timestamps must be finite")
-    now_s = now_seconds(now)
 
     user_arr = np.asarray(users, dtype=object)
-    item_arr = np.asarray(items, dtype=object)
     user_map, uidx = _index(user_arr, user_keys)
     if np.any(uidx < 0):
         missing = user_arr[uidx < 0][:5].tolist()
         raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
-    item_map, iidx = _index(item_arr, item_keys)
+    item_map, iidx = _index(np.asarray(items, dtype=object), item_keys)
 
     known = iidx >= 0
     n_unknown = int(n - np.count_nonzero(known))
     if n_unknown:
         log.info("dropping %d interaction rows whose paper is not in the catalog", n_unknown)
-    uidx, iidx, types_arr, ts = uidx[known], iidx[known], types_arr[known], ts[known]
     shape = (len(user_map), len(item_map))
-    pair = uidx * max(shape[1], 1) + iidx
-    dec = decay(ts, now_s, half_life_days)
+    rows = _Rows(uidx[known], iidx[known], types_arr[known], ts[known], shape)
+    matrix, saved, dismissed = _current_state(rows, weights, decay(rows.ts, now_seconds(now), half_life_days))
+    return InteractionData(
+        matrix=matrix,
+        saved=saved,
+        dismissed=dismissed,
+        users=user_map,
+        items=item_map,
+        n_rows_in=n,
+        n_rows_unknown_item=n_unknown,
+    )
 
+
+@dataclass
+class _Rows:
+    """The log rows about known papers: user and item indices, types, epoch seconds, and the matrix shape."""
+
+    uidx: np.ndarray
+    iidx: np.ndarray
+    types: np.ndarray
+    ts: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def pair(self) -> np.ndarray:
+        return self.uidx * max(self.shape[1], 1) + self.iidx
+
+    def matrix(self, rows: np.ndarray, values: np.ndarray) -> sp.csr_matrix:
+        out = sp.csr_matrix((values, (self.uidx[rows], self.iidx[rows])), shape=self.shape)
+        out.sum_duplicates()
+        return out
+
+
+def _current_state(
+    rows: _Rows, weights: Mapping[str, float], dec: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """Confidence, current saves and current dismissals of every (user, item) pair (see the module docstring)."""
+    types_arr, ts, pair = rows.types, rows.ts, rows.pair
     # Additive events: every type with a weight except save, whose contribution depends on its current state.
     w = np.zeros(len(ts), dtype=np.float64)
     for name, value in weights.items():
@@ -222,32 +246,16 @@ def build_matrix(
     current_saves = last_save_state[is_save[last_save_state]]
     contrib[current_saves] += weights.get("save", 0.0) * dec[current_saves]
 
-    last_dismiss_state = _last_per_pair(pair, ts, (types_arr == "dismiss") | (types_arr == "undismiss") | is_save)
+    last_dismiss_state = _last_per_pair(pair, ts, (types_arr == "dismiss") | (types_arr == UNDISMISS) | is_save)
     current_dismissals = last_dismiss_state[types_arr[last_dismiss_state] == "dismiss"]
-    dismissed = sp.csr_matrix(
-        (np.ones(len(current_dismissals), np.float32), (uidx[current_dismissals], iidx[current_dismissals])),
-        shape=shape,
-    )
-    dismissed.sum_duplicates()
+    dismissed = rows.matrix(current_dismissals, np.ones(len(current_dismissals), np.float32))
 
     keep = contrib > 0
     if len(current_dismissals):
         keep &= ~np.isin(pair, pair[current_dismissals])
         current_saves = current_saves[~np.isin(pair[current_saves], pair[current_dismissals])]
-    matrix = sp.csr_matrix((contrib[keep].astype(np.float32), (uidx[keep], iidx[keep])), shape=shape)
-    matrix.sum_duplicates()
+    matrix = rows.matrix(np.flatnonzero(keep), contrib[keep].astype(np.float32))
     matrix.eliminate_zeros()
-    saved = sp.csr_matrix(
-        (np.ones(len(current_saves), np.float32), (uidx[current_saves], iidx[current_saves])), shape=shape
-    )
-    saved.sum_duplicates()
+    saved = rows.matrix(current_saves, np.ones(len(current_saves), np.float32))
     saved.data[:] = 1.0
-    return InteractionData(
-        matrix=matrix,
-        saved=saved,
-        dismissed=dismissed,
-        users=user_map,
-        items=item_map,
-        n_rows_in=n,
-        n_rows_unknown_item=n_unknown,
-    )
+    return matrix, saved, dismissed

@@ -38,10 +38,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.collaborative import ALSRecommender
-from recommender.content import TextModel
-from recommender.cooccurrence import ItemCooccurrence
-from recommender.hybrid import HybridRecommender
+from recommender.config import stored_config
+from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
+from recommender.serving import HybridRecommender
+from recommender.store_files import (
+    csr_from,
+    csr_parts,
+    fsync_dir,
+    fsync_file,
+    json_default,
+    pack_strings,
+    read_saves,
+    saves_arrays,
+    unpack_strings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,48 +73,6 @@ def new_version_id(now: datetime | None = None) -> str:
     """Sortable, unique id: UTC timestamp plus a random suffix."""
     now = now or datetime.now(UTC)
     return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
-
-
-def _pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    encoded = [str(v).encode("utf-8") for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
-
-
-def _unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
-    raw = blob.tobytes()
-    return [raw[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1)]
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _csr_parts(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
-    m = sp.csr_matrix(matrix)
-    return {
-        f"{prefix}_data": m.data.astype(np.float32),
-        f"{prefix}_indices": m.indices.astype(np.int32 if m.shape[1] < 2**31 else np.int64),
-        f"{prefix}_indptr": m.indptr.astype(np.int64),
-        f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
-    }
-
-
-def _csr_from(arrays: Mapping[str, np.ndarray], prefix: str) -> sp.csr_matrix:
-    shape = tuple(int(x) for x in arrays[f"{prefix}_shape"])
-    return sp.csr_matrix(
-        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
-    )
 
 
 def save(
@@ -138,9 +106,9 @@ def save(
             "format": FORMAT,
             "version": version,
             "created_at": datetime.now(UTC).isoformat(),
-            "config": model.config_,
+            "config": model.config_.to_dict(),
             "blend": model.blend_weights,
-            "blend_long_history": dict(model.config_.get("blend_long_history") or {}),
+            "blend_long_history": model.config_.blend_long_history.to_dict(with_min_items=True),
             "params": {
                 "als": model.als_.get_params() if model.als_ is not None else None,
                 "text": model.text_.get_params(),
@@ -151,12 +119,12 @@ def save(
             "files": files,
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2, sort_keys=True, default=_json_default)
+            json.dump(manifest, fh, indent=2, sort_keys=True, default=json_default)
         for name in [*files.values(), "manifest.json"]:
-            _fsync_file(tmp / name)
-        _fsync_dir(tmp)
+            fsync_file(tmp / name)
+        fsync_dir(tmp)
         os.rename(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -166,14 +134,6 @@ def save(
     return version
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
-
-
 def _write_parts(model: HybridRecommender, directory: Path, erased_through: int) -> dict[str, str]:
     files = {
         "items": "items.npz",
@@ -181,8 +141,8 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         "vocabulary": "text_vocabulary.json",
         "saves": "saves.npz",
     }
-    key_blob, key_off = _pack_strings(model.item_ids_.keys.tolist())
-    title_blob, title_off = _pack_strings(model.item_titles_.tolist())
+    key_blob, key_off = pack_strings(model.item_ids_.keys.tolist())
+    title_blob, title_off = pack_strings(model.item_titles_.tolist())
     np.savez(
         directory / files["items"],
         keys=key_blob,
@@ -190,10 +150,10 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         titles=title_blob,
         title_offsets=title_off,
     )
-    np.savez(directory / files["text"], idf=model.text_.idf, **_csr_parts("vectors", model.text_.item_vectors_))
+    np.savez(directory / files["text"], idf=model.text_.idf, **csr_parts("vectors", model.text_.item_vectors_))
     with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
         json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
-    np.savez(directory / files["saves"], **_saves_arrays(model.saves_, model.user_keys_.tolist(), erased_through))
+    np.savez(directory / files["saves"], **saves_arrays(model.saves_, model.user_keys_.tolist(), erased_through))
     if model.als_ is not None:
         files["als"] = "als.npz"
         np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
@@ -203,29 +163,8 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         extra = {"readers": cooc.readers_} if cooc.readers_ is not None else {}
         if cooc.support_ is not None:  # the same pattern as the similarity: its data array is enough
             extra["support"] = cooc.support_.data.astype(np.int32)
-        np.savez(directory / files["cooccurrence"], **_csr_parts("similarity", cooc.similarity_), **extra)
+        np.savez(directory / files["cooccurrence"], **csr_parts("similarity", cooc.similarity_), **extra)
     return files
-
-
-def _saves_arrays(saves: sp.spmatrix, user_keys: Sequence[str], erased_through: int) -> dict[str, np.ndarray]:
-    # one file for the rows, their users and the erasure mark, so that a purge replaces all three at once
-    blob, offsets = _pack_strings(user_keys)
-    return {
-        **_csr_parts("saves", saves),
-        "user_keys": blob,
-        "user_key_offsets": offsets,
-        "erased_through": np.asarray(int(erased_through), dtype=np.int64),
-    }
-
-
-def _read_saves(path: Path) -> tuple[sp.csr_matrix, list[str] | None, int]:
-    """Saves, the user key of each row (None: a version written before rows were attributed) and the mark."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = dict(z)
-    users = None
-    if "user_keys" in arrays:
-        users = _unpack_strings(arrays["user_keys"], arrays["user_key_offsets"])
-    return _csr_from(arrays, "saves"), users, int(arrays.get("erased_through", 0))
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -245,14 +184,14 @@ def load(path: str | Path) -> HybridRecommender:
         raise ValueError(f"unsupported model format {manifest.get('format')!r} in {path}")
     files = manifest["files"]
     with np.load(path / files["items"], allow_pickle=False) as z:
-        keys = _unpack_strings(z["keys"], z["key_offsets"])
-        titles = _unpack_strings(z["titles"], z["title_offsets"])
+        keys = unpack_strings(z["keys"], z["key_offsets"])
+        titles = unpack_strings(z["titles"], z["title_offsets"])
     with open(path / files["vocabulary"], encoding="utf-8") as fh:
         vocabulary = json.load(fh)
     with np.load(path / files["text"], allow_pickle=False) as z:
         arrays = dict(z)
-    text = TextModel.from_arrays(vocabulary, arrays["idf"], _csr_from(arrays, "vectors"), **manifest["params"]["text"])
-    saves, user_keys, erased_through = _read_saves(path / files["saves"])
+    text = TextModel.from_arrays(vocabulary, arrays["idf"], csr_from(arrays, "vectors"), **manifest["params"]["text"])
+    saves, user_keys, erased_through = read_saves(path / files["saves"])
     als = None
     if "als" in files:
         with np.load(path / files["als"], allow_pickle=False) as z:
@@ -262,13 +201,13 @@ def load(path: str | Path) -> HybridRecommender:
         with np.load(path / files["cooccurrence"], allow_pickle=False) as z:
             arrays = dict(z)
         cooccurrence = ItemCooccurrence.from_similarity(
-            _csr_from(arrays, "similarity"),
+            csr_from(arrays, "similarity"),
             arrays.get("readers"),
             arrays.get("support"),
             **manifest["params"]["cooccurrence"],
         )
     model = HybridRecommender.from_parts(
-        config=manifest["config"],
+        config=stored_config(manifest["config"]),
         text=text,
         als=als,
         item_keys=keys,
@@ -314,7 +253,7 @@ def set_current(root: str | Path, version: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(root)
+    fsync_dir(root)
     log.info("current model version is now %s", version)
 
 
@@ -421,7 +360,7 @@ def _purge_version(directory: Path, erasures: Sequence[tuple[int, object]]) -> b
     for leftover in directory.glob(f"{_PURGE_TMP_PREFIX}*"):  # a purge killed mid-write (we hold the lock)
         leftover.unlink(missing_ok=True)
     path = directory / read_manifest(directory)["files"]["saves"]
-    saves, users, through = _read_saves(path)
+    saves, users, through = read_saves(path)
     pending = [(int(number), str(user)) for number, user in erasures if int(number) > through]
     if not pending:
         return False
@@ -433,14 +372,14 @@ def _purge_version(directory: Path, erasures: Sequence[tuple[int, object]]) -> b
     fd, tmp = tempfile.mkstemp(prefix=_PURGE_TMP_PREFIX, suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **_saves_arrays(saves, users, max(n for n, _ in pending)))
+            np.savez(fh, **saves_arrays(saves, users, max(n for n, _ in pending)))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     log.info("removed %d erased user(s) from model version %s", len(pending), directory.name)
     return True
 

@@ -15,12 +15,9 @@ from datetime import datetime
 
 import numpy as np
 
+from recommender.config import defaults
+from recommender.definitions import WINDOWS, window_label
 from recommender.interactions import SECONDS_PER_DAY, decay, now_seconds, to_epoch_seconds
-
-WINDOWS: dict[str, float] = {"1d": 1.0, "7d": 7.0, "30d": 30.0}
-WINDOW_LABELS: dict[str, str] = {"1d": "today", "7d": "this week", "30d": "this month"}
-DEFAULT_HALF_LIVES: dict[str, float] = {"1d": 0.25, "7d": 2.0, "30d": 7.0}
-DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"open": 1.0, "click": 1.0, "save": 3.0}
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,7 @@ class Trending:
 
     @property
     def label(self) -> str:
-        return WINDOW_LABELS.get(self.window, f"in the last {self.window}")
+        return window_label(self.window)
 
     def as_dict(self, n: int | None = None) -> dict[str, float]:
         return {str(k): float(s) for k, s in zip(self.keys[:n], self.scores[:n], strict=True)}
@@ -61,8 +58,8 @@ def trending(
     published_at: Mapping[str, datetime | None] | None = None,
     half_life_days: float | None = None,
     event_weights: Mapping[str, float] | None = None,
-    freshness_half_life_days: float = 30.0,
-    freshness_weight: float = 0.5,
+    freshness_half_life_days: float | None = None,
+    freshness_weight: float | None = None,
     config: Mapping | None = None,
 ) -> Trending:
     """Score items (keys or indices) by decayed interaction counts within ``window`` before ``now``.
@@ -70,35 +67,23 @@ def trending(
     ``users`` (parallel to ``items``) enables distinct-reader counts; without it ``readers`` counts events.
     ``counts`` (parallel to ``items``) says how many events each row stands for, so callers can pass rows
     pre-aggregated per (item, type, hour) instead of one row per event.
-    ``config`` (the ``"trending"`` section of the recommender config) supplies defaults for the keyword
-    arguments left at None.
+    ``config`` (the ``"trending"`` section of the recommender config, the packaged one when omitted) supplies
+    the keyword arguments left at None.
     """
     days = window_days(window)
-    cfg = dict(config or {})
-    if half_life_days is None:
-        half_life_days = dict(cfg.get("half_life_days", DEFAULT_HALF_LIVES)).get(window, DEFAULT_HALF_LIVES[window])
-    if event_weights is None:
-        event_weights = cfg.get("event_weights", DEFAULT_EVENT_WEIGHTS)
-    if config is not None:
-        freshness_half_life_days = cfg.get("freshness_half_life_days", freshness_half_life_days)
-        freshness_weight = cfg.get("freshness_weight", freshness_weight)
     n = len(items)
-    if (
-        len(types) != n
-        or len(timestamps) != n
-        or (users is not None and len(users) != n)
-        or (counts is not None and len(counts) != n)
-    ):
-        raise ValueError("items, types, timestamps (and users, counts) must have the same length")
+    _check_lengths(n, types, timestamps, users, counts)
+    packaged = defaults().trending.to_dict()
+    cfg = {**packaged, **dict(config or {})}
+    if half_life_days is None:
+        half_life_days = {**packaged["half_life_days"], **dict(cfg["half_life_days"])}[window]
+    weights = event_weights if event_weights is not None else cfg["event_weights"]
     now_s = now_seconds(now)
     empty = Trending(np.zeros(0, dtype=object), np.zeros(0), np.zeros(0, dtype=np.int64), window)
     if n == 0:
         return empty
     ts = to_epoch_seconds(np.asarray(timestamps) if not isinstance(timestamps, np.ndarray) else timestamps)
-    types_arr = np.asarray(types, dtype=object).astype(str)
-    w = np.zeros(n, dtype=np.float64)
-    for name, value in event_weights.items():
-        w[types_arr == name] = float(value)
+    w = _row_weights(types, weights)
     in_window = (ts >= now_s - days * SECONDS_PER_DAY) & (ts <= now_s) & (w > 0)
     if not np.any(in_window):
         return empty
@@ -111,18 +96,39 @@ def trending(
         raise ValueError("counts must be non-negative")
     contrib = w[in_window] * mult[in_window] * decay(ts[in_window], now_s, half_life_days)
     scores = np.bincount(inv, weights=contrib, minlength=len(keys))
-    if users is not None:
-        user_arr = np.asarray(users)[in_window]
-        _, uinv = np.unique(user_arr.astype(str) if user_arr.dtype == object else user_arr, return_inverse=True)
-        distinct = np.unique(inv.astype(np.int64) * (int(uinv.max()) + 1) + uinv)
-        readers = np.bincount(distinct // (int(uinv.max()) + 1), minlength=len(keys))
-    else:
-        readers = np.bincount(inv, weights=mult[in_window], minlength=len(keys)).round()
+    readers = _readers(inv, len(keys), None if users is None else np.asarray(users)[in_window], mult[in_window])
+    if freshness_weight is None:
+        freshness_weight = cfg["freshness_weight"]
+    if freshness_half_life_days is None:
+        freshness_half_life_days = cfg["freshness_half_life_days"]
     if published_at and freshness_weight:
         pub = np.array([_pub_seconds(published_at.get(str(k))) for k in keys], dtype=np.float64)
         scores = scores * freshness_boost(pub, now_s, freshness_half_life_days, freshness_weight)
     order = np.lexsort((keys, -scores))
     return Trending(keys[order], scores[order], readers[order].astype(np.int64), window)
+
+
+def _row_weights(types: Sequence[str] | np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    """The weight of each row's event type (0 for types without one)."""
+    types_arr = np.asarray(types, dtype=object).astype(str)
+    w = np.zeros(len(types_arr), dtype=np.float64)
+    for name, value in weights.items():
+        w[types_arr == name] = float(value)
+    return w
+
+
+def _check_lengths(n: int, *columns: Sequence | np.ndarray | None) -> None:
+    if any(column is not None and len(column) != n for column in columns):
+        raise ValueError("items, types, timestamps (and users, counts) must have the same length")
+
+
+def _readers(inv: np.ndarray, n_keys: int, users: np.ndarray | None, mult: np.ndarray) -> np.ndarray:
+    """Distinct readers per key (``inv``: each row's key); without ``users``, the number of events."""
+    if users is None:
+        return np.bincount(inv, weights=mult, minlength=n_keys).round()
+    _, uinv = np.unique(users.astype(str) if users.dtype == object else users, return_inverse=True)
+    distinct = np.unique(inv.astype(np.int64) * (int(uinv.max()) + 1) + uinv)
+    return np.bincount(distinct // (int(uinv.max()) + 1), minlength=n_keys)
 
 
 def freshness_boost(published_seconds: np.ndarray, now: float, half_life_days: float, weight: float) -> np.ndarray:

@@ -23,13 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The types of the interaction log's events are defined once, in recommender/definitions.py (extension/lib/queue.js
+# lists the same for the extension; tests/server/test_shared_definitions.py checks that both agree).
+from recommender import CHOICE_EVENTS, EVENT_TYPES, TRACKING_EVENTS
 from server.keys import MAX_KEY_LENGTH
 
-# The types of the interaction log's events: the one definition on the server (extension/lib/queue.js lists the
-# same for the extension; tests/server/test_shared_definitions.py checks that both agree).
-TRACKING_EVENTS = ("open", "click")  # reading a paper: dropped while a user's tracking is paused
-CHOICE_EVENTS = ("save", "unsave", "dismiss")  # explicit choices: they change the saves and dismissals
-EVENT_TYPES = TRACKING_EVENTS + CHOICE_EVENTS
+__all__ = ["CHOICE_EVENTS", "EVENT_TYPES", "TRACKING_EVENTS"]
+
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for the large tables.
 BigId = BigInteger().with_variant(Integer, "sqlite")

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from recommender import WINDOWS
 from server.fields import (
     CANONICAL_KEY_PATTERN,
     CURSOR_PATTERN,
@@ -23,7 +24,6 @@ from server.fields import (
 from server.keys import MAX_RAW_KEY_LENGTH, InvalidKey, canonical_key
 from server.models import DIGEST_FREQUENCIES, EVENT_TYPES
 from server.services.digest import valid_timezones
-from server.services.recommender_names import WINDOWS
 from server.services.topics import CATEGORIES, MAX_TOPICS
 
 

@@ -8,5 +8,5 @@
 - :mod:`~recommender.offline.views`: validation views carved from the training items
 - :mod:`~recommender.offline.tuning`: the hyper-parameter search and the blend choice
 
-Nothing is imported here, so ``recommender.training`` can use the metrics without loading the harness.
+Nothing is imported here, so ``recommender.offline.training`` can use the metrics without loading the harness.
 """

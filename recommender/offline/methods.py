@@ -1,7 +1,7 @@
 """The ranking methods the evaluation compares; each ranks the whole catalog, batched over users.
 
 - :class:`TopPop`: training popularity.
-- :class:`LibraryHybrid`: the library's :class:`~recommender.hybrid.HybridRecommender`, fitted through the same
+- :class:`LibraryHybrid`: the library's :class:`~recommender.serving.HybridRecommender`, fitted through the same
   ``fit`` the server's training uses, serving its text, CF and co-occurrence components and its blend
   (:meth:`HybridRecommender.score_matrix`) as methods.
 - :class:`AslSvm`: the arxiv-sanity-lite recommender as a peer: TF-IDF (1-2-grams, 20k features), one LinearSVC
@@ -19,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.config import merge_config
-from recommender.hybrid import HybridRecommender, PaperDoc
 from recommender.interactions import InteractionData, build_matrix
 from recommender.offline.datasets import CiteULikeData
+from recommender.serving import HybridRecommender, PaperDoc
 
 # the library component behind each method name (``HybridRecommender.score_matrix``'s ``component``);
 # ``als_cf`` is ``als`` served by a fit without text pseudo-users (see the runner)

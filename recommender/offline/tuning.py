@@ -18,12 +18,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from recommender.config import DEFAULT_CONFIG_PATH, default_config, merge_config
-from recommender.hybrid import HybridRecommender
 from recommender.offline.datasets import CiteULikeData
 from recommender.offline.methods import LibraryHybrid, Method
 from recommender.offline.metrics import RECALL_KS
 from recommender.offline.runner import evaluate_method, sample_users
 from recommender.offline.views import cold_share, median_input_items, validation_views
+from recommender.serving import HybridRecommender
 
 # Each entry overrides the model sections of the default config (``als``, ``text``, ``cooccurrence``).
 # ``link_weight`` weighs citation links against words in the text vectors, which also feed ALS as pseudo-users.
@@ -133,7 +133,7 @@ def score_with_blend(
     """``model.blend_scores`` with ``blend`` as the short-history blend, computed on a copy of the fitted model
     that shares its fitted parts: ``model`` itself is left as it is."""
     with_blend = HybridRecommender.from_parts(
-        config={**model.config_, "blend": dict(blend)},
+        config={**model.config_.to_dict(), "blend": dict(blend)},
         text=model.text_,
         als=model.als_,
         item_keys=model.item_ids_.keys,

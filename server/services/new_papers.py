@@ -64,7 +64,7 @@ class NewPaperDocs:
 
 
 # The recommender's reasons that name one of the user's papers: "<Verb> “<title>”" plus ", which you opened"
-# when that paper was opened rather than saved (recommender/hybrid.py, HybridRecommender._explain).
+# when that paper was opened rather than saved (recommender/serving/reasons.py).
 _NAMED_PAPER = re.compile(r"^(Similar to|Shares topics with|Cites|Cited by) (“.+”)(, which you opened)?$")
 # Said by "New · ..." already.
 _COLD_NEW = "New paper — "  # a user with no saves yet: the recommender's reason already says "new"

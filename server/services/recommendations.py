@@ -17,12 +17,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recommender import HistoryEvent, PaperDoc, Recommendation
+from recommender import COMPONENTS, HistoryEvent, PaperDoc, Recommendation
 from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save, User
 from server.services import topics
 from server.services.catalog import newest_papers, papers_by_id, papers_by_key, papers_in_window
 from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_doc
-from server.services.recommender_names import COMPONENTS
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
 from server.services.state import Marks, marks_for
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reasons_for

@@ -36,7 +36,7 @@ class LoadedModel:
     @property
     def trending_settings(self) -> TrendingSettings:
         """The trending settings this model was trained with (``retrain --config`` may have changed them)."""
-        return TrendingSettings.from_config(self.model.config_["trending"])
+        return TrendingSettings.from_config(self.model.config_.trending.to_dict())
 
 
 class ModelHolder:

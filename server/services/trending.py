@@ -24,14 +24,11 @@ import numpy as np
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from recommender import default_config
+from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost, trending_reason
 from server.models import HfUpvote, Interaction, Paper
-from server.services.recommender_names import WINDOWS, freshness_boost
 
 log = logging.getLogger(__name__)
 
-# The trending windows are the recommender's WINDOWS (name -> days); how the server words each in reasons.
-WINDOW_LABELS = {"1d": "today", "7d": "this week", "30d": "this month"}
 KEEP_TOP = 2000
 # A stale list is served while it is refreshed in the background, but never one older than this many cache
 # periods (e.g. when refreshes keep failing): then the request computes it itself.
@@ -46,24 +43,19 @@ class TrendingSettings:
     half_life_days: tuple[tuple[str, float], ...]  # per window
     freshness_half_life_days: float
     freshness_weight: float
-    hf_upvote_weight: float = 0.0  # Hugging Face upvotes' weight beside in-product readers (0: not counted)
+    hf_upvote_weight: float  # Hugging Face upvotes' weight beside in-product readers (0: not counted)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> TrendingSettings:
-        """From the ``trending`` section of a recommender config (a model's ``config_["trending"]``)."""
+        """From the ``trending`` section of a recommender config (a model's ``config_.trending.to_dict()``)."""
         weights = {k: float(v) for k, v in section["event_weights"].items() if float(v) > 0}
         return cls(
             event_weights=tuple(weights.items()),
             half_life_days=tuple((k, float(v)) for k, v in section["half_life_days"].items()),
             freshness_half_life_days=float(section["freshness_half_life_days"]),
             freshness_weight=float(section["freshness_weight"]),
-            # a model trained before the key existed blends upvotes as the packaged defaults say
-            hf_upvote_weight=float(section.get("hf_upvote_weight", _packaged_hf_upvote_weight())),
+            hf_upvote_weight=float(section["hf_upvote_weight"]),
         )
-
-
-def _packaged_hf_upvote_weight() -> float:
-    return float(default_config()["trending"]["hf_upvote_weight"])
 
 
 @functools.cache
@@ -243,13 +235,11 @@ def refresh_in_background(
 def reasons_for(window: str, readers: int, upvotes: int, min_readers: int) -> list[str]:
     """Why a paper trends, naming each source: readers here (counted only when at least ``min_readers``
     distinct readers make it up) and Hugging Face upvotes (public counts, always shown)."""
-    out = []
-    if upvotes > 0:
-        out.append(f"Trending on Hugging Face: {upvotes} {'upvote' if upvotes == 1 else 'upvotes'}")
-    if readers >= min_readers:
-        out.append(f"Trending here: {readers} {'reader' if readers == 1 else 'readers'} {WINDOW_LABELS[window]}")
-    elif readers > 0:
-        out.append(f"Trending here {WINDOW_LABELS[window]}")
-    if len(out) == 2 and readers >= min_readers:
-        out.reverse()  # a counted crowd here says more about this install than upvotes elsewhere
-    return out or [f"Trending {WINDOW_LABELS[window]}"]
+    here = trending_reason(WINDOW_LABELS[window], readers, min_readers)
+    if upvotes <= 0:
+        return [here]
+    hugging_face = f"Trending on Hugging Face: {upvotes} {'upvote' if upvotes == 1 else 'upvotes'}"
+    if readers <= 0:
+        return [hugging_face]
+    # a counted crowd here says more about this install than upvotes elsewhere
+    return [here, hugging_face] if readers >= min_readers else [hugging_face, here]

@@ -10,6 +10,7 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from recommender import WINDOWS
 from server.db import db
 from server.fields import encode_cursor
 from server.keys import InvalidKey, canonical_key
@@ -19,7 +20,6 @@ from server.services import choices, recommendations
 from server.services.catalog import paper_by_key, search_papers
 from server.services.papers import PaperMeta
 from server.services.recommendations import RankedList, RankedPaper
-from server.services.recommender_names import WINDOWS
 from server.services.state import Marks, marks_for
 from server.services.trending import WINDOW_LABELS
 from server.web.blueprint import bp, done, signed_in

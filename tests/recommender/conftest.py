@@ -3,7 +3,7 @@
 import pytest
 from synthetic_papers import NOW, TEST_CONFIG, make_interactions, make_papers
 
-from recommender.training import train
+from recommender.offline.training import train
 
 
 @pytest.fixture(scope="session")

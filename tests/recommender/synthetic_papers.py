@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from recommender.hybrid import PaperDoc
+from recommender.serving import PaperDoc
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 

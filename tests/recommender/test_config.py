@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -37,3 +38,41 @@ def test_load_config_merges_over_defaults(tmp_path):
     path.write_text("[1]")
     with pytest.raises(ValueError, match="JSON object"):
         load_config(path)
+
+
+def test_every_section_is_typed_and_checked():
+    from recommender.config import Config, parse_config
+
+    cfg = parse_config(None)
+    assert isinstance(cfg, Config) and cfg.to_dict() == default_config()
+    assert cfg.als.factors == default_config()["als"]["factors"]
+    assert cfg.blend.weights.cf == default_config()["blend"]["cf"]
+    assert cfg.blend_long_history.options.cf_item_norm == default_config()["blend_long_history"]["cf_item_norm"]
+    bad = [
+        ({"candidates": {"als": -1}}, "candidates.als"),
+        ({"mmr_lambda": 1.5}, "mmr_lambda"),
+        ({"reasons": {"min_readers": 0}}, "reasons.min_readers"),
+        ({"similar_blend": {"text": "x"}}, "similar_blend.text"),
+        ({"evaluation": {"holdout_fraction": 1.5}}, "evaluation.holdout_fraction"),
+        ({"trending": {"half_life_days": {"2d": 1.0}}}, "trending.half_life_days.2d"),
+        ({"cooccurrence": {"reader_weights": "all"}}, "cooccurrence.reader_weights"),
+        ({"events": {"weights": {"dismiss": 1.0}}}, "dismiss"),
+        ({"blend_long_history": {"min_items": -1}}, "blend_long_history.min_items"),
+    ]
+    for overrides, where in bad:
+        with pytest.raises(ValueError, match=re.escape(where)):
+            merge_config(overrides)
+
+
+def test_a_stored_config_is_read_exactly_never_merged_over_the_defaults():
+    from recommender.config import Config
+
+    stored = default_config()
+    del stored["reasons"]["min_readers"]
+    with pytest.raises(ValueError, match="missing config key 'reasons.min_readers'"):
+        Config.from_dict(stored)
+    stored = default_config()
+    stored["als"]["factors"] = 8  # not today's default: kept as stored
+    assert Config.from_dict(stored).als.factors == 8
+    with pytest.raises(ValueError, match="unknown config key 'extra'"):
+        Config.from_dict({**default_config(), "extra": {}})

@@ -1,14 +1,21 @@
 import numpy as np
 import pytest
 
-from recommender.content import TextModel
 from recommender.doc_cache import DocVectorCache
-from recommender.hybrid import PaperDoc
+from recommender.models.content import TextModel
+from recommender.serving import PaperDoc
+
+# The hyper-parameters these tests were written against (the packaged config's are the defaults now).
+BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_weight": 1.0}
+
+
+def make_model(**params):
+    return TextModel(**{**BASE_PARAMS, **params})
 
 
 @pytest.fixture
 def text_model():
-    return TextModel(max_features=1000).fit(
+    return make_model(max_features=1000).fit(
         ["graph networks communities", "protein folding structure", "random walks on graphs", "protein docking"]
     )
 

@@ -7,7 +7,7 @@ import pytest
 from synthetic_papers import NOW
 
 from recommender import store
-from recommender.hybrid import HistoryEvent, PaperDoc
+from recommender.serving import HistoryEvent, PaperDoc
 
 HISTORY = [HistoryEvent("g1", "save", NOW - timedelta(days=2)), HistoryEvent("p2", "open", NOW)]
 
@@ -42,7 +42,8 @@ def test_round_trip_gives_identical_results_without_pickle(model, trained, tmp_p
     assert manifest["version"] == version
     assert manifest["blend"] == model.blend_weights
     assert manifest["counts"]["papers"] == 24 and "hybrid" in manifest["metrics"]
-    assert loaded.manifest_["config"] == model.config_
+    assert loaded.manifest_["config"] == model.config_.to_dict()
+    assert loaded.config_ == model.config_
     assert (loaded.cooccurrence_.similarity_ != model.cooccurrence_.similarity_).nnz == 0
     np.testing.assert_array_equal(loaded.cooccurrence_.readers_, model.cooccurrence_.readers_)
     assert loaded.cooccurrence_.get_params() == model.cooccurrence_.get_params()

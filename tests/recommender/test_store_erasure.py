@@ -9,7 +9,7 @@ import pytest
 from synthetic_papers import NOW
 
 from recommender import store
-from recommender.hybrid import HistoryEvent
+from recommender.serving import HistoryEvent
 
 HISTORY = [HistoryEvent("g1", "save", NOW - timedelta(days=1))]
 

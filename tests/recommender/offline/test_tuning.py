@@ -88,9 +88,10 @@ def test_scoring_a_blend_leaves_the_fitted_model_as_it_is(model):
     config_before = copy.deepcopy(model.config_)
     one_paper_rows = sp.csr_matrix(np.eye(3, model.n_items, dtype=np.float32))
     raw = model.component_scores(one_paper_rows, trending=np.ones(model.n_items))
-    own = score_with_blend(model, one_paper_rows, raw, model.config_["blend"])
+    blend = model.config_.to_dict()["blend"]
+    own = score_with_blend(model, one_paper_rows, raw, blend)
     np.testing.assert_array_equal(own, model.blend_scores(one_paper_rows, raw))
-    text_only = {**model.config_["blend"], "cf": 0.0, "cooccurrence": 0.0, "text": 1.0, "trend": 0.0}
+    text_only = {**blend, "cf": 0.0, "cooccurrence": 0.0, "text": 1.0, "trend": 0.0}
     scored = score_with_blend(model, one_paper_rows, raw, text_only)
     assert not np.array_equal(scored, own)
     assert model.config_ == config_before

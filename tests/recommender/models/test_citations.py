@@ -8,9 +8,17 @@ import pytest
 from synthetic_papers import NOW, TEST_CONFIG, make_interactions, make_papers
 
 from recommender import store
-from recommender.content import TextModel, display_term, doc_text, link_token
-from recommender.hybrid import HistoryEvent, PaperDoc
-from recommender.training import train
+from recommender.models.content import TextModel, display_term, doc_text, link_token
+from recommender.offline.training import train
+from recommender.serving import HistoryEvent, PaperDoc
+
+# The hyper-parameters these tests were written against (the packaged config's are the defaults now).
+BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_weight": 1.0}
+
+
+def make_model(**params):
+    return TextModel(**{**BASE_PARAMS, **params})
+
 
 # g4 cites g0; g0 cites g8; p2 (a protein paper) cites g0 too
 REFERENCES = {"g4": ("g0",), "g0": ("g8",), "p2": ("g0",)}
@@ -36,7 +44,7 @@ def test_a_citation_links_papers_without_a_word_in_common():
         doc_text("Quantum error correction", links=("c",)),  # cited by a
         doc_text("Nobody cites this one", links=("d",)),
     ]
-    text = TextModel(min_df=1).fit(docs)
+    text = make_model(min_df=1).fit(docs)
     assert cosine(text, 0, 1) > 0 and cosine(text, 0, 2) > 0
     assert cosine(text, 1, 2) == 0.0
     # a link only one paper holds links nothing: it is left out even with min_df=1
@@ -44,14 +52,14 @@ def test_a_citation_links_papers_without_a_word_in_common():
     assert text.link_column("a") >= 0
     assert {t for t in text.vocabulary if t.startswith("ref:")} == {link_token("a"), link_token("c")}
     # link_weight 0 ignores the links
-    assert cosine(TextModel(min_df=1, link_weight=0.0).fit(docs), 0, 1) == 0.0
+    assert cosine(make_model(min_df=1, link_weight=0.0).fit(docs), 0, 1) == 0.0
     # a heavier link weight pulls linked papers closer
-    assert cosine(TextModel(min_df=1, link_weight=3.0).fit(docs), 0, 1) > cosine(text, 0, 1)
+    assert cosine(make_model(min_df=1, link_weight=3.0).fit(docs), 0, 1) > cosine(text, 0, 1)
 
 
 def test_links_never_reach_the_word_analyzer():
     docs = [doc_text("Alpha beta", links=("arxiv:2401.00001", "doi:10.1/x")), doc_text("Gamma", links=("doi:10.1/x",))]
-    text = TextModel(min_df=1, keyword_tokens=False).fit(docs)
+    text = make_model(min_df=1, keyword_tokens=False).fit(docs)
     assert "2401" not in text.vocabulary and "arxiv" not in text.vocabulary and "doi" not in text.vocabulary
     assert text.link_column("doi:10.1/x") >= 0
     assert display_term(link_token("doi:10.1/x")) is None
@@ -62,8 +70,8 @@ def test_links_never_reach_the_word_analyzer():
 def test_link_weight_is_validated_and_stored():
     docs = [doc_text("Alpha beta", links=("a", "b")), doc_text("Gamma delta", links=("b",))]
     with pytest.raises(ValueError, match="link_weight"):
-        TextModel(min_df=1, link_weight=-1).fit(docs)
-    text = TextModel(min_df=1, link_weight=2.0).fit(docs)
+        make_model(min_df=1, link_weight=-1).fit(docs)
+    text = make_model(min_df=1, link_weight=2.0).fit(docs)
     again = TextModel.from_arrays(text.vocabulary, text.idf, text.item_vectors_, **text.get_params())
     new = [doc_text("Alpha", links=("c", "b"))]
     assert abs(again.transform(new) - text.transform(new)).max() < 1e-6

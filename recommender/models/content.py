@@ -12,7 +12,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from recommender.collaborative import top_n_indices
+from recommender.models.base import Estimator
+from recommender.models.collaborative import top_n_indices
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def _keyword_token(keyword: str) -> str:
     return KEYWORD_PREFIX + "_".join(re.findall(r"\w+", keyword.lower()))
 
 
-class TextModel:
+class TextModel(Estimator):
     """TF-IDF text model (sublinear tf, 1..``ngram_max``-grams, English stop words).
 
     With ``keyword_tokens``, each keyword of a paper (the part of :func:`doc_text` after the keyword mark)
@@ -95,26 +96,16 @@ class TextModel:
     and it never changes a score's sign.
     """
 
-    def __init__(
-        self,
-        *,
-        max_features: int | None = 200000,
-        min_df: int | float = 1,
-        max_df: int | float = 1.0,
-        ngram_max: int = 2,
-        dismiss_push: float = 0.5,
-        keyword_tokens: bool = False,
-        specificity: float = 0.0,
-        link_weight: float = 1.0,
-    ) -> None:
-        self.max_features = max_features
-        self.min_df = min_df
-        self.max_df = max_df
-        self.ngram_max = ngram_max
-        self.dismiss_push = dismiss_push
-        self.keyword_tokens = keyword_tokens
-        self.specificity = specificity
-        self.link_weight = link_weight
+    section = "text"
+    fitted_attribute = "vectorizer_"
+    max_features: int | None
+    min_df: int | float
+    max_df: int | float
+    ngram_max: int
+    dismiss_push: float
+    keyword_tokens: bool
+    specificity: float
+    link_weight: float
 
     def _word_analyzer(self) -> Callable[[str], list[str]]:
         return TfidfVectorizer(ngram_range=(1, int(self.ngram_max)), stop_words="english").build_analyzer()
@@ -266,10 +257,6 @@ class TextModel:
         h = np.maximum(np.asarray(vectors @ self.centroid_, dtype=np.float64).ravel(), 0.0)
         return ((2.0 * mean / (mean + h)) ** float(self.specificity)).astype(np.float32)
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "vectorizer_"):
-            raise ValueError("this TextModel is not fitted yet; call fit() first")
-
     @property
     def vocabulary(self) -> dict[str, int]:
         self._check_fitted()
@@ -347,15 +334,3 @@ class TextModel:
     def vectors(self, items: np.ndarray) -> sp.csr_matrix:
         self._check_fitted()
         return self.item_vectors_[np.asarray(items, dtype=np.int64)]
-
-    def get_params(self) -> dict[str, object]:
-        return {
-            "max_features": self.max_features,
-            "min_df": self.min_df,
-            "max_df": self.max_df,
-            "ngram_max": self.ngram_max,
-            "dismiss_push": self.dismiss_push,
-            "keyword_tokens": self.keyword_tokens,
-            "specificity": self.specificity,
-            "link_weight": self.link_weight,
-        }

@@ -7,16 +7,19 @@ the user's papers can still rank low there. Counting those readers directly keep
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.collaborative import top_n_indices
+from recommender.models.base import Estimator
+from recommender.models.collaborative import top_n_indices
 
 log = logging.getLogger(__name__)
 
 
-class ItemCooccurrence:
+class ItemCooccurrence(Estimator):
     """Item-item similarity from the users who have both items, pruned to each item's best neighbours.
 
     ``similarity_[i, j] = c_ij / (n_i ** asymmetry * n_j ** (1 - asymmetry))`` where ``c_ij`` counts the users
@@ -34,18 +37,13 @@ class ItemCooccurrence:
 
     READER_WEIGHTS = ("none", "inverse_log")
 
-    def __init__(
-        self,
-        *,
-        neighbours: int = 100,
-        asymmetry: float = 0.3,
-        reader_weights: str = "inverse_log",
-        max_block_pairs: int = 10_000_000,
-    ) -> None:
-        self.neighbours = neighbours
-        self.asymmetry = asymmetry
-        self.reader_weights = reader_weights
-        self.max_block_pairs = max_block_pairs
+    section = "cooccurrence"
+    extra_params: ClassVar[Mapping[str, Any]] = {"max_block_pairs": 10_000_000}
+    fitted_attribute = "similarity_"
+    neighbours: int
+    asymmetry: float
+    reader_weights: str
+    max_block_pairs: int
 
     def _check_params(self) -> None:
         if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
@@ -204,18 +202,6 @@ class ItemCooccurrence:
         ok = (items >= 0) & (items < self.n_items_)
         out[ok] = (1.0 + self.readers_[items[ok]]) ** -float(power)
         return out
-
-    def get_params(self) -> dict[str, object]:
-        return {
-            "neighbours": self.neighbours,
-            "asymmetry": self.asymmetry,
-            "reader_weights": self.reader_weights,
-            "max_block_pairs": self.max_block_pairs,
-        }
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "similarity_"):
-            raise ValueError("this ItemCooccurrence is not fitted yet; call fit() first")
 
     # ---------------------------------------------------------------- scoring
     def catalog_scores(self, items: np.ndarray) -> np.ndarray | None:

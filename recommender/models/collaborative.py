@@ -8,10 +8,12 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recommender.models.base import Estimator
+
 log = logging.getLogger(__name__)
 
 
-class ALSRecommender:
+class ALSRecommender(Estimator):
     """Implicit-feedback matrix factorisation (Hu, Koren & Volinsky) fitted with ``implicit``.
 
     Users are never looked up by id at request time: a user's factor is always solved from their current row
@@ -20,24 +22,15 @@ class ALSRecommender:
     outside ``0..n_items_-1`` (papers added after training) are ignored for CF.
     """
 
-    def __init__(
-        self,
-        *,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 10.0,
-        iterations: int = 15,
-        random_state: int | None = 42,
-        blas_threads: int = 1,
-        feature_weight: float = 0.0,
-    ) -> None:
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.random_state = random_state
-        self.blas_threads = blas_threads
-        self.feature_weight = feature_weight
+    section = "als"
+    fitted_attribute = "item_factors_"
+    factors: int
+    regularization: float
+    alpha: float
+    iterations: int
+    random_state: int | None
+    blas_threads: int
+    feature_weight: float
 
     # ---------------------------------------------------------------- fitting
     def fit(
@@ -124,10 +117,6 @@ class ALSRecommender:
             raise ValueError(f"feature_weight must be >= 0, got {self.feature_weight!r}")
         if float(self.regularization) < 0 or float(self.alpha) <= 0:
             raise ValueError("regularization must be >= 0 and alpha > 0")
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "item_factors_"):
-            raise ValueError("this ALSRecommender is not fitted yet; call fit() first")
 
     # ---------------------------------------------------------------- users
     def fold_in(self, items: np.ndarray, confidences: np.ndarray) -> np.ndarray | None:
@@ -220,17 +209,6 @@ class ALSRecommender:
         ok = (candidates >= 0) & (candidates < self.n_items_)
         out[ok] = (self.item_factors_[candidates[ok]] @ v) / self._item_norms[candidates[ok]]
         return out
-
-    def get_params(self) -> dict[str, object]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "blas_threads": self.blas_threads,
-            "feature_weight": self.feature_weight,
-        }
 
 
 def _check_user_items(user_items: sp.spmatrix) -> sp.csr_matrix:

@@ -1,4 +1,7 @@
-"""End-to-end training: interaction rows + catalog -> evaluated, fitted :class:`HybridRecommender`."""
+"""End-to-end training: interaction rows + catalog -> evaluated, fitted :class:`HybridRecommender`.
+
+Used by the server's retrain; ranks held-out users through the model's public ``user_state_for_row`` and
+``rank``."""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from recommender.config import merge_config
-from recommender.content import TextModel
-from recommender.hybrid import HybridRecommender, PaperDoc
+from recommender.config import Config, parse_config
 from recommender.interactions import InteractionData, build_matrix, now_seconds
+from recommender.models.content import TextModel
 from recommender.offline.metrics import mean_metrics
+from recommender.serving import HybridRecommender, PaperDoc
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def evaluate_holdout(
     if max_users is not None and len(users) > max_users:
         users = np.sort(np.random.default_rng(random_state).choice(users, max_users, replace=False))
     popularity = np.asarray(train.matrix.sum(axis=0)).ravel()
-    n_trend = int(model.config_["candidates"]["trending"])
+    n_trend = int(model.config_.candidates.trending)
     top_pop = np.argsort(-popularity, kind="stable")[: n_trend + 1000]
     top_pop = top_pop[popularity[top_pop] > 0]
     keys = model.item_ids_.keys
@@ -83,17 +86,8 @@ def evaluate_holdout(
         items = mtx.indices[mtx.indptr[u] : mtx.indptr[u + 1]]
         conf = mtx.data[mtx.indptr[u] : mtx.indptr[u + 1]]
         relevant = set(test.indices[test.indptr[u] : test.indptr[u + 1]].tolist())
-        state = model._state_from_row(items, conf, saved.indices[saved.indptr[u] : saved.indptr[u + 1]])
-        recs = model._recommend(
-            state,
-            n=k,
-            trending=trending,
-            readers={},
-            extra_docs={},
-            extra_titles={},
-            window_label="",
-            with_reasons=False,
-        )
+        state = model.user_state_for_row(items, conf, saved.indices[saved.indptr[u] : saved.indptr[u + 1]])
+        recs = model.rank(state, n=k, trending=trending, window_label="", with_reasons=False)
         hybrid_runs.append((model.item_ids_.lookup([r.key for r in recs]).tolist(), relevant))
         seen = set(items.tolist())
         baseline_runs.append(([int(i) for i in top_pop if int(i) not in seen][:k], relevant))
@@ -108,7 +102,7 @@ def train(
     papers: Sequence[PaperDoc],
     interactions: Iterable[tuple[Any, str, str, datetime]],
     *,
-    config: Mapping[str, Any] | None = None,
+    config: Config | Mapping[str, Any] | None = None,
     now: datetime | None = None,
     progress: bool = False,
 ) -> TrainResult:
@@ -117,76 +111,24 @@ def train(
     ``interactions`` yields ``(user_id, paper_key, type, occurred_at)``; rows about papers not in ``papers``
     are dropped (and counted).
     """
-    cfg = merge_config(config)
+    cfg = parse_config(config)
     if len(papers) == 0:
         raise ValueError("nothing to train on: no papers in the catalog")
     keys = [p.key for p in papers]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate paper keys in the catalog")
-    now_s = now_seconds(now)
     stages = tqdm(total=5, desc="train", disable=not progress, unit="stage")
     try:
         stages.set_postfix_str("interactions")
         rows = list(interactions)
-        if rows:
-            try:
-                users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}") from exc
-        else:
-            # A fresh catalog: a text-only model serves "similar to what you saved" from the first save on.
-            log.warning("no interactions yet: training the text model only")
-            users = items = types = times = np.zeros(0, dtype=object)
-        data = build_matrix(
-            users,
-            items,
-            types,
-            times,
-            weights=cfg["events"]["weights"],
-            half_life_days=cfg["events"]["half_life_days"],
-            now=now_s,
-            item_keys=keys,
-        )
-        if rows and data.matrix.nnz == 0:
-            raise ValueError(
-                f"nothing to train on: no positive interactions among {len(rows)} rows "
-                f"({data.n_rows_unknown_item} about papers not in the catalog)"
-            )
+        data = _interaction_data(rows, keys, cfg, now_seconds(now))
         stages.update(1)
 
         stages.set_postfix_str("text")
-        text = TextModel(**cfg["text"]).fit([p.text for p in papers])
+        text = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         stages.update(1)
 
-        stages.set_postfix_str("holdout fit")
-        ev = cfg["evaluation"]
-        train_m, test_m = holdout_split(data.matrix, float(ev["holdout_fraction"]), random_state=ev["random_state"])
-        metrics: dict[str, Any] = {"holdout_fraction": float(ev["holdout_fraction"])}
-        if test_m.nnz and train_m.nnz:
-            held = InteractionData(
-                matrix=train_m,
-                saved=_mask(data.saved, train_m),
-                dismissed=data.dismissed,
-                users=data.users,
-                items=data.items,
-            )
-            probe = HybridRecommender(config=cfg).fit(papers, held, text_model=text, show_progress=progress)
-            stages.update(1)
-            stages.set_postfix_str("evaluate")
-            metrics.update(
-                evaluate_holdout(
-                    probe,
-                    held,
-                    test_m,
-                    k=int(ev["k"]),
-                    max_users=ev["max_users"],
-                    random_state=ev["random_state"],
-                )
-            )
-            stages.update(1)
-        else:
-            log.warning("no user has >= 2 positive items: skipping the holdout evaluation")
-            stages.update(2)
+        metrics = _holdout_metrics(papers, data, text, cfg, stages, progress)
 
         stages.set_postfix_str("final fit")
         model = HybridRecommender(config=cfg).fit(papers, data, text_model=text, show_progress=progress)
@@ -204,7 +146,65 @@ def train(
         "vocabulary": len(text.vectorizer_.vocabulary_),
     }
     log.info("trained hybrid model: %s; metrics %s", counts, metrics)
-    return TrainResult(model=model, metrics=metrics, counts=counts, config=cfg)
+    return TrainResult(model=model, metrics=metrics, counts=counts, config=cfg.to_dict())
+
+
+def _interaction_data(rows: list[Any], keys: list[str], cfg: Config, now_s: float) -> InteractionData:
+    """The confidence matrix of the log ``rows`` over the catalog ``keys``."""
+    if rows:
+        try:
+            users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}") from exc
+    else:
+        # A fresh catalog: a text-only model serves "similar to what you saved" from the first save on.
+        log.warning("no interactions yet: training the text model only")
+        users = items = types = times = np.zeros(0, dtype=object)
+    data = build_matrix(
+        users,
+        items,
+        types,
+        times,
+        weights=cfg.events.weights,
+        half_life_days=cfg.events.half_life_days,
+        now=now_s,
+        item_keys=keys,
+    )
+    if rows and data.matrix.nnz == 0:
+        raise ValueError(
+            f"nothing to train on: no positive interactions among {len(rows)} rows "
+            f"({data.n_rows_unknown_item} about papers not in the catalog)"
+        )
+    return data
+
+
+def _holdout_metrics(
+    papers: Sequence[PaperDoc], data: InteractionData, text: TextModel, cfg: Config, stages: Any, progress: bool
+) -> dict[str, Any]:
+    """Fit on all but a holdout of each user's items and measure the held-out items (two stages)."""
+    stages.set_postfix_str("holdout fit")
+    ev = cfg.evaluation
+    train_m, test_m = holdout_split(data.matrix, float(ev.holdout_fraction), random_state=ev.random_state)
+    metrics: dict[str, Any] = {"holdout_fraction": float(ev.holdout_fraction)}
+    if not (test_m.nnz and train_m.nnz):
+        log.warning("no user has >= 2 positive items: skipping the holdout evaluation")
+        stages.update(2)
+        return metrics
+    held = InteractionData(
+        matrix=train_m,
+        saved=_mask(data.saved, train_m),
+        dismissed=data.dismissed,
+        users=data.users,
+        items=data.items,
+    )
+    probe = HybridRecommender(config=cfg).fit(papers, held, text_model=text, show_progress=progress)
+    stages.update(1)
+    stages.set_postfix_str("evaluate")
+    metrics.update(
+        evaluate_holdout(probe, held, test_m, k=int(ev.k), max_users=ev.max_users, random_state=ev.random_state)
+    )
+    stages.update(1)
+    return metrics
 
 
 def _mask(matrix: sp.csr_matrix, keep: sp.csr_matrix) -> sp.csr_matrix:

@@ -3,12 +3,19 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import make_papers
 
-from recommender.content import TextModel
+from recommender.models.content import TextModel
+
+# The hyper-parameters these tests were written against (the packaged config's are the defaults now).
+BASE_PARAMS = {"min_df": 1, "keyword_tokens": False, "specificity": 0.0, "link_weight": 1.0}
+
+
+def make_model(**params):
+    return TextModel(**{**BASE_PARAMS, **params})
 
 
 @pytest.fixture(scope="module")
 def text():
-    return TextModel(max_features=5000).fit([p.text for p in make_papers()])
+    return make_model(max_features=5000).fit([p.text for p in make_papers()])
 
 
 def keys():
@@ -51,35 +58,35 @@ def test_transform_new_document_and_round_trip(text):
 
 def test_errors():
     with pytest.raises(ValueError, match="nothing to train on"):
-        TextModel().fit([])
+        make_model().fit([])
     with pytest.raises(ValueError, match="cannot be fitted"):
-        TextModel().fit(["the and of", "a an the"])
+        make_model().fit(["the and of", "a an the"])
     with pytest.raises(ValueError, match="not fitted"):
-        TextModel().transform(["x"])
+        make_model().transform(["x"])
     with pytest.raises(ValueError, match="inconsistent"):
-        TextModel.from_arrays({"a": 0}, np.ones(2), TextModel().fit(["alpha beta"]).item_vectors_)
+        TextModel.from_arrays({"a": 0}, np.ones(2), make_model().fit(["alpha beta"]).item_vectors_)
 
 
 def test_doc_text_keeps_plain_words_and_marks_keywords():
-    from recommender.content import KEYWORDS_MARK, doc_text
+    from recommender.models.content import KEYWORDS_MARK, doc_text
 
     text = doc_text("Graph nets", "", ("machine learning", "rr_interval"))
     assert text.split(KEYWORDS_MARK)[0].startswith("Graph nets")
     # the plain word analyzer sees the same words as before the keyword mark existed
-    plain = TextModel(ngram_max=1).fit([text, "graph machine"]).vocabulary
+    plain = make_model(ngram_max=1).fit([text, "graph machine"]).vocabulary
     assert {"graph", "nets", "machine", "learning", "rr_interval"} <= set(plain)
     assert not any(t.startswith("kw:") for t in plain)
 
 
 def test_keyword_tokens_match_whole_keywords_and_survive_a_round_trip():
-    from recommender.content import doc_text
+    from recommender.models.content import doc_text
 
     docs = [
         doc_text("Deep nets for images", "", ("machine learning", "vision")),
         doc_text("Learning machines", "", ("machine learning",)),
         doc_text("Machine shop learning", "", ("machine", "learning")),
     ]
-    tm = TextModel(keyword_tokens=True).fit(docs)
+    tm = make_model(keyword_tokens=True).fit(docs)
     vocab = tm.vocabulary
     assert {"kw:machine_learning", "kw:vision", "kw:machine", "machine", "learning"} <= set(vocab)
     sims = (tm.item_vectors_ @ tm.item_vectors_.T).toarray()
@@ -91,9 +98,9 @@ def test_keyword_tokens_match_whole_keywords_and_survive_a_round_trip():
 
 
 def test_min_df_falls_back_to_every_term_on_a_tiny_catalog():
-    tm = TextModel(min_df=2, keyword_tokens=True).fit(["Graph neural networks"])
+    tm = make_model(min_df=2, keyword_tokens=True).fit(["Graph neural networks"])
     assert "graph" in tm.vocabulary
-    assert TextModel(min_df=2).fit(["graph nets", "graph trees"]).vocabulary.keys() == {"graph"}
+    assert make_model(min_df=2).fit(["graph nets", "graph trees"]).vocabulary.keys() == {"graph"}
 
 
 GENERIC_DOCS = [
@@ -109,8 +116,8 @@ GENERIC_DOCS = [
 
 
 def test_specificity_moves_generic_papers_down_and_zero_keeps_plain_cosines():
-    plain = TextModel(min_df=1).fit(GENERIC_DOCS)
-    specific = TextModel(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
+    plain = make_model(min_df=1).fit(GENERIC_DOCS)
+    specific = make_model(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
     np.testing.assert_allclose(plain.item_weights_, 1.0)
     h = specific.item_vectors_ @ specific.centroid_
     np.testing.assert_allclose(specific.item_weights_, 2 * h.mean() / (h.mean() + h), rtol=1e-5)
@@ -127,13 +134,13 @@ def test_specificity_moves_generic_papers_down_and_zero_keeps_plain_cosines():
 
 def test_specificity_keeps_results_on_a_tiny_homogeneous_catalog():
     docs = ["deep learning for images", "deep learning for text", "deep learning for audio", "deep learning"]
-    tm = TextModel(min_df=1, specificity=1.5).fit(docs)
+    tm = make_model(min_df=1, specificity=1.5).fit(docs)
     top, scores = tm.top_n(tm.profile(tm.vectors(np.array([0])), np.ones(1)), 3, exclude=np.array([0]))
     assert len(top) == 3 and np.all(scores > 0)
 
 
 def test_score_rows_ranks_like_the_request_profile():
-    tm = TextModel(min_df=1, specificity=1.5).fit(GENERIC_DOCS)
+    tm = make_model(min_df=1, specificity=1.5).fit(GENERIC_DOCS)
     rows = sp.csr_matrix(np.array([[0, 8, 8, 0, 0, 0, 0, 0], [0, 0, 0, 0, 2, 0, 0, 1]], dtype=np.float32))
     batch = tm.score_rows(rows)
     assert batch.shape == (2, len(GENERIC_DOCS))
@@ -147,11 +154,11 @@ def test_score_rows_ranks_like_the_request_profile():
 
 
 def test_specificity_survives_a_round_trip_and_is_checked():
-    tm = TextModel(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
+    tm = make_model(min_df=1, specificity=1.0).fit(GENERIC_DOCS)
     again = TextModel.from_arrays(tm.vocabulary, tm.idf, tm.item_vectors_, **tm.get_params())
     assert again.specificity == 1.0
     np.testing.assert_allclose(again.item_weights_, tm.item_weights_)
     new = tm.transform(["graph networks for molecules"])
     assert tm.specificity_weights(new).shape == (1,)
     with pytest.raises(ValueError, match="specificity"):
-        TextModel(specificity=-1.0).fit(GENERIC_DOCS)
+        make_model(specificity=-1.0).fit(GENERIC_DOCS)

@@ -2,6 +2,7 @@
 rankings do not depend on k."""
 
 import copy
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -10,8 +11,8 @@ import pytest
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store
-from recommender.hybrid import HistoryEvent
-from recommender.training import train
+from recommender.offline.training import train
+from recommender.serving import HistoryEvent
 
 COUNTED = re.compile(r"(\d+) readers?\b|^A reader who")
 HISTORIES = [("g1", "g2", "g4"), ("g1",), ("p0", "p3"), ("p1", "p5", "p7", "p9"), ("g3", "p2")]
@@ -95,10 +96,14 @@ def test_min_co_savers_can_raise_k_but_never_lower_it(model):
         return [c for r in recs for reason in r.reasons if "who saved" in reason for c in stated_counts([reason])]
 
     lax = copy.copy(model)
-    lax.config_ = {**model.config_, "reasons": {**model.config_["reasons"], "min_co_savers": 1}}
+    lax.config_ = dataclasses.replace(
+        model.config_, reasons=dataclasses.replace(model.config_.reasons, min_co_savers=1)
+    )
     assert min(co_saver_counts(lax)) >= 3
     strict = copy.copy(model)
-    strict.config_ = {**model.config_, "reasons": {**model.config_["reasons"], "min_co_savers": 5}}
+    strict.config_ = dataclasses.replace(
+        model.config_, reasons=dataclasses.replace(model.config_.reasons, min_co_savers=5)
+    )
     assert min(co_saver_counts(strict, 1)) >= 5
 
 

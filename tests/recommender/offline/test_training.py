@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG
 
-from recommender.hybrid import HistoryEvent, PaperDoc
-from recommender.training import holdout_split, train
+from recommender.offline.training import holdout_split, train
+from recommender.serving import HistoryEvent, PaperDoc
 
 
 def test_train_reports_metrics_and_counts(trained):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.collaborative import ALSRecommender
+from recommender.models.collaborative import ALSRecommender
 
 
 def test_feature_weight_links_items_without_users():

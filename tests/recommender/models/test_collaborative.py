@@ -3,8 +3,8 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG, make_interactions, make_papers
 
-from recommender.collaborative import ALSRecommender
 from recommender.interactions import build_matrix
+from recommender.models.collaborative import ALSRecommender
 
 
 @pytest.fixture(scope="module")

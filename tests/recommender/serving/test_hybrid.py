@@ -6,8 +6,10 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG
 
-from recommender.hybrid import HistoryEvent, PaperDoc, Recommendation
-from recommender.training import train
+from recommender.config import Config
+from recommender.offline.training import train
+from recommender.serving import HistoryEvent, PaperDoc, Recommendation
+from recommender.serving.diversity import mmr
 
 TITLES = {}
 
@@ -98,11 +100,11 @@ def test_cold_user_gets_trending_with_an_honest_reason(model):
     trend = {"g0": 3.0, "p1": 5.0}
     recs = model.recommend([], n=5, trending=trend, trending_readers={"p1": 12, "g0": 1}, now=NOW)
     assert [r.key for r in recs] == ["p1", "g0"]
-    assert recs[0].reasons == ["Trending this week: 12 readers — save papers to personalise this list"]
+    assert recs[0].reasons == ["Trending here: 12 readers this week — save papers to personalise this list"]
     # one reader is fewer than the default k = 3 readers a count needs: the count is left out
-    assert recs[1].reasons == ["Trending this week — save papers to personalise this list"]
+    assert recs[1].reasons == ["Trending here this week — save papers to personalise this list"]
     lowered = model.recommend([], n=5, trending=trend, trending_readers={"p1": 12, "g0": 1}, now=NOW, min_readers=1)
-    assert lowered[1].reasons[0].startswith("Trending this week: 1 reader —")
+    assert lowered[1].reasons[0].startswith("Trending here: 1 reader this week —")
     assert model.recommend([], n=5, now=NOW) == []
 
 
@@ -111,7 +113,7 @@ def test_trending_reason_uses_the_reader_count_passed_in(model):
         saves("g1"), n=20, trending={"g7": 4.0}, trending_readers={"g7": 3}, window_label="today", now=NOW
     )
     g7 = next(r for r in recs if r.key == "g7")
-    assert "Trending today: 3 readers" in g7.reasons
+    assert "Trending here: 3 readers today" in g7.reasons
 
 
 def test_papers_added_after_training(model):
@@ -194,7 +196,7 @@ def test_bad_input_raises_value_errors(model):
         model.recommend([], extra_docs=[{"key": "x"}])
     with pytest.raises(ValueError, match="unknown paper key"):
         model.similar("nope")
-    from recommender.hybrid import HybridRecommender
+    from recommender.serving import HybridRecommender
 
     with pytest.raises(ValueError, match="not fitted"):
         HybridRecommender().recommend([])
@@ -210,19 +212,19 @@ def test_scores_are_vectorised_not_catalog_loops(model):
 def test_mmr_prefers_a_different_topic_over_a_near_duplicate():
     import scipy.sparse as sp
 
-    from recommender.hybrid import HybridRecommender
-
     vectors = sp.csr_matrix(np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0]], dtype=np.float32))
     score = np.array([1.0, 0.95, 0.7])
-    assert HybridRecommender._mmr(score, vectors, 2, 1.0) == [0, 1]
-    assert HybridRecommender._mmr(score, vectors, 2, 0.5) == [0, 2]
+    assert mmr(score, vectors, 2, 1.0) == [0, 1]
+    assert mmr(score, vectors, 2, 0.5) == [0, 2]
 
 
 def _with_blends(model, *, short, long, min_items):
     other = copy.copy(model)
-    other.config_ = copy.deepcopy(model.config_)
-    other.config_["blend"] = dict(short)
-    other.config_["blend_long_history"] = {"min_items": min_items, **long}
+    raw = model.config_.to_dict()
+    no_options = {"cf_item_norm": 0.0, "popularity_discount": 0.0}  # a blend without options has neither
+    raw["blend"] = {**no_options, **short}
+    raw["blend_long_history"] = {"min_items": min_items, **no_options, **long}
+    other.config_ = Config.from_dict(raw)
     return other
 
 

@@ -1,0 +1,84 @@
+"""The on-disk form of one model version's parts: packed strings, CSR arrays, the saves file, fsync.
+
+Everything here writes or reads plain numpy ``.npz`` arrays and JSON, never pickle (see :mod:`recommender.store`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw = blob.tobytes()
+    return [raw[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1)]
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def csr_parts(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
+    m = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": m.data.astype(np.float32),
+        f"{prefix}_indices": m.indices.astype(np.int32 if m.shape[1] < 2**31 else np.int64),
+        f"{prefix}_indptr": m.indptr.astype(np.int64),
+        f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
+    }
+
+
+def csr_from(arrays: Mapping[str, np.ndarray], prefix: str) -> sp.csr_matrix:
+    shape = tuple(int(x) for x in arrays[f"{prefix}_shape"])
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
+    )
+
+
+def json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
+
+
+def saves_arrays(saves: sp.spmatrix, user_keys: Sequence[str], erased_through: int) -> dict[str, np.ndarray]:
+    # one file for the rows, their users and the erasure mark, so that a purge replaces all three at once
+    blob, offsets = pack_strings(user_keys)
+    return {
+        **csr_parts("saves", saves),
+        "user_keys": blob,
+        "user_key_offsets": offsets,
+        "erased_through": np.asarray(int(erased_through), dtype=np.int64),
+    }
+
+
+def read_saves(path: Path) -> tuple[sp.csr_matrix, list[str] | None, int]:
+    """Saves, the user key of each row (None: a version written before rows were attributed) and the mark."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = dict(z)
+    users = None
+    if "user_keys" in arrays:
+        users = unpack_strings(arrays["user_keys"], arrays["user_key_offsets"])
+    return csr_from(arrays, "saves"), users, int(arrays.get("erased_through", 0))
