@@ -168,10 +168,18 @@ class ColdStartScorer:
             raise ValueError("each (kind, representation) may appear once")
         return out
 
-    def fit(self, texts: Sequence[str], item_factors: np.ndarray | None = None) -> ColdStartScorer:
+    def fit(
+        self,
+        texts: Sequence[str],
+        item_factors: np.ndarray | None = None,
+        *,
+        embedding_texts: Sequence[str] | None = None,
+    ) -> ColdStartScorer:
         """Learn the text spaces from the catalog's ``texts`` (see :func:`catalog_text`), one per row of
         ``item_factors`` (the fitted ALS item factors; None when the model has no CF: ``cf`` components then
-        score 0)."""
+        score 0). ``embedding_texts`` (default ``texts``) are the catalog papers as the embedding reads them:
+        title and abstract (:func:`new_paper_text`) cost a fraction of the enriched text, which a sentence
+        encoder would truncate anyway, and read like the new papers they are compared with."""
         embedder = self._embedder()
         self.components_ = self._check_params(embedder)
         texts = [str(t) for t in texts]
@@ -194,7 +202,10 @@ class ColdStartScorer:
             self.vectorizers_[rep] = vec
         self.embedder_ = embedder if "embedding" in reps else None
         if self.embedder_ is not None:
-            self.item_vectors_["embedding"] = _unit_rows(self.embedder_.encode(texts))
+            plain = texts if embedding_texts is None else [str(t) for t in embedding_texts]
+            if len(plain) != len(texts):
+                raise ValueError(f"embedding_texts has {len(plain)} texts, the catalog {len(texts)}")
+            self.item_vectors_["embedding"] = _unit_rows(self.embedder_.encode(plain))
         return self
 
     def _new_vectorizer(self, rep: str, n_docs: int) -> TfidfVectorizer:

@@ -97,8 +97,8 @@ def load_cold_split(data_dir: str | os.PathLike, split_dir: str | os.PathLike, e
 
 def warm_papers(split: ColdSplit) -> tuple[list[PaperDoc], list[str]]:
     """The warm catalog as the library's papers (key = position among the warm items) and as the cold-start
-    scorer's catalog texts. Citation links and cited titles only between warm items: a link to a new paper would
-    tell the model about it."""
+    scorer's catalog texts (:func:`~recommender.coldstart.catalog_text`). Citation links and cited titles only
+    between warm items: a link to a new paper would tell the model about it."""
     d = split.data
     position = {int(i): p for p, i in enumerate(split.warm_items)}
     papers, texts = [], []
@@ -152,7 +152,8 @@ def fit_cold(
         # one small solve per user: a multi-threaded BLAS only adds contention on a shared machine
         with threadpool_limits(limits=1, user_api="blas"):
             user_factors[rows] = model.als_.fold_in_rows(user_items[rows])
-    scorer = ColdStartScorer(embedding=embedding).fit(texts, factors)
+    plain = [new_paper_text(p.title, p.abstract) for p in papers]
+    scorer = ColdStartScorer(embedding=embedding).fit(texts, factors, embedding_texts=plain)
     return ColdFit(model, scorer, user_items, user_factors, time.perf_counter() - t0)
 
 

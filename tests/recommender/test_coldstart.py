@@ -175,6 +175,8 @@ def test_bad_input_raises_value_error(model, papers, interactions):
         ColdStartScorer(embedding="off").fit(texts, np.full_like(factors, np.nan))
     with pytest.raises(ValueError, match="no catalog texts"):
         ColdStartScorer(embedding="off").fit([], None)
+    with pytest.raises(ValueError, match="embedding_texts"):
+        ColdStartScorer(embedding=HashingEncoder()).fit(texts, factors, embedding_texts=texts[:-1])
     with pytest.raises(ValueError, match="not fitted"):
         ColdStartScorer().transform(["a new paper"])
     scorer = ColdStartScorer(embedding="off", min_df=1).fit(texts, factors)
