@@ -4,6 +4,8 @@
     python scripts/evaluate.py --P 10 --out var/eval/p10
     python scripts/evaluate.py --data <dataset dir> --P 1 --out var/eval/p1 --users 500
     python scripts/evaluate.py --P 10 --tune --out var/eval/tune   # search on a validation split carved from training
+    python scripts/evaluate.py --protocol cold --split <dataset dir>/cold-heater --out var/eval/cold
+    python scripts/evaluate.py --protocol cold --split <split dir> --eval-on vali --embedding off
 
 The dataset directory comes from --data, else the PAPERSCOUT_DATA environment variable, else
 ../shared/data/citeulike-a beside the project. --tune writes tuning.json and the chosen config.json into --out;
@@ -26,13 +28,29 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from recommender.config import load_config  # noqa: E402
-from recommender.offline import report, runner, tuning  # noqa: E402
+from recommender.offline import cold, report, runner, tuning  # noqa: E402
 from recommender.offline.datasets import TEXT_FIELDS, default_data_dir, load_citeulike  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="dataset directory (citeulike-a layout)")
+    ap.add_argument(
+        "--protocol",
+        default="warm",
+        choices=("warm", "cold"),
+        help="warm: the published P=1/P=10 split; cold: an item cold-start split (--split)",
+    )
+    ap.add_argument("--split", help="with --protocol cold: directory with train.csv, vali.csv, test.csv")
+    ap.add_argument(
+        "--eval-on", default="test", choices=cold.EVAL_FILES, help="with --protocol cold: the file evaluated"
+    )
+    ap.add_argument(
+        "--embedding",
+        default="auto",
+        choices=("auto", "off"),
+        help="with --protocol cold: use the optional sentence embedding when installed (auto) or never (off)",
+    )
     ap.add_argument("--P", type=int, default=10, choices=(1, 10), help="published split: items per user in training")
     ap.add_argument("--out", default="var/eval", help="output directory for results.json, report.md, plots")
     ap.add_argument("--methods", default=",".join(runner.ALL_METHODS), help="comma-separated methods")
@@ -96,12 +114,32 @@ def run_evaluation(
     return 0
 
 
+def run_cold(args: argparse.Namespace, data_dir: Path, config: dict | None, argv: list[str]) -> int:
+    if not args.split:
+        print("--protocol cold needs --split <directory with train.csv, vali.csv, test.csv>", file=sys.stderr)
+        return 2
+    try:
+        split = cold.load_cold_split(data_dir, args.split, args.eval_on)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"cannot read the cold-start split: {exc}", file=sys.stderr)
+        return 2
+    results = cold.run_cold(
+        split, config=config, embedding=args.embedding, n_users=args.users, seed=args.seed, progress=not args.quiet
+    )
+    command = "python scripts/evaluate.py " + shlex.join(_without_data_path(argv))
+    paths = cold.write_cold_outputs(results, args.out, command=command)
+    print(cold.cold_table(results))
+    print(f"\nwall time {results['wall_seconds']} s; wrote {paths['results']} and {paths['report']}")
+    return 0
+
+
 def _without_data_path(argv: list[str]) -> list[str]:
-    """The arguments with --data's value replaced, so no machine path goes into a committed report."""
+    """The arguments with --data's and --split's values replaced, so no machine path goes into a committed report."""
     shown = list(argv)
-    i = shown.index("--data") if "--data" in shown else -1
-    if i >= 0 and i + 1 < len(shown):
-        shown[i + 1] = "<dataset dir>"
+    for flag, shown_as in (("--data", "<dataset dir>"), ("--split", "<split dir>")):
+        i = shown.index(flag) if flag in shown else -1
+        if i >= 0 and i + 1 < len(shown):
+            shown[i + 1] = shown_as
     return shown
 
 
@@ -118,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown --text-fields {sorted(unknown)}; choose from {','.join(TEXT_FIELDS)}", file=sys.stderr)
         return 2
+    if args.protocol == "cold":
+        return run_cold(args, data_dir, config, list(argv if argv is not None else sys.argv[1:]))
     if args.tune:
         return run_tuning(args, data_dir, fields)
     return run_evaluation(args, data_dir, fields, config, list(argv if argv is not None else sys.argv[1:]))
