@@ -8,7 +8,7 @@ Recall@K and NDCG@K (K = 20, 50, 100) are averaged over those users.
 
 Methods: ``hybrid`` (the :class:`~recommender.coldstart.ColdStartScorer` blend), each of its components, and
 ``text``: the library's TF-IDF profile scoring of papers unknown to the model, which is what
-:class:`~recommender.hybrid.HybridRecommender` ranks new papers by without the cold-start scorer.
+:class:`~recommender.serving.HybridRecommender` ranks new papers by without the cold-start scorer.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from tqdm.auto import tqdm
 
 from recommender.coldstart import ColdStartScorer, NewPapers, catalog_text, new_paper_text
 from recommender.config import merge_config
-from recommender.hybrid import HybridRecommender, PaperDoc
 from recommender.offline.datasets import CiteULikeData, load_citeulike
 from recommender.offline.methods import library_interactions
 from recommender.offline.metrics import hits_matrix, ranking_metrics, top_k_excluding
+from recommender.serving import HybridRecommender, PaperDoc
 
 COLD_KS = (20, 50, 100)
 EVAL_FILES = ("vali", "test")
