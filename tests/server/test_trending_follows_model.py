@@ -84,6 +84,7 @@ def test_a_cached_list_computed_with_other_settings_is_not_served(app):
                 "half_life_days": {**dict(default.half_life_days), "7d": SHORT_HALF_LIFE_7D},
                 "freshness_half_life_days": default.freshness_half_life_days,
                 "freshness_weight": default.freshness_weight,
+                "hf_upvote_weight": default.hf_upvote_weight,
             }
         )
 
