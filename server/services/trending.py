@@ -21,12 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, distinct, func, literal, select
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from recommender import default_config
-from server.models import HfUpvote, Interaction, Paper
+from server.models import HfUpvote, Interaction, Paper, TrendingDay, TrendingReader
 from server.services.recommender_names import WINDOWS, freshness_boost
+from server.services.sql import chunks
+from server.services.trending_days import AGGREGATE_HALF_LIVES, day_start
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +105,13 @@ def _age_days(session: Session, now: datetime) -> Any:
 def _reader_scores(
     session: Session, window: str, now: datetime, settings: TrendingSettings
 ) -> dict[int, tuple[float, int]]:
-    """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand."""
+    """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand:
+    from the per-day aggregate when it was summed with this window's half-life, else from the whole log."""
+    half_life = dict(settings.half_life_days)[window]
+    if AGGREGATE_HALF_LIVES.get(window) == half_life:
+        return _aggregated_reader_scores(session, window, now, settings)
     since = now - timedelta(days=WINDOWS[window])
     weights = dict(settings.event_weights)
-    half_life = dict(settings.half_life_days)[window]
     weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
     decayed = func.sum(weight * func.power(0.5, _age_days(session, now) / half_life)).label("score")
     rows = session.execute(
@@ -117,6 +122,72 @@ def _reader_scores(
         .limit(2 * KEEP_TOP)
     ).all()
     return {int(pid): (float(score), int(readers)) for pid, score, readers in rows}
+
+
+def _aggregated_reader_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """As the full computation, with the whole days strictly inside the window read from ``trending_days`` and
+    only the window's first (partial) day and today read from the log."""
+    since = now - timedelta(days=WINDOWS[window])
+    first_day, today = since.astimezone(UTC).date(), now.astimezone(UTC).date()
+    weights = dict(settings.event_weights)
+    half_life = dict(settings.half_life_days)[window]
+    # the log's part: events of the first day from `since` on, and of today up to now
+    in_edges = or_(
+        and_(Interaction.occurred_at >= since, Interaction.occurred_at < day_start(first_day + timedelta(days=1))),
+        and_(Interaction.occurred_at >= day_start(today), Interaction.occurred_at <= now),
+    )
+    counted = Interaction.type.in_(list(weights))
+    weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
+    edges = select(
+        Interaction.paper_id.label("paper_id"),
+        (weight * func.power(0.5, _age_days(session, now) / half_life)).label("score"),
+    ).where(in_edges, counted)
+    # the aggregate's part: one row per (paper, day, type), scaled by the decay of the day's start
+    whole_days = [first_day + timedelta(days=i) for i in range(1, (today - first_day).days)]
+    day_decay = {d: 0.5 ** ((now - day_start(d)).total_seconds() / 86400.0 / half_life) for d in whole_days}
+    scores = edges
+    if whole_days:
+        day_weight = case(*((TrendingDay.type == k, v) for k, v in weights.items()), else_=0.0)
+        days = select(
+            TrendingDay.paper_id.label("paper_id"),
+            (day_weight * getattr(TrendingDay, f"decay_{window}") * case(day_decay, value=TrendingDay.day)).label(
+                "score"
+            ),
+        ).where(TrendingDay.day > first_day, TrendingDay.day < today, TrendingDay.type.in_(list(weights)))
+        scores = union_all(edges, days)
+    both = scores.subquery()
+    total = func.sum(both.c.score).label("score")
+    rows = session.execute(
+        select(both.c.paper_id, total)
+        .group_by(both.c.paper_id)
+        .order_by(total.desc(), both.c.paper_id)
+        .limit(2 * KEEP_TOP)
+    ).all()
+    readers = _distinct_readers(session, [int(pid) for pid, _ in rows], in_edges, counted, first_day, today, weights)
+    return {int(pid): (float(score), readers.get(int(pid), 0)) for pid, score in rows}
+
+
+def _distinct_readers(
+    session: Session, ids: list[int], in_edges: Any, counted: Any, first_day: Any, today: Any, weights: dict
+) -> dict[int, int]:
+    """Exact distinct readers of the listed papers over the window: reader rows of the whole days, log rows of
+    the edges, users counted once across both."""
+    out: dict[int, int] = {}
+    for part in chunks(ids):
+        union = union_all(
+            select(TrendingReader.paper_id, TrendingReader.user_id).where(
+                TrendingReader.paper_id.in_(part),
+                TrendingReader.day > first_day,
+                TrendingReader.day < today,
+                TrendingReader.type.in_(list(weights)),
+            ),
+            select(Interaction.paper_id, Interaction.user_id).where(Interaction.paper_id.in_(part), in_edges, counted),
+        ).subquery()
+        counts = select(union.c.paper_id, func.count(distinct(union.c.user_id))).group_by(union.c.paper_id)
+        out.update((int(paper_id), int(n)) for paper_id, n in session.execute(counts))
+    return out
 
 
 def _upvote_scores(
