@@ -72,7 +72,7 @@ def search_papers(session: Session, text: str, limit: int) -> list[Paper]:
         )
     else:
         vector = literal_column("papers.search_vector")
-        tsquery = func.to_tsquery(literal_column("'english'"), " & ".join(f"{t}:*" for t in terms))
+        tsquery = func.to_tsquery(literal_column("'simple'"), " & ".join(f"{t}:*" for t in terms))
         query = (
             select(Paper)
             .where(vector.op("@@")(tsquery))

@@ -107,9 +107,16 @@ def _reader_scores(
 ) -> dict[int, tuple[float, int]]:
     """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand:
     from the per-day aggregate when it was summed with this window's half-life, else from the whole log."""
+    if AGGREGATE_HALF_LIVES.get(window) == dict(settings.half_life_days)[window]:
+        return aggregated_reader_scores(session, window, now, settings)
+    return log_reader_scores(session, window, now, settings)
+
+
+def log_reader_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """``_reader_scores`` over every event of the window in the log (one row per event)."""
     half_life = dict(settings.half_life_days)[window]
-    if AGGREGATE_HALF_LIVES.get(window) == half_life:
-        return _aggregated_reader_scores(session, window, now, settings)
     since = now - timedelta(days=WINDOWS[window])
     weights = dict(settings.event_weights)
     weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
@@ -124,7 +131,7 @@ def _reader_scores(
     return {int(pid): (float(score), int(readers)) for pid, score, readers in rows}
 
 
-def _aggregated_reader_scores(
+def aggregated_reader_scores(
     session: Session, window: str, now: datetime, settings: TrendingSettings
 ) -> dict[int, tuple[float, int]]:
     """As the full computation, with the whole days strictly inside the window read from ``trending_days`` and

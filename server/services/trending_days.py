@@ -28,6 +28,7 @@ from server.services.sql import chunks, insert_for
 
 # window -> half-life in days of the sums stored (the recommender's packaged defaults; a test checks them)
 AGGREGATE_HALF_LIVES = {"7d": 2.0, "30d": 7.0}
+DECAY_COLUMNS = tuple(f"decay_{w}" for w in AGGREGATE_HALF_LIVES)
 
 # (paper id, user id, type, occurred at)
 Event = tuple[int, int, str, datetime]
@@ -71,11 +72,9 @@ def record_events(session: Session, events: Iterable[Event]) -> None:
     days, readers = _sums(events)
     if not days:
         return
-    insert = insert_for(session, TrendingDay)
-    added = {"events": TrendingDay.events + insert.excluded.events}
-    added |= {
-        f"decay_{w}": getattr(TrendingDay, f"decay_{w}") + insert.excluded[f"decay_{w}"] for w in AGGREGATE_HALF_LIVES
-    }
+    table = TrendingDay.__table__  # Core statements: the ORM's bulk path costs more than the writes
+    insert = insert_for(session, table)
+    added = {name: table.c[name] + insert.excluded[name] for name in ("events", *DECAY_COLUMNS)}
     upsert = insert.on_conflict_do_update(index_elements=["day", "paper_id", "type"], set_=added)
     for part in chunks(_day_rows(days)):
         session.execute(upsert, part)
@@ -85,13 +84,13 @@ def record_events(session: Session, events: Iterable[Event]) -> None:
 def insert_logged(session: Session, rows: list[dict]) -> None:
     """Bulk-insert interaction log rows (``Interaction`` columns) with their part of the aggregate: for writers
     that bypass the event ingest (benchmarks, imports of recorded histories, tests)."""
-    session.execute(insert_for(session, Interaction), rows)
+    session.execute(insert_for(session, Interaction.__table__), rows)
     record_events(session, ((r["paper_id"], r["user_id"], r["type"], r["occurred_at"]) for r in rows))
 
 
 def _insert_readers(session: Session, readers: set[tuple]) -> None:
     rows = [{"paper_id": p, "day": d, "user_id": u, "type": t} for p, d, u, t in sorted(readers)]
-    stmt = insert_for(session, TrendingReader).on_conflict_do_nothing()
+    stmt = insert_for(session, TrendingReader.__table__).on_conflict_do_nothing()
     for part in chunks(rows):
         session.execute(stmt, part)
 
@@ -132,4 +131,4 @@ def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
         )
         days, _ = _sums(row for row in rows if (row[0], _utc(row[3]).date()) in keys)
         if days:
-            session.execute(insert_for(session, TrendingDay), _day_rows(days))
+            session.execute(insert_for(session, TrendingDay.__table__), _day_rows(days))

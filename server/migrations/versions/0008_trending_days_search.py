@@ -10,6 +10,7 @@ Create Date: 2026-12-17 09:00:00
 - trending_readers: one row per (UTC day, paper, user, event type) that occurred: distinct readers stay exact.
 - Search: on SQLite an FTS5 table papers_fts (external content: papers; kept in step by triggers), on
   PostgreSQL a generated tsvector column papers.search_vector with a GIN index; title, abstract and authors.
+  Both without stemming or stop words (FTS5's unicode61, PostgreSQL's 'simple'), so both find the same papers.
   A later SQLite batch_alter_table("papers") recreates the table and drops these triggers: recreate them.
 """
 
@@ -46,9 +47,9 @@ SQLITE_FTS = [
 ]
 PG_SEARCH = [
     "ALTER TABLE papers ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
-    " setweight(to_tsvector('english', coalesce(title, '')), 'A')"
+    " setweight(to_tsvector('simple', coalesce(title, '')), 'A')"
     " || setweight(to_tsvector('simple', coalesce(authors::text, '')), 'B')"
-    " || setweight(to_tsvector('english', coalesce(abstract, '')), 'C')) STORED",
+    " || setweight(to_tsvector('simple', coalesce(abstract, '')), 'C')) STORED",
     "CREATE INDEX ix_papers_search_vector ON papers USING gin (search_vector)",
 ]
 
