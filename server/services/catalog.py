@@ -57,28 +57,27 @@ def search_terms(text: str) -> list[str]:
 def search_papers(session: Session, text: str, limit: int) -> list[Paper]:
     """The ``limit`` papers whose title, abstract or authors hold every word of ``text`` (as a word or a word's
     beginning), best match first (bm25 on SQLite's FTS5 index, ts_rank on PostgreSQL's tsvector; title
-    matches weigh most), then newest; without words, the newest ``limit`` papers."""
+    matches weigh most; on PostgreSQL then newest); without words, the newest ``limit`` papers."""
     terms = search_terms(text)
     if not terms:
         return list(session.scalars(select(Paper).order_by(Paper.created_at.desc(), Paper.id.desc()).limit(limit)))
     if session.get_bind().dialect.name == "sqlite":
-        fts = table("papers_fts", column("rowid"))
-        rank = literal_column("bm25(papers_fts, 10.0, 5.0, 1.0)")  # lower is better
-        query = (
-            select(Paper)
-            .join(fts, fts.c.rowid == Paper.id)
-            .where(literal_column("papers_fts").op("MATCH")(" ".join(f'"{t}"*' for t in terms)))
-            .order_by(rank, Paper.created_at.desc(), Paper.id.desc())
-        )
-    else:
-        vector = literal_column("papers.search_vector")
-        tsquery = func.to_tsquery(literal_column("'simple'"), " & ".join(f"{t}:*" for t in terms))
-        query = (
-            select(Paper)
-            .where(vector.op("@@")(tsquery))
-            .order_by(func.ts_rank(vector, tsquery).desc(), Paper.created_at.desc(), Paper.id.desc())
-        )
-    return list(session.scalars(query.limit(limit)))
+        # ORDER BY rank (bm25 with the column weights the migration configured) with a LIMIT is the order FTS5
+        # computes best: it ranks inside the index, without loading the matching papers
+        fts = table("papers_fts", column("rowid"), column("rank"))
+        match = literal_column("papers_fts").op("MATCH")(" ".join(f'"{t}"*' for t in terms))
+        ids = list(session.scalars(select(fts.c.rowid).where(match).order_by(fts.c.rank).limit(limit)))
+        found = papers_by_id(session, ids)
+        return [found[i] for i in ids if i in found]
+    vector = literal_column("papers.search_vector")
+    tsquery = func.to_tsquery(literal_column("'simple'"), " & ".join(f"{t}:*" for t in terms))
+    query = (
+        select(Paper)
+        .where(vector.op("@@")(tsquery))
+        .order_by(func.ts_rank(vector, tsquery).desc(), Paper.created_at.desc(), Paper.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def newest_papers(session: Session, n: int, exclude: set[str]) -> list[Paper]:

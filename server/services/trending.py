@@ -172,27 +172,27 @@ def aggregated_reader_scores(
         .order_by(total.desc(), both.c.paper_id)
         .limit(2 * KEEP_TOP)
     ).all()
-    readers = _distinct_readers(session, [int(pid) for pid, _ in rows], in_edges, counted, first_day, today, weights)
+    readers = _distinct_readers(session, [int(pid) for pid, _ in rows], since, now, list(weights))
     return {int(pid): (float(score), readers.get(int(pid), 0)) for pid, score in rows}
 
 
-def _distinct_readers(
-    session: Session, ids: list[int], in_edges: Any, counted: Any, first_day: Any, today: Any, weights: dict
-) -> dict[int, int]:
-    """Exact distinct readers of the listed papers over the window: reader rows of the whole days, log rows of
-    the edges, users counted once across both."""
+def _distinct_readers(session: Session, ids: list[int], since: datetime, now: datetime, types: list) -> dict[int, int]:
+    """Exact distinct readers of the listed papers over the window, from the reader rows alone: whole days
+    inside the window, on its first day those who read at or after ``since``, today those who read by ``now``."""
+    first_day, today = since.astimezone(UTC).date(), now.astimezone(UTC).date()
+    r = TrendingReader
+    within = or_(
+        and_(r.day > first_day, r.day < today),
+        and_(r.day == first_day, r.last_at >= since),
+        and_(r.day == today, r.first_at <= now),
+    )
     out: dict[int, int] = {}
     for part in chunks(ids):
-        union = union_all(
-            select(TrendingReader.paper_id, TrendingReader.user_id).where(
-                TrendingReader.paper_id.in_(part),
-                TrendingReader.day > first_day,
-                TrendingReader.day < today,
-                TrendingReader.type.in_(list(weights)),
-            ),
-            select(Interaction.paper_id, Interaction.user_id).where(Interaction.paper_id.in_(part), in_edges, counted),
-        ).subquery()
-        counts = select(union.c.paper_id, func.count(distinct(union.c.user_id))).group_by(union.c.paper_id)
+        counts = (
+            select(r.paper_id, func.count(distinct(r.user_id)))
+            .where(r.paper_id.in_(part), r.day >= first_day, r.day <= today, r.type.in_(types), within)
+            .group_by(r.paper_id)
+        )
         out.update((int(paper_id), int(n)) for paper_id, n in session.execute(counts))
     return out
 

@@ -6,7 +6,9 @@ times ``0.5 ** (age of the day's start / half-life)``, the same number as summin
 rounding), so trending reads one row per (paper, day, type) instead of one per event.
 
 Distinct readers cannot be summed across days, so ``trending_readers`` keeps one row per (paper, day, user,
-event type) that occurred: a window's readers are a distinct count over those rows of the papers that made the
+event type) that occurred, with the first and last time of it that day (so that the window's partial first day
+and today count exactly who read within the window): a window's readers are a distinct count over those rows
+of the papers that made the
 list, exact (the k-anonymity threshold is applied to these counts), and a user's rows go with the user.
 
 The sums are for AGGREGATE_HALF_LIVES, the packaged defaults; a model trained with other half-lives is served by
@@ -20,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from server.models import Interaction, TrendingDay, TrendingReader
@@ -42,10 +44,10 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], set[tuple]]:
-    """(day, paper, type) -> [events, decay sums...] and the (paper, day, user, type) reader rows."""
+def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[datetime]]]:
+    """(day, paper, type) -> [events, decay sums...] and (paper, day, user, type) -> [first, last time]."""
     days: dict[tuple, list] = defaultdict(lambda: [0] + [0.0] * len(AGGREGATE_HALF_LIVES))
-    readers: set[tuple] = set()
+    readers: dict[tuple, list[datetime]] = {}
     for paper_id, user_id, kind, occurred_at in events:
         at = _utc(occurred_at)
         day = at.date()
@@ -54,7 +56,8 @@ def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], set[tuple]]:
         bucket[0] += 1
         for i, half_life in enumerate(AGGREGATE_HALF_LIVES.values()):
             bucket[1 + i] += 2.0 ** (offset / half_life)
-        readers.add((paper_id, day, user_id, kind))
+        seen = readers.setdefault((paper_id, day, user_id, kind), [at, at])
+        seen[0], seen[1] = min(seen[0], at), max(seen[1], at)
     return days, readers
 
 
@@ -88,9 +91,24 @@ def insert_logged(session: Session, rows: list[dict]) -> None:
     record_events(session, ((r["paper_id"], r["user_id"], r["type"], r["occurred_at"]) for r in rows))
 
 
-def _insert_readers(session: Session, readers: set[tuple]) -> None:
-    rows = [{"paper_id": p, "day": d, "user_id": u, "type": t} for p, d, u, t in sorted(readers)]
-    stmt = insert_for(session, TrendingReader.__table__).on_conflict_do_nothing()
+def _insert_readers(session: Session, readers: dict[tuple, list[datetime]]) -> None:
+    rows = [
+        {"paper_id": p, "day": d, "user_id": u, "type": t, "first_at": first, "last_at": last}
+        for (p, d, u, t), (first, last) in sorted(readers.items())
+    ]
+    table = TrendingReader.__table__
+    insert = insert_for(session, table)
+    # SQLite's two-argument min()/max() are PostgreSQL's least()/greatest()
+    least, greatest = (
+        (func.min, func.max) if session.get_bind().dialect.name == "sqlite" else (func.least, func.greatest)
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=["paper_id", "day", "user_id", "type"],
+        set_={
+            "first_at": least(table.c.first_at, insert.excluded.first_at),
+            "last_at": greatest(table.c.last_at, insert.excluded.last_at),
+        },
+    )
     for part in chunks(rows):
         session.execute(stmt, part)
 

@@ -12,7 +12,7 @@ from recommender import default_config
 from server.db import db
 from server.models import Interaction, TrendingDay, TrendingReader
 from server.services.trending import aggregated_reader_scores, compute_trending, log_reader_scores, packaged_settings
-from server.services.trending_days import AGGREGATE_HALF_LIVES, rebuild_days
+from server.services.trending_days import AGGREGATE_HALF_LIVES, _sums, rebuild_days
 from tests.api.helpers import event
 
 API = "/api/v1"
@@ -49,7 +49,11 @@ def _aggregate(app) -> tuple[dict, set]:
             (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d)
             for r in db.session.scalars(select(TrendingDay))
         }
-        readers = {tuple(r) for r in db.session.execute(select(TrendingReader.paper_id, TrendingReader.user_id))}
+        r = TrendingReader
+        readers = {
+            tuple(row)
+            for row in db.session.execute(select(r.paper_id, r.day, r.user_id, r.type, r.first_at, r.last_at))
+        }
     return days, readers
 
 
@@ -67,7 +71,8 @@ def _assert_aggregate_is_the_log_summed(app) -> None:
         fresh = {
             (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d) for r in s.scalars(select(TrendingDay))
         }
-        users = {tuple(r) for r in s.execute(select(Interaction.paper_id, Interaction.user_id))}
+        logged = s.execute(select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at))
+        users = {(*key, first, last) for key, (first, last) in _sums(logged)[1].items()}
         s.rollback()
     assert set(kept_days) == set(fresh)
     for key, (events, d7, d30) in fresh.items():

@@ -7,7 +7,8 @@ Create Date: 2026-12-17 09:00:00
 - trending_days: per (paper, UTC day, event type) the number of events and, per aggregated trending window, the
   sum of 2 ** (seconds since the day began / the window's half-life): the decayed trending score of a whole day
   is that sum times 0.5 ** (the day's age at its start / half-life). Backfilled from the interaction log.
-- trending_readers: one row per (UTC day, paper, user, event type) that occurred: distinct readers stay exact.
+- trending_readers: one row per (paper, UTC day, user, event type) that occurred, with its first and last time
+  that day: distinct readers stay exact, also over a window's partial first day and today.
 - Search: on SQLite an FTS5 table papers_fts (external content: papers; kept in step by triggers), on
   PostgreSQL a generated tsvector column papers.search_vector with a GIN index; title, abstract and authors.
   Both without stemming or stop words (FTS5's unicode61, PostgreSQL's 'simple'), so both find the same papers.
@@ -44,6 +45,8 @@ SQLITE_FTS = [
     " INSERT INTO papers_fts(rowid, title, abstract, authors) VALUES (new.id, new.title, new.abstract, new.authors);"
     " END",
     "INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')",
+    # ORDER BY rank: bm25 with title matches weighing most, then authors, then the abstract
+    "INSERT INTO papers_fts(papers_fts, rank) VALUES ('rank', 'bm25(10.0, 2.0, 5.0)')",
 ]
 PG_SEARCH = [
     "ALTER TABLE papers ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
@@ -65,6 +68,7 @@ def upgrade() -> None:
         *decay_columns,
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("day", "paper_id", "type"),
+        sqlite_with_rowid=False,  # the primary key is the table: range scans read no second b-tree
     )
     op.create_table(
         "trending_readers",
@@ -72,9 +76,12 @@ def upgrade() -> None:
         sa.Column("paper_id", PAPER_ID, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("paper_id", "day", "user_id", "type"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("trending_readers") as batch:
         batch.create_index("ix_trending_readers_user", ["user_id"], unique=False)
@@ -88,7 +95,7 @@ def _backfill() -> None:
     """Sum the whole interaction log into the two tables, streamed in time order."""
     bind = op.get_bind()
     days: dict[tuple, list] = defaultdict(lambda: [0] + [0.0] * len(HALF_LIVES))
-    readers: set[tuple] = set()
+    readers: dict[tuple, list] = {}
     rows = bind.execute(sa.text("SELECT paper_id, user_id, type, occurred_at FROM interactions ORDER BY id"))
     for paper_id, user_id, kind, occurred_at in rows:
         at = occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(str(occurred_at))
@@ -99,7 +106,8 @@ def _backfill() -> None:
         bucket[0] += 1
         for i, half_life in enumerate(HALF_LIVES.values()):
             bucket[1 + i] += 2.0 ** (offset / half_life)
-        readers.add((day, paper_id, user_id, kind))
+        seen = readers.setdefault((day, paper_id, user_id, kind), [at, at])
+        seen[0], seen[1] = min(seen[0], at), max(seen[1], at)
     day_table = sa.table("trending_days", *(sa.column(c) for c in ("day", "paper_id", "type", "events")))
     for w in HALF_LIVES:
         day_table.append_column(sa.column(f"decay_{w}"))
@@ -108,10 +116,24 @@ def _backfill() -> None:
         | {f"decay_{w}": v[1 + i] for i, w in enumerate(HALF_LIVES)}
         for (day, paper_id, kind), v in days.items()
     ]
-    reader_table = sa.table("trending_readers", *(sa.column(c) for c in ("day", "paper_id", "user_id", "type")))
+    reader_table = sa.table(
+        "trending_readers",
+        *(sa.column(c) for c in ("day", "paper_id", "user_id", "type")),
+        sa.column("first_at", sa.DateTime()),
+        sa.column("last_at", sa.DateTime()),
+    )
     for start in range(0, len(rows_out), 5000):
         bind.execute(day_table.insert(), rows_out[start : start + 5000])
-    reader_rows = [{"day": d, "paper_id": p, "user_id": u, "type": t} for d, p, u, t in readers]
+    # SQLite keeps these columns as naive UTC text (the models' UTCDateTime)
+    naive = bind.dialect.name == "sqlite"
+    reader_rows = [
+        {"day": d, "paper_id": p, "user_id": u, "type": t}
+        | {
+            "first_at": first.replace(tzinfo=None) if naive else first,
+            "last_at": last.replace(tzinfo=None) if naive else last,
+        }
+        for (d, p, u, t), (first, last) in readers.items()
+    ]
     for start in range(0, len(reader_rows), 5000):
         bind.execute(reader_table.insert(), reader_rows[start : start + 5000])
 
