@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from recommender import default_config
 from server.db import db
@@ -144,4 +144,17 @@ def test_the_migration_backfills_the_aggregate_from_the_log(app, client, account
     command.downgrade(alembic_config(database_url), "0007")
     upgrade_database(app)
     _assert_same_lists(app)
+    _assert_aggregate_is_the_log_summed(app)
+
+
+def test_saves_through_the_api_and_library_imports_count_too(app, client, accounts):
+    user = accounts.new()
+    assert client.put(f"{API}/saves/{KEYS[0]}", headers=user["headers"]).status_code in (200, 201)
+    bibtex = "@article{a, title={Graph things}, eprint={2401.00002}, archivePrefix={arXiv}}\n"
+    response = client.post(
+        f"{API}/saves/import?format=bibtex", data=bibtex, headers={**user["headers"], "Content-Type": "text/plain"}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrendingReader)) == 2
     _assert_aggregate_is_the_log_summed(app)
