@@ -5,7 +5,10 @@
 
 It builds a fresh database (SQLite under a temp dir by default, or --database-url for PostgreSQL), fills it in
 bulk with topic-structured synthetic papers and interactions, retrains the model with the real code, then
-times the real Flask app in process (test client: no network, no gunicorn) on each endpoint.
+times the real Flask app in process (test client: no network, no gunicorn) on each endpoint (``requests``), then
+over HTTP against gunicorn with 2 workers as `make run` serves it, at concurrency 1 and 8 (``http``: p50/p95/p99,
+req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``events``: batches of 100 events,
+events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part.
 """
 
 from __future__ import annotations
@@ -160,7 +163,8 @@ def _insert_users(session, args, now: datetime) -> None:
 
 def _insert_interactions(session, args, rng, paper_topic: np.ndarray, now: datetime) -> None:
     """Interactions mostly within each user's topic, and the saves they leave."""
-    from server.models import Interaction, Save
+    from server.models import Save
+    from server.services.trending_days import insert_logged
 
     user_topic = rng.integers(0, len(TOPICS), args.users)
     by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
@@ -193,10 +197,10 @@ def _insert_interactions(session, args, rng, paper_topic: np.ndarray, now: datet
         if kinds[j] == "save":
             saves[(int(users[j]) + 1, int(papers[j]) + 1)] = at
         if len(batch) == 20000:
-            session.execute(insert(Interaction), batch)
+            insert_logged(session, batch)
             batch = []
     if batch:
-        session.execute(insert(Interaction), batch)
+        insert_logged(session, batch)
     items = [{"user_id": u, "paper_id": p, "saved_at": at} for (u, p), at in saves.items()]
     for start in range(0, len(items), 20000):
         session.execute(insert(Save), items[start : start + 20000])
@@ -305,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: SQLite in a temp dir)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--no-http", action="store_true", help="skip the gunicorn (HTTP) measurements")
     args = parser.parse_args(argv)
     if args.papers > 99999 * 600 or min(args.papers, args.users, args.interactions, args.requests) < 1:
         parser.error("sizes must be positive (and papers below 60M)")
@@ -349,6 +354,17 @@ def main(argv: list[str] | None = None) -> int:
         }
         result["requests"] = measure(app, args, rng)
         app.extensions["paperscout_db"].dispose()
+        if not args.no_http:
+            from bench_http import measure_http
+
+            env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
+            result.update(
+                measure_http(env, Path(tmp) / "gunicorn.log", args.users, paper_key, args.papers, args.requests)
+            )
+            log = (Path(tmp) / "gunicorn.cached.log").read_text() + (Path(tmp) / "gunicorn.uncached.log").read_text()
+            result["server_errors_logged"] = log.count("Traceback")
+            if result["server_errors_logged"]:
+                sys.stderr.write(log[-6000:])
     text = json.dumps(result, indent=2, default=str)
     sys.stdout.write(text + "\n")
     if args.out:

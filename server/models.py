@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -186,6 +187,36 @@ class Interaction(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     client_event_id: Mapped[str] = mapped_column(String(36), nullable=False)
     context: Mapped[dict | None] = mapped_column(JSON)
+
+
+class TrendingDay(Base):
+    """Per (UTC day, paper, event type): how many events, and per aggregated trending window the sum of
+    ``2 ** (days since the day began / half-life)`` (server/services/trending_days.py), kept with the log."""
+
+    __tablename__ = "trending_days"
+    __table_args__ = {"sqlite_with_rowid": False}  # the primary key is the table (range scans by day)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(BigId, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, nullable=False)
+    decay_7d: Mapped[float] = mapped_column(Float, nullable=False)
+    decay_30d: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class TrendingReader(Base):
+    """One row per (paper, UTC day, user, event type) that occurred, with its first and last time that day:
+    exact distinct readers per window, also over the window's partial first day and today."""
+
+    __tablename__ = "trending_readers"
+    __table_args__ = (Index("ix_trending_readers_user", "user_id"), {"sqlite_with_rowid": False})
+
+    paper_id: Mapped[int] = mapped_column(BigId, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class Save(Base):

@@ -23,14 +23,16 @@ from server.models import (
 )
 from server.services import serving_model
 from server.services.erasure import record_erasure
+from server.services.trending_days import rebuilt_for_user
 
 
 def erase_account(session: Session, user_id: int) -> None:
     """Delete the account and every row about it (interactions, saves, dismissals, tokens, topics), and record the
     erasure in the same transaction; before this returns, the model serving here has dropped the user's row
     and no kept model version holds it (other processes follow at their next check)."""
-    for model in (Interaction, Save, Dismissal, ApiToken, FeedToken, UserTopic, DigestSetting, DigestDelivery):
-        session.execute(delete(model).where(model.user_id == user_id))
+    with rebuilt_for_user(session, user_id):  # trending forgets the user's events with them
+        for model in (Interaction, Save, Dismissal, ApiToken, FeedToken, UserTopic, DigestSetting, DigestDelivery):
+            session.execute(delete(model).where(model.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
     record_erasure(session, user_id)  # in the same transaction: no deletion without its erasure, nor back
     session.commit()
@@ -47,20 +49,21 @@ def reset_personalisation(session: Session, user_id: int) -> ResetCounts:
     """Forget opens, clicks, dismissals and past save/unsave history; each saved paper keeps its newest save
     event, so the recommender still knows the user's library."""
     saved = select(Save.paper_id).where(Save.user_id == user_id)
-    removed = session.execute(
-        delete(Interaction).where(
-            Interaction.user_id == user_id,
-            ~((Interaction.type == "save") & Interaction.paper_id.in_(saved)),
+    with rebuilt_for_user(session, user_id):  # trending keeps only what the log keeps
+        removed = session.execute(
+            delete(Interaction).where(
+                Interaction.user_id == user_id,
+                ~((Interaction.type == "save") & Interaction.paper_id.in_(saved)),
+            )
+        ).rowcount
+        newest = (
+            select(func.max(Interaction.id))
+            .where(Interaction.user_id == user_id, Interaction.type == "save")
+            .group_by(Interaction.paper_id)
         )
-    ).rowcount
-    newest = (
-        select(func.max(Interaction.id))
-        .where(Interaction.user_id == user_id, Interaction.type == "save")
-        .group_by(Interaction.paper_id)
-    )
-    removed += session.execute(
-        delete(Interaction).where(Interaction.user_id == user_id, Interaction.id.not_in(newest))
-    ).rowcount
+        removed += session.execute(
+            delete(Interaction).where(Interaction.user_id == user_id, Interaction.id.not_in(newest))
+        ).rowcount
     dismissals = session.execute(delete(Dismissal).where(Dismissal.user_id == user_id)).rowcount
     session.commit()
     return ResetCounts(interactions_removed=removed, dismissals_removed=dismissals)

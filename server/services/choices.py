@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from server.models import EVENT_TYPES, PROVENANCE_CLIENT, Dismissal, Interaction, Paper, Save
 from server.services.papers import PaperMeta, upsert_papers
 from server.services.state import apply_action
+from server.services.trending_days import record_events
 
 
 def record_choice(session: Session, user_id: int, paper_id: int, choice: str, *, changes_state: bool) -> None:
@@ -37,6 +38,7 @@ def record_choice(session: Session, user_id: int, paper_id: int, choice: str, *,
                     context={"via": "api"},
                 )
             )
+            record_events(session, [(paper_id, user_id, choice, now)])
     session.commit()
 
 

@@ -29,6 +29,7 @@ from server.services.reference_files import (
 )
 from server.services.sql import chunks, is_data_error
 from server.services.state import apply_action
+from server.services.trending_days import record_events
 
 NO_IDENTIFIER = "no arXiv id, DOI or paper URL of a known site"
 
@@ -143,6 +144,7 @@ def import_saves(session: Session, user_id: int, fmt: str, entries: list[Referen
             )
             for paper_id in new
         )
+        record_events(session, [(paper_id, user_id, "save", now) for paper_id in new])
         session.flush()
     except Exception as error:
         session.rollback()

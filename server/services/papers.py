@@ -230,7 +230,7 @@ def _insert_new(session: Session, metas: dict[str, PaperMeta], keys: list[str], 
                 "abstract": meta.abstract,
                 "authors": meta.authors,
                 "keywords": meta.keywords,
-                "references": meta.references,
+                "reference_keys": meta.references,  # the column's name (Core insert)
                 "url": _url_for(key, meta.url if authoritative else None),
                 "published_at": meta.published_at,
                 "source": meta.source or SOURCES_BY_KIND.get(key.split(":", 1)[0], ""),
@@ -240,7 +240,10 @@ def _insert_new(session: Session, metas: dict[str, PaperMeta], keys: list[str], 
             }
         )
     # A concurrent request may insert the same paper; DO NOTHING leaves it to the update pass below.
-    stmt = insert_for(session, Paper).on_conflict_do_nothing(index_elements=["key"]).returning(Paper.key, Paper.id)
+    papers = Paper.__table__  # Core, not the ORM's bulk path
+    stmt = (
+        insert_for(session, papers).on_conflict_do_nothing(index_elements=["key"]).returning(papers.c.key, papers.c.id)
+    )
     inserted: dict[str, int] = {}
     for part in chunks(rows):
         inserted.update({key: paper_id for key, paper_id in session.execute(stmt, part)})

@@ -21,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, distinct, func, literal, select
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost, trending_reason
-from server.models import HfUpvote, Interaction, Paper
+from server.models import HfUpvote, Interaction, Paper, TrendingDay, TrendingReader
+from server.services.sql import chunks
+from server.services.trending_days import AGGREGATE_HALF_LIVES, day_start
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +97,20 @@ def _age_days(session: Session, now: datetime) -> Any:
 def _reader_scores(
     session: Session, window: str, now: datetime, settings: TrendingSettings
 ) -> dict[int, tuple[float, int]]:
-    """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand."""
+    """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand:
+    from the per-day aggregate when it was summed with this window's half-life, else from the whole log."""
+    if AGGREGATE_HALF_LIVES.get(window) == dict(settings.half_life_days)[window]:
+        return aggregated_reader_scores(session, window, now, settings)
+    return log_reader_scores(session, window, now, settings)
+
+
+def log_reader_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """``_reader_scores`` over every event of the window in the log (one row per event)."""
+    half_life = dict(settings.half_life_days)[window]
     since = now - timedelta(days=WINDOWS[window])
     weights = dict(settings.event_weights)
-    half_life = dict(settings.half_life_days)[window]
     weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
     decayed = func.sum(weight * func.power(0.5, _age_days(session, now) / half_life)).label("score")
     rows = session.execute(
@@ -109,6 +121,72 @@ def _reader_scores(
         .limit(2 * KEEP_TOP)
     ).all()
     return {int(pid): (float(score), int(readers)) for pid, score, readers in rows}
+
+
+def aggregated_reader_scores(
+    session: Session, window: str, now: datetime, settings: TrendingSettings
+) -> dict[int, tuple[float, int]]:
+    """As the full computation, with the whole days strictly inside the window read from ``trending_days`` and
+    only the window's first (partial) day and today read from the log."""
+    since = now - timedelta(days=WINDOWS[window])
+    first_day, today = since.astimezone(UTC).date(), now.astimezone(UTC).date()
+    weights = dict(settings.event_weights)
+    half_life = dict(settings.half_life_days)[window]
+    # the log's part: events of the first day from `since` on, and of today up to now
+    in_edges = or_(
+        and_(Interaction.occurred_at >= since, Interaction.occurred_at < day_start(first_day + timedelta(days=1))),
+        and_(Interaction.occurred_at >= day_start(today), Interaction.occurred_at <= now),
+    )
+    counted = Interaction.type.in_(list(weights))
+    weight = case(*((Interaction.type == k, v) for k, v in weights.items()), else_=0.0)
+    edges = select(
+        Interaction.paper_id.label("paper_id"),
+        (weight * func.power(0.5, _age_days(session, now) / half_life)).label("score"),
+    ).where(in_edges, counted)
+    # the aggregate's part: one row per (paper, day, type), scaled by the decay of the day's start
+    whole_days = [first_day + timedelta(days=i) for i in range(1, (today - first_day).days)]
+    day_decay = {d: 0.5 ** ((now - day_start(d)).total_seconds() / 86400.0 / half_life) for d in whole_days}
+    scores = edges
+    if whole_days:
+        day_weight = case(*((TrendingDay.type == k, v) for k, v in weights.items()), else_=0.0)
+        days = select(
+            TrendingDay.paper_id.label("paper_id"),
+            (day_weight * getattr(TrendingDay, f"decay_{window}") * case(day_decay, value=TrendingDay.day)).label(
+                "score"
+            ),
+        ).where(TrendingDay.day > first_day, TrendingDay.day < today, TrendingDay.type.in_(list(weights)))
+        scores = union_all(edges, days)
+    both = scores.subquery()
+    total = func.sum(both.c.score).label("score")
+    rows = session.execute(
+        select(both.c.paper_id, total)
+        .group_by(both.c.paper_id)
+        .order_by(total.desc(), both.c.paper_id)
+        .limit(2 * KEEP_TOP)
+    ).all()
+    readers = _distinct_readers(session, [int(pid) for pid, _ in rows], since, now, list(weights))
+    return {int(pid): (float(score), readers.get(int(pid), 0)) for pid, score in rows}
+
+
+def _distinct_readers(session: Session, ids: list[int], since: datetime, now: datetime, types: list) -> dict[int, int]:
+    """Exact distinct readers of the listed papers over the window, from the reader rows alone: whole days
+    inside the window, on its first day those who read at or after ``since``, today those who read by ``now``."""
+    first_day, today = since.astimezone(UTC).date(), now.astimezone(UTC).date()
+    r = TrendingReader
+    within = or_(
+        and_(r.day > first_day, r.day < today),
+        and_(r.day == first_day, r.last_at >= since),
+        and_(r.day == today, r.first_at <= now),
+    )
+    out: dict[int, int] = {}
+    for part in chunks(ids):
+        counts = (
+            select(r.paper_id, func.count(distinct(r.user_id)))
+            .where(r.paper_id.in_(part), r.day >= first_day, r.day <= today, r.type.in_(types), within)
+            .group_by(r.paper_id)
+        )
+        out.update((int(paper_id), int(n)) for paper_id, n in session.execute(counts))
+    return out
 
 
 def _upvote_scores(

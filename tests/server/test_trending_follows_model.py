@@ -12,9 +12,10 @@ from sqlalchemy import insert
 
 from recommender import default_config
 from server.db import db
-from server.models import Interaction, Paper, User
+from server.models import Paper, User
 from server.services import trending as trending_service
 from server.services.trending import TrendingSettings, get_trending, packaged_settings
+from server.services.trending_days import insert_logged
 from tests.api.helpers import event
 from tests.server.test_recommendations import load_catalog, retrain
 
@@ -64,8 +65,8 @@ def test_a_cached_list_computed_with_other_settings_is_not_served(app):
         session = db.session
         session.execute(insert(User), [{"email": "u@x.org", "password_hash": "x"}])
         session.execute(insert(Paper), [{"key": "arxiv:2411.00001", "title": "P"}])
-        session.execute(
-            insert(Interaction),
+        insert_logged(
+            session,
             [
                 {
                     "user_id": 1,

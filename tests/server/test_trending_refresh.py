@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import insert
 
 from server.db import db
-from server.models import Interaction, Paper, User
+from server.models import Paper, User
 from server.services import trending as trending_service
 from server.services.trending import STALE_LIMIT, get_trending
+from server.services.trending_days import insert_logged
 
 MAX_AGE = 60.0
 
@@ -36,8 +37,8 @@ def _seed(session, n_papers: int = 3, n_users: int = 10) -> None:
 
 def _saves(session, paper_id: int, users: range) -> None:
     now = datetime.now(UTC) - timedelta(minutes=5)
-    session.execute(
-        insert(Interaction),
+    insert_logged(
+        session,
         [
             {
                 "user_id": u,

@@ -11,8 +11,9 @@ from sqlalchemy import insert
 
 from recommender.trending import trending
 from server.db import db
-from server.models import Interaction, Paper, User
+from server.models import Paper, User
 from server.services.trending import compute_trending
+from server.services.trending_days import insert_logged
 
 
 @pytest.mark.parametrize("window", ["1d", "7d", "30d"])
@@ -44,7 +45,7 @@ def test_sql_trending_matches_library(app, window):
                     "client_event_id": str(uuid.uuid4()),
                 }
             )
-        s.execute(insert(Interaction), events)
+        insert_logged(s, events)
         s.commit()
         published = {str(p.id): p.published_at for p in s.query(Paper)}
         got = compute_trending(s, window, now=now)

@@ -1,0 +1,152 @@
+"""The per-day trending aggregate, kept in step with the interaction log in the same transactions.
+
+``trending_days`` holds per (UTC day, paper, event type) the event count and, per aggregated window, the sum of
+``2 ** (days since the day began / half-life)``. A window's decayed score of a whole past day is then that sum
+times ``0.5 ** (age of the day's start / half-life)``, the same number as summing each event's decay (up to
+rounding), so trending reads one row per (paper, day, type) instead of one per event.
+
+Distinct readers cannot be summed across days, so ``trending_readers`` keeps one row per (paper, day, user,
+event type) that occurred, with the first and last time of it that day (so that the window's partial first day
+and today count exactly who read within the window): a window's readers are a distinct count over those rows
+of the papers that made the
+list, exact (the k-anonymity threshold is applied to these counts), and a user's rows go with the user.
+
+The sums are for AGGREGATE_HALF_LIVES, the packaged defaults; a model trained with other half-lives is served by
+the full computation over the log (server/services/trending.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from server.models import Interaction, TrendingDay, TrendingReader
+from server.services.sql import chunks, insert_for
+
+# window -> half-life in days of the sums stored (the recommender's packaged defaults; a test checks them)
+AGGREGATE_HALF_LIVES = {"7d": 2.0, "30d": 7.0}
+DECAY_COLUMNS = tuple(f"decay_{w}" for w in AGGREGATE_HALF_LIVES)
+
+# (paper id, user id, type, occurred at)
+Event = tuple[int, int, str, datetime]
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[datetime]]]:
+    """(day, paper, type) -> [events, decay sums...] and (paper, day, user, type) -> [first, last time]."""
+    days: dict[tuple, list] = defaultdict(lambda: [0] + [0.0] * len(AGGREGATE_HALF_LIVES))
+    readers: dict[tuple, list[datetime]] = {}
+    for paper_id, user_id, kind, occurred_at in events:
+        at = _utc(occurred_at)
+        day = at.date()
+        offset = (at - day_start(day)).total_seconds() / 86400.0
+        bucket = days[(day, paper_id, kind)]
+        bucket[0] += 1
+        for i, half_life in enumerate(AGGREGATE_HALF_LIVES.values()):
+            bucket[1 + i] += 2.0 ** (offset / half_life)
+        seen = readers.setdefault((paper_id, day, user_id, kind), [at, at])
+        seen[0], seen[1] = min(seen[0], at), max(seen[1], at)
+    return days, readers
+
+
+def _day_rows(days: dict[tuple, list]) -> list[dict]:
+    # sorted: concurrent writers take the rows' locks in one order (no deadlocks on PostgreSQL)
+    return [
+        {"day": day, "paper_id": paper_id, "type": kind, "events": v[0]}
+        | {f"decay_{w}": v[1 + i] for i, w in enumerate(AGGREGATE_HALF_LIVES)}
+        for (day, paper_id, kind), v in sorted(days.items())
+    ]
+
+
+def record_events(session: Session, events: Iterable[Event]) -> None:
+    """Add newly stored events to the aggregate (call in the transaction that stores them)."""
+    days, readers = _sums(events)
+    if not days:
+        return
+    table = TrendingDay.__table__  # Core statements: the ORM's bulk path costs more than the writes
+    insert = insert_for(session, table)
+    added = {name: table.c[name] + insert.excluded[name] for name in ("events", *DECAY_COLUMNS)}
+    upsert = insert.on_conflict_do_update(index_elements=["day", "paper_id", "type"], set_=added)
+    for part in chunks(_day_rows(days)):
+        session.execute(upsert, part)
+    _insert_readers(session, readers)
+
+
+def insert_logged(session: Session, rows: list[dict]) -> None:
+    """Bulk-insert interaction log rows (``Interaction`` columns) with their part of the aggregate: for writers
+    that bypass the event ingest (benchmarks, imports of recorded histories, tests)."""
+    session.execute(insert_for(session, Interaction.__table__), rows)
+    record_events(session, ((r["paper_id"], r["user_id"], r["type"], r["occurred_at"]) for r in rows))
+
+
+def _insert_readers(session: Session, readers: dict[tuple, list[datetime]]) -> None:
+    rows = [
+        {"paper_id": p, "day": d, "user_id": u, "type": t, "first_at": first, "last_at": last}
+        for (p, d, u, t), (first, last) in sorted(readers.items())
+    ]
+    table = TrendingReader.__table__
+    insert = insert_for(session, table)
+    # SQLite's two-argument min()/max() are PostgreSQL's least()/greatest()
+    least, greatest = (
+        (func.min, func.max) if session.get_bind().dialect.name == "sqlite" else (func.least, func.greatest)
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=["paper_id", "day", "user_id", "type"],
+        set_={
+            "first_at": least(table.c.first_at, insert.excluded.first_at),
+            "last_at": greatest(table.c.last_at, insert.excluded.last_at),
+        },
+    )
+    for part in chunks(rows):
+        session.execute(stmt, part)
+
+
+@contextlib.contextmanager
+def rebuilt_for_user(session: Session, user_id: int) -> Iterator[None]:
+    """Around a deletion of a user's events: afterwards, the days and papers they touched are summed again from
+    what the log still holds, and the user's reader rows are those of their remaining events."""
+    touched = {
+        (paper_id, _utc(at).date())
+        for paper_id, at in session.execute(
+            select(Interaction.paper_id, Interaction.occurred_at).where(Interaction.user_id == user_id)
+        )
+    }
+    yield
+    session.execute(delete(TrendingReader).where(TrendingReader.user_id == user_id))
+    remaining = session.execute(
+        select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at).where(
+            Interaction.user_id == user_id
+        )
+    ).all()
+    _insert_readers(session, _sums(remaining)[1])
+    rebuild_days(session, touched)
+
+
+def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
+    """Sum the (paper, day) buckets again from the log: exact after deletions (no subtracted floats)."""
+    for part in chunks(sorted(touched)):
+        keys = set(part)
+        session.execute(delete(TrendingDay).where(tuple_(TrendingDay.paper_id, TrendingDay.day).in_(list(keys))))
+        first, last = min(day for _, day in keys), max(day for _, day in keys)
+        rows = session.execute(
+            select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at).where(
+                Interaction.paper_id.in_({paper_id for paper_id, _ in keys}),
+                Interaction.occurred_at >= day_start(first),
+                Interaction.occurred_at < day_start(last) + timedelta(days=1),
+            )
+        )
+        days, _ = _sums(row for row in rows if (row[0], _utc(row[3]).date()) in keys)
+        if days:
+            session.execute(insert_for(session, TrendingDay.__table__), _day_rows(days))
