@@ -104,6 +104,15 @@ class NewPapers:
 
     n: int
     parts: Mapping[str, np.ndarray | sp.csr_matrix]
+    # the first ``cf`` component's neighbour weights (new papers x catalog papers): whose readers a mapped factor
+    # comes from, for reasons; None without a cf component
+    neighbours: sp.csr_matrix | None = None
+
+    def take(self, rows: np.ndarray) -> NewPapers:
+        """These new papers' ``rows``, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        nb = None if self.neighbours is None else self.neighbours[rows]
+        return NewPapers(n=len(rows), parts={k: v[rows] for k, v in self.parts.items()}, neighbours=nb)
 
 
 def component_name(kind: str, representation: str) -> str:
@@ -208,15 +217,66 @@ class ColdStartScorer:
             self.item_vectors_["embedding"] = _unit_rows(self.embedder_.encode(plain))
         return self
 
-    def _new_vectorizer(self, rep: str, n_docs: int) -> TfidfVectorizer:
+    def _new_vectorizer(self, rep: str, n_docs: int, vocabulary: Mapping[str, int] | None = None) -> TfidfVectorizer:
         min_df = min(int(self.min_df), n_docs)
         if rep == "words":
             return TfidfVectorizer(
-                ngram_range=(1, 2), stop_words="english", sublinear_tf=True, min_df=min_df, dtype=np.float32
+                ngram_range=(1, 2),
+                stop_words="english",
+                sublinear_tf=True,
+                min_df=min_df,
+                dtype=np.float32,
+                vocabulary=vocabulary,
             )
         return TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=min_df, dtype=np.float32
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            sublinear_tf=True,
+            min_df=min_df,
+            dtype=np.float32,
+            vocabulary=vocabulary,
         )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        components: Sequence[Sequence[Any]],
+        neighbours: int,
+        min_df: int,
+        vocabularies: Mapping[str, Mapping[str, int]],
+        idf: Mapping[str, np.ndarray],
+        item_vectors: Mapping[str, np.ndarray | sp.csr_matrix],
+        item_factors: np.ndarray | None,
+        embedder: Embedder | None = None,
+    ) -> ColdStartScorer:
+        """A fitted scorer rebuilt from what :mod:`recommender.store` keeps (no pickle): per TF-IDF
+        representation its vocabulary, idf and catalog vectors, the embedding's catalog vectors, and the model's
+        ALS item factors. An ``embedding`` component needs ``embedder`` (ValueError without it)."""
+        comps = [tuple(c) for c in components]
+        scorer = cls(components=comps, neighbours=neighbours, embedding=embedder or "off", min_df=min_df)  # type: ignore[arg-type]
+        scorer.components_ = scorer._check_params(embedder)
+        reps = {rep for _, rep, _, _ in scorer.components_}
+        if set(item_vectors) != reps or set(vocabularies) != reps - {"embedding"}:
+            raise ValueError(f"stored cold-start vectors {sorted(item_vectors)} do not match components {sorted(reps)}")
+        sizes = {v.shape[0] for v in item_vectors.values()}
+        if len(sizes) != 1 or (item_factors is not None and item_factors.shape[0] not in sizes):
+            raise ValueError("inconsistent cold-start parts: catalog sizes differ")
+        scorer.n_items_ = sizes.pop()
+        scorer.item_factors_ = None if item_factors is None else np.asarray(item_factors, dtype=np.float32)
+        scorer.vectorizers_, scorer.item_vectors_ = {}, {}
+        for rep in sorted(reps - {"embedding"}):
+            vocab = {str(k): int(v) for k, v in vocabularies[rep].items()}
+            if len(idf[rep]) != len(vocab) or item_vectors[rep].shape[1] != len(vocab):
+                raise ValueError(f"inconsistent cold-start {rep!r} space: vocabulary, idf and vectors differ")
+            vec = scorer._new_vectorizer(rep, scorer.n_items_, vocab)
+            vec.idf_ = np.asarray(idf[rep], dtype=np.float64)
+            scorer.vectorizers_[rep] = vec
+            scorer.item_vectors_[rep] = sp.csr_matrix(item_vectors[rep], dtype=np.float32)
+        if "embedding" in reps:
+            scorer.item_vectors_["embedding"] = np.asarray(item_vectors["embedding"], dtype=np.float32)
+        scorer.embedder_ = embedder if "embedding" in reps else None
+        return scorer
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -234,11 +294,15 @@ class ColdStartScorer:
         texts = [str(t) for t in texts]
         vectors = {rep: self._vectors(rep, texts) for rep in self.item_vectors_}
         parts: dict[str, np.ndarray | sp.csr_matrix] = {}
+        neighbours = None
         for kind, rep, power, _ in self.components_:
             sims = self._neighbour_similarities(vectors[rep], rep)
             name = component_name(kind, rep)
             parts[name] = self._mapped_factors(sims, power) if kind == "cf" else self._reader_weights(sims, power)
-        return NewPapers(n=len(texts), parts=parts)
+            if kind == "cf" and neighbours is None:
+                neighbours = sims.copy()
+                neighbours.data = neighbours.data**power
+        return NewPapers(n=len(texts), parts=parts, neighbours=neighbours)
 
     def _vectors(self, rep: str, texts: list[str]) -> np.ndarray | sp.csr_matrix:
         if rep == "embedding":

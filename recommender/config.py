@@ -17,7 +17,16 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from recommender.config_checks import boolean, check_event_weights, checked, integer, number, one_of, weights_by_name
+from recommender.config_checks import (
+    boolean,
+    check_event_weights,
+    checked,
+    cold_start_components,
+    integer,
+    number,
+    one_of,
+    weights_by_name,
+)
 from recommender.definitions import WINDOWS
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("defaults") / "default_config.json"
@@ -175,6 +184,19 @@ class ReasonsConfig(_Section):
 
 
 @dataclass(frozen=True)
+class ColdStartConfig(_Section):
+    """The cold-start scorer fitted at training for papers added after it (recommender/coldstart.py):
+    ``embedding`` "auto" uses the optional sentence embedding when the ``embed`` extra is installed (it costs
+    minutes per retrain), ``components`` null takes the scorer's defaults."""
+
+    enabled: bool = checked(boolean)
+    embedding: str = checked(one_of("auto", "off"))
+    neighbours: int = checked(integer(1))
+    min_df: int = checked(integer(1))
+    components: list[list[Any]] | None = checked(cold_start_components)
+
+
+@dataclass(frozen=True)
 class EvaluationConfig(_Section):
     """The held-out check at training time."""
 
@@ -200,6 +222,7 @@ class Config:
     candidates: CandidatesConfig
     mmr: MMRConfig
     reasons: ReasonsConfig
+    cold_start: ColdStartConfig
     evaluation: EvaluationConfig
 
     @classmethod
@@ -225,6 +248,7 @@ class Config:
             candidates=CandidatesConfig.from_dict(raw["candidates"], "candidates"),
             mmr=MMRConfig.from_value(raw["mmr_lambda"]),
             reasons=ReasonsConfig.from_dict(raw["reasons"], "reasons"),
+            cold_start=ColdStartConfig.from_dict(raw["cold_start"], "cold_start"),
             evaluation=EvaluationConfig.from_dict(raw["evaluation"], "evaluation"),
         )
 
@@ -262,6 +286,7 @@ _SECTION_KEYS = (
     "candidates",
     "mmr_lambda",
     "reasons",
+    "cold_start",
     "evaluation",
 )
 
@@ -315,6 +340,8 @@ def stored_config(config: Mapping[str, Any]) -> Config:
     for section in ("blend", "blend_long_history"):
         if isinstance(config.get(section), Mapping):
             config[section] = {**_ADDED_BLEND_KEYS, **config[section]}
+    if "cold_start" not in config:  # versions trained before it have no cold-start scorer to use
+        config["cold_start"] = {**default_config()["cold_start"], "enabled": False}
     if isinstance(config.get("trending"), Mapping) and "hf_upvote_weight" not in config["trending"]:
         packaged = default_config()["trending"]["hf_upvote_weight"]
         config["trending"] = {**config["trending"], "hf_upvote_weight": packaged}

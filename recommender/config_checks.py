@@ -88,6 +88,27 @@ def check_event_weights(weights: Any, where: str) -> dict[str, float]:
     return event_weights(weights_by_name()(weights, where))
 
 
+def cold_start_components(value: Any, where: str) -> list[list[Any]] | None:
+    """None (the cold-start scorer's own defaults) or a list of ``[kind, representation, power, weight]``."""
+    from recommender.coldstart import KINDS, REPRESENTATIONS
+
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"config key {where!r} must be null or a non-empty list, got {value!r}")
+    out = []
+    for i, comp in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(comp, list) or len(comp) != 4:
+            raise ValueError(f"config key {at!r} must be [kind, representation, power, weight], got {comp!r}")
+        one_of(*KINDS)(comp[0], f"{at}[0]")
+        one_of(*REPRESENTATIONS)(comp[1], f"{at}[1]")
+        out.append([comp[0], comp[1], number(0.0)(comp[2], f"{at}[2]"), number(0.0)(comp[3], f"{at}[3]")])
+    if len({(c[0], c[1]) for c in out}) != len(out) or not any(c[3] > 0 for c in out):
+        raise ValueError(f"config key {where!r}: each (kind, representation) once, at least one weight > 0")
+    return out
+
+
 def checked(check: Check) -> Any:
     """A dataclass field with no default, checked by ``check`` when loaded from JSON."""
     return field(metadata={"check": check})

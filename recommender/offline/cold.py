@@ -6,9 +6,12 @@ use their tags and their citation links to other warm items); the items of the e
 bring their title and abstract only. Every user with an item in the evaluated file ranks all of that file's items;
 Recall@K and NDCG@K (K = 20, 50, 100) are averaged over those users.
 
-Methods: ``hybrid`` (the :class:`~recommender.coldstart.ColdStartScorer` blend), each of its components, and
-``text``: the library's TF-IDF profile scoring of papers unknown to the model, which is what
-:class:`~recommender.serving.HybridRecommender` ranks new papers by without the cold-start scorer.
+Methods: ``hybrid``: what a user gets, each user's list from :meth:`HybridRecommender.recommend
+<recommender.serving.HybridRecommender.rank>` with the new papers as ``extra_docs`` and ``only=`` them (the
+server's "new for you"): the model's :class:`~recommender.coldstart.ColdStartScorer` in place of the missing
+``cf`` component, the text component, one entry per title, MMR. ``cold_start``: the scorer's blend alone; each
+of its components; ``text``: the library's TF-IDF profile scoring of papers unknown to the model, which is what
+the hybrid ranks new papers by without the cold-start scorer.
 """
 
 from __future__ import annotations
@@ -125,6 +128,7 @@ class ColdFit:
     model: HybridRecommender
     scorer: ColdStartScorer
     user_items: sp.csr_matrix  # users x warm items, the training confidences
+    saved: sp.csr_matrix  # users x warm items, the saves
     user_factors: np.ndarray | None
     fit_seconds: float
 
@@ -136,10 +140,13 @@ def fit_cold(
     embedding: Any = "auto",
     users: np.ndarray | None = None,
 ) -> ColdFit:
-    """Fit the library's model on the warm catalog and the cold-start scorer on its item factors; fold in the
-    ALS factors of ``users`` (all when None; the other rows stay zero)."""
+    """Fit the library's model on the warm catalog, with its cold-start scorer (``embedding`` as the config's
+    ``cold_start.embedding``, or an encoder object); fold in the ALS factors of ``users`` (all when None; the
+    other rows stay zero)."""
     t0 = time.perf_counter()
     cfg = merge_config(config)
+    if isinstance(embedding, str):
+        cfg["cold_start"]["embedding"] = embedding
     papers, texts = warm_papers(split)
     inter = library_interactions(split.train[:, split.warm_items].tocsr(), cfg)
     model = HybridRecommender(config=cfg).fit(papers, inter)
@@ -152,9 +159,47 @@ def fit_cold(
         # one small solve per user: a multi-threaded BLAS only adds contention on a shared machine
         with threadpool_limits(limits=1, user_api="blas"):
             user_factors[rows] = model.als_.fold_in_rows(user_items[rows])
-    plain = [new_paper_text(p.title, p.abstract) for p in papers]
-    scorer = ColdStartScorer(embedding=embedding).fit(texts, factors, embedding_texts=plain)
-    return ColdFit(model, scorer, user_items, user_factors, time.perf_counter() - t0)
+    scorer = model.cold_start_
+    if scorer is None or not isinstance(embedding, str):  # disabled in the config, or a given encoder
+        plain = [new_paper_text(p.title, p.abstract) for p in papers]
+        scorer = ColdStartScorer(embedding=embedding).fit(texts, factors, embedding_texts=plain)
+        if model.als_ is not None:
+            model.with_cold_start(scorer)
+    return ColdFit(model, scorer, user_items, inter.saved.tocsr(), user_factors, time.perf_counter() - t0)
+
+
+def serving_top(fitted: ColdFit, users: np.ndarray, new_docs: list[PaperDoc], k: int) -> np.ndarray:
+    """Each user's first ``k`` new papers (positions in ``new_docs``; -1 pads a shorter list) as the server
+    ranks them: the user's training row as history, the new papers as ``extra_docs`` and ``only=``."""
+    model, m, saved = fitted.model, fitted.user_items, fitted.saved
+    extra = {d.key: d for d in sorted(new_docs, key=lambda d: d.key)}  # the order candidates are ranked in
+    position = {d.key: i for i, d in enumerate(new_docs)}
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    # one small solve per user (the fold-in): a multi-threaded BLAS only adds contention on a shared machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        _rank_users(model, m, saved, users, extra, position, out)
+    return out
+
+
+def _rank_users(
+    model: HybridRecommender,
+    m: sp.csr_matrix,
+    saved: sp.csr_matrix,
+    users: np.ndarray,
+    extra: dict[str, PaperDoc],
+    position: dict[str, int],
+    out: np.ndarray,
+) -> None:
+    k = out.shape[1]
+    for r, u in enumerate(users):
+        lo, hi = m.indptr[u], m.indptr[u + 1]
+        state = model.user_state_for_row(
+            m.indices[lo:hi], m.data[lo:hi], saved.indices[saved.indptr[u] : saved.indptr[u + 1]]
+        )
+        recs = model.rank(
+            state, n=k, trending={}, extra_docs=extra, window_label="", only=extra.keys(), with_reasons=False
+        )
+        out[r, : len(recs)] = [position[rec.key] for rec in recs]
 
 
 def library_text_scores(model: HybridRecommender, user_items: sp.csr_matrix, new_docs: list[PaperDoc]) -> np.ndarray:
@@ -196,9 +241,9 @@ def run_cold(
     transform_seconds = time.perf_counter() - t1
     per_method, rank_seconds = _evaluate_users(split, fitted, new, new_docs, users, progress=progress)
     methods = {}
-    for name in ["blend", *fitted.scorer.component_names, "text"]:
+    for name in ["hybrid", "blend", *fitted.scorer.component_names, "text"]:
         metrics = {k: float(np.mean(np.concatenate(v))) for k, v in per_method[name].items()}
-        methods["hybrid" if name == "blend" else name] = {**_ordered(metrics), "n_users": int(len(users))}
+        methods["cold_start" if name == "blend" else name] = {**_ordered(metrics), "n_users": int(len(users))}
     return {
         "dataset": d.name,
         "protocol": "cold",
@@ -230,7 +275,8 @@ def _evaluate_users(
     batch_size: int = 512,
     progress: bool = False,
 ) -> tuple[dict[str, dict[str, list[np.ndarray]]], float]:
-    """Per-user metrics of every method, in batches of users, and the cold-start scorer's ranking time."""
+    """Per-user metrics of every method, in batches of users, and the hybrid's ranking time (the server's
+    request path, one user at a time)."""
     relevant = split.evaluated[users][:, split.new_items].tocsr()
     per_method: dict[str, dict[str, list[np.ndarray]]] = {}
     rank_seconds = 0.0
@@ -238,13 +284,15 @@ def _evaluate_users(
     for lo in range(0, len(users), batch_size):
         ub = users[lo : lo + batch_size]
         t0 = time.perf_counter()
+        tops = {"hybrid": serving_top(fitted, ub, new_docs, max(COLD_KS))}
+        rank_seconds += time.perf_counter() - t0
         uf = fitted.user_factors[ub] if fitted.user_factors is not None else None
         scores = fitted.scorer.score(fitted.user_items[ub], uf, new)
-        rank_seconds += time.perf_counter() - t0
         scores["text"] = library_text_scores(fitted.model, fitted.user_items[ub], new_docs)
-        rel = relevant[lo : lo + len(ub)]
         for name, s in scores.items():
-            top = top_k_excluding(s, sp.csr_matrix(s.shape, dtype=np.float32), max(COLD_KS))
+            tops[name] = top_k_excluding(s, sp.csr_matrix(s.shape, dtype=np.float32), max(COLD_KS))
+        rel = relevant[lo : lo + len(ub)]
+        for name, top in tops.items():
             m = ranking_metrics(hits_matrix(top, rel), np.diff(rel.indptr), recall_ks=COLD_KS, ndcg_ks=COLD_KS)
             for k, v in m.items():
                 per_method.setdefault(name, {}).setdefault(k, []).append(v)

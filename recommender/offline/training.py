@@ -5,6 +5,7 @@ Used by the server's retrain; ranks held-out users through the model's public ``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -197,7 +198,9 @@ def _holdout_metrics(
         users=data.users,
         items=data.items,
     )
-    probe = HybridRecommender(config=cfg).fit(papers, held, text_model=text, show_progress=progress)
+    # the probe ranks catalog papers only: a cold-start scorer would cost its fit and change nothing
+    probe_cfg = dataclasses.replace(cfg, cold_start=dataclasses.replace(cfg.cold_start, enabled=False))
+    probe = HybridRecommender(config=probe_cfg).fit(papers, held, text_model=text, show_progress=progress)
     stages.update(1)
     stages.set_postfix_str("evaluate")
     metrics.update(

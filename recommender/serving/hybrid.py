@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.coldstart import ColdStartScorer
 from recommender.config import Config, parse_config
 from recommender.definitions import WINDOW_LABELS
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
-from recommender.serving import batch, reasons, user_state
+from recommender.serving import batch, cold_start, reasons, user_state
 from recommender.serving.blend import COMPONENTS, blend, with_evidence
 from recommender.serving.candidates import candidate_keys, candidate_vectors
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
@@ -80,7 +81,10 @@ class HybridRecommender(batch.BatchScoring):
             )
             cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
-        return self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        return model.with_cold_start(
+            cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
+        )
 
     @classmethod
     def from_parts(
@@ -139,6 +143,15 @@ class HybridRecommender(batch.BatchScoring):
         # the user of each row of saves_, as strings (erasure requests name users by their id)
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
+        return self.with_cold_start(None)
+
+    def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
+        """Use ``scorer`` (fitted on this model's catalog and ALS factors; None: none) for papers added after
+        training (:mod:`~recommender.serving.cold_start`). Returns this model."""
+        if scorer is not None and (self.als_ is None or scorer.n_items_ != len(self.item_ids_)):
+            raise ValueError(f"the cold-start scorer covers {scorer.n_items_} papers, the model {len(self.item_ids_)}")
+        self.cold_start_ = scorer
+        self._new_paper_cache = cold_start.NewPaperCache(scorer) if scorer is not None else None
         return self
 
     def without_users(self, user_keys: Collection[object]) -> HybridRecommender:
@@ -306,7 +319,10 @@ class HybridRecommender(batch.BatchScoring):
         idx = self.item_ids_.lookup(keys_arr)
         vectors = candidate_vectors(self, keys_arr, idx, extra_docs)
         norm: dict[str, np.ndarray] = {}
-        score, weights = self._blend_candidates(state, signals, keys, idx, vectors, trending, norm, only is not None)
+        new = cold_start.score_new_papers(self, state, signals.user_factor, keys, idx, extra_docs)
+        score, weights = self._blend_candidates(
+            state, signals, keys, idx, vectors, trending, norm, only is not None, new
+        )
         extra_titles = {k: doc.title for k, doc in extra_docs.items()}
         titles = [self.title_of(str(k), extra_titles, default="") for k in keys]
         pool = mmr_pool_size(n)
@@ -319,9 +335,10 @@ class HybridRecommender(batch.BatchScoring):
             for j in order
         ]
         if with_reasons:
-            ctx = reasons.ListContext(
-                dict(readers or {}), extra_titles, window_label, weights, self.reader_threshold(min_readers)
-            )
+            k = self.reader_threshold(min_readers)
+            ctx = reasons.ListContext(dict(readers or {}), extra_titles, window_label, weights, k)
+            if new is not None:
+                ctx.cold_anchors = cold_start.cold_anchors(self, state, new, keys, k)
             reasons.explain(self, out, [int(idx[j]) for j in order], vectors[order], state, ctx)
         return out
 
@@ -335,14 +352,18 @@ class HybridRecommender(batch.BatchScoring):
         trending: Mapping[str, float],
         norm: dict[str, np.ndarray],
         given_set: bool = False,
+        new: cold_start.NewPaperScores | None = None,
     ) -> tuple[np.ndarray, dict[str, float]]:
         """The blended score of each candidate (one row of :func:`~recommender.serving.blend.blend`); fills
         ``norm`` with every component scaled (0 for unavailable ones). Returns the score and the weights used.
-        For a ``given_set`` (``only=``), components with no evidence leave the blend (:func:`with_evidence`)."""
+        For a ``given_set`` (``only=``), components with no evidence leave the blend (:func:`with_evidence`).
+        ``new``: cold-start scores of papers added after training, in place of their missing ``cf`` scores."""
         cf_norm = self.cf_item_norm_for(state.n_positive)
         raw = {}
         if signals.user_factor is not None:
             raw["cf"] = self.als_.score(signals.user_factor, idx, item_norm_power=cf_norm)
+            if new is not None:
+                raw["cf"] = cold_start.new_paper_cf(raw["cf"], new)
         if signals.cooc_scores is not None:
             raw["cooccurrence"] = self.cooccurrence_.score(signals.cooc_scores, idx)
         if signals.profile is not None:

@@ -9,7 +9,7 @@ stand behind them (k-anonymous reasons).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,9 @@ class ListContext:
     window_label: str
     weights: Mapping[str, float]  # the blend weight of each available component
     min_readers: int
+    # new papers (added since training): the history paper, read by at least min_readers readers, among the
+    # catalog papers whose readers their cold-start cf score comes from (catalog index)
+    cold_anchors: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -208,11 +211,16 @@ def _weighted_reasons(
         title = shorten(str(model.item_titles_[ev.read_best[j]]))
         weight = w.get("cooccurrence", 0.0) * comp["cooccurrence"]
         scored.append((weight, Priority.READERS, f"Readers of “{title}” also read this"))
+    elif rec.key in ctx.cold_anchors and comp["cf"] > 0:
+        title = shorten(str(model.item_titles_[ctx.cold_anchors[rec.key]]))
+        scored.append(
+            (w.get("cf", 0.0) * comp["cf"], Priority.READERS, f"Readers of “{title}” also read papers like this")
+        )
     count = int(ctx.readers.get(rec.key, 0))
     if count > 0:
         reason = trending_reason(ctx.window_label, count, ctx.min_readers)
         scored.append((w.get("trend", 0.0) * comp["trend"], Priority.TREND, reason))
-    if not scored and comp["cf"] > 0:
+    if not scored and comp["cf"] > 0 and rec.key not in ctx.extra_titles:  # nobody has read a new paper yet
         scored.append((comp["cf"], Priority.READERS, "Popular with readers whose libraries resemble yours"))
     if not scored:
         scored.append((0.0, Priority.TEXT, "Related to papers in your reading history"))

@@ -73,10 +73,15 @@ _REDUNDANT = frozenset({RECENTLY_ADDED_REASON})
 
 def new_paper_reasons(reasons: list[str]) -> list[str]:
     """A new-for-you item's reasons: the first says it is new and why it fits ("New · similar to “X” you
-    saved"), the rest follow as the recommender gave them."""
+    saved": the first reason that names one of the reader's papers), the rest follow as the recommender gave
+    them (for the collaborative part: "Readers of “Y” also read papers like this")."""
     kept = [r for r in reasons if r not in _REDUNDANT]
     if not kept:
         return ["New"]
+    # the nearest paper of the reader's own says best why a paper nobody has read yet fits; what readers of
+    # papers like it did follows
+    lead = next((i for i, r in enumerate(kept) if _NAMED_PAPER.match(r)), 0)
+    kept.insert(0, kept.pop(lead))
     first, rest = kept[0], kept[1:]
     named = _NAMED_PAPER.match(first)
     if first.startswith(_COLD_NEW):

@@ -80,6 +80,13 @@ def test_new_papers_of_the_users_topic_come_first_with_new_reasons(client, reade
         named = QUOTED.findall(first)[0].rstrip("…")
         assert any(titles[k].startswith(named) for k in saved), (named, saved)
         assert not paper["title"].startswith(named)  # a paper is never its own reason
+        # nobody has read them, yet the model's cold-start scorer gives them the collaborative part
+        assert item["components"]["cf"] > 0, item
+    readers_reasons = [r for item in body["items"][:3] for r in item["reasons"] if r.startswith("Readers of")]
+    assert readers_reasons, [i["reasons"] for i in body["items"][:3]]
+    for reason in readers_reasons:
+        named = QUOTED.findall(reason)[0].rstrip("…")
+        assert reason.endswith("also read papers like this") and any(titles[k].startswith(named) for k in saved)
 
     protein_reader = users["protein"][0]
     body = client.get(f"{API}/recommendations?since=1d", headers=protein_reader["headers"]).get_json()

@@ -1,0 +1,152 @@
+"""Papers added after training, ranked with the model's cold-start scorer (recommender/serving/cold_start.py)."""
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from synthetic_papers import NOW, TEST_CONFIG
+
+from recommender import store
+from recommender.config import merge_config
+from recommender.offline.training import train
+from recommender.serving import HistoryEvent, PaperDoc
+
+GRAPH_NEW = PaperDoc("arxiv:g-new", "Graph neural networks with message passing for link prediction", "graph nodes")
+PROTEIN_NEW = PaperDoc("arxiv:p-new", "Protein structure prediction and folding", "protein residues")
+NEW = [GRAPH_NEW, PROTEIN_NEW]
+
+
+def saves(*keys):
+    return [HistoryEvent(k, "save", NOW - timedelta(days=1, minutes=i)) for i, k in enumerate(keys)]
+
+
+GRAPH_READER = saves("g1", "g2", "g4")
+
+
+@pytest.fixture(scope="module")
+def no_cold_model(papers, interactions):
+    return train(
+        papers, interactions, config=merge_config({**TEST_CONFIG, "cold_start": {"enabled": False}}), now=NOW
+    ).model
+
+
+def test_the_model_is_fitted_with_a_cold_start_scorer(model, no_cold_model):
+    assert model.cold_start_ is not None and model.cold_start_.n_items_ == model.n_items
+    assert no_cold_model.cold_start_ is None
+
+
+def test_a_new_paper_on_the_readers_topic_outranks_one_off_topic(model):
+    for history, first, second in ((GRAPH_READER, GRAPH_NEW, PROTEIN_NEW), (saves("p1", "p3"), PROTEIN_NEW, GRAPH_NEW)):
+        recs = model.recommend(history, n=5, extra_docs=NEW, only={d.key for d in NEW}, now=NOW)
+        assert [r.key for r in recs] == [first.key, second.key]
+        # the collaborative part is no longer missing for papers nobody has read
+        assert recs[0].components["cf"] == 1.0 > recs[1].components["cf"]
+
+
+def test_new_papers_get_the_cf_component_only_with_the_scorer(model, no_cold_model):
+    only = {d.key for d in NEW}
+    with_scorer = model.recommend(GRAPH_READER, n=5, extra_docs=NEW, only=only, now=NOW)
+    without = no_cold_model.recommend(GRAPH_READER, n=5, extra_docs=NEW, only=only, now=NOW)
+    assert any(r.components["cf"] > 0 for r in with_scorer)
+    assert all(r.components["cf"] == 0 for r in without)
+
+
+def test_catalog_papers_keep_their_scores_when_new_papers_are_ranked_with_them(model):
+    before = {r.key: r for r in model.recommend(GRAPH_READER, n=20, now=NOW)}
+    after = {r.key: r for r in model.recommend(GRAPH_READER, n=22, extra_docs=NEW, now=NOW)}
+    assert GRAPH_NEW.key in after
+    common = set(before) & set(after)
+    assert len(common) >= 10
+    for key in common:
+        assert after[key].score == before[key].score
+        assert after[key].components == before[key].components
+    # a new paper is scaled against the best catalog candidate, never above it
+    assert 0 < after[GRAPH_NEW.key].components["cf"] <= 1.0
+
+
+def test_reasons_name_the_readers_of_a_history_paper_respecting_min_readers(model):
+    saved_titles = {p: model.item_titles_[model.item_ids_.get(p)] for p in ("g1", "g2", "g4")}
+    recs = model.recommend(GRAPH_READER, n=5, extra_docs=NEW, only={GRAPH_NEW.key}, now=NOW, min_readers=1)
+    readers = [r for r in recs[0].reasons if r.startswith("Readers of")]
+    assert len(readers) == 1 and readers[0].endswith("also read papers like this")
+    assert any(f"“{t}”" in readers[0] for t in saved_titles.values())
+    # nobody has read a new paper: it is never "popular with readers"; no reader wording below the threshold
+    recs = model.recommend(GRAPH_READER, n=5, extra_docs=NEW, only={GRAPH_NEW.key}, now=NOW, min_readers=1000)
+    assert not any(r.startswith(("Readers of", "Popular with")) for r in recs[0].reasons)
+    assert recs[0].reasons
+
+
+def _same(a, b):
+    assert [r.key for r in a] == [r.key for r in b]
+    np.testing.assert_allclose([r.score for r in a], [r.score for r in b], rtol=1e-6)
+    assert [r.components for r in a] == [r.components for r in b]
+    assert [r.reasons for r in a] == [r.reasons for r in b]
+
+
+def test_round_trip_with_the_cold_start_scorer(model, tmp_path):
+    version = store.save(model, tmp_path)
+    manifest = json.loads((tmp_path / "versions" / version / "manifest.json").read_text())
+    assert {"cold_start", "cold_start_spaces"} <= set(manifest["files"])
+    loaded = store.load_current(tmp_path)
+    assert loaded.cold_start_ is not None
+    for history in (GRAPH_READER, saves("p1", "p3")):
+        _same(
+            model.recommend(history, n=10, extra_docs=NEW, now=NOW),
+            loaded.recommend(history, n=10, extra_docs=NEW, now=NOW),
+        )
+
+
+def test_round_trip_without_the_cold_start_scorer(no_cold_model, tmp_path):
+    version = store.save(no_cold_model, tmp_path)
+    manifest = json.loads((tmp_path / "versions" / version / "manifest.json").read_text())
+    assert "cold_start" not in manifest["files"]
+    loaded = store.load_current(tmp_path)
+    assert loaded.cold_start_ is None
+    _same(
+        no_cold_model.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+        loaded.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+    )
+
+
+def test_a_version_older_than_the_scorer_ranks_new_papers_by_text_as_before(model, no_cold_model, tmp_path):
+    version = store.save(model, tmp_path)
+    directory = tmp_path / "versions" / version
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for name in ("cold_start", "cold_start_spaces"):
+        (directory / manifest["files"].pop(name)).unlink()
+    del manifest["config"]["cold_start"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    loaded = store.load_current(tmp_path)
+    assert loaded.cold_start_ is None and not loaded.config_.cold_start.enabled
+    _same(
+        no_cold_model.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+        loaded.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+    )
+
+
+def test_an_embedding_scorer_without_the_extra_loads_without_it(model, tmp_path, monkeypatch):
+    version = store.save(model, tmp_path)
+    spaces_path = tmp_path / "versions" / version / "cold_start.json"
+    spaces = json.loads(spaces_path.read_text())
+    spaces["components"].append(["cf", "embedding", 4.0, 1.0])
+    spaces_path.write_text(json.dumps(spaces))
+    monkeypatch.setattr(store, "embedding_available", lambda: False)
+    assert store.load_current(tmp_path).cold_start_ is None
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"enabled": "yes"}, "cold_start.enabled"),
+        ({"embedding": "always"}, "cold_start.embedding"),
+        ({"neighbours": 0}, "cold_start.neighbours"),
+        ({"components": [["cf", "words", 2.0]]}, "cold_start.components[0]"),
+        ({"components": [["cf", "words", 2.0, 0.0]]}, "at least one weight"),
+        ({"components": [["mixed", "words", 2.0, 1.0]]}, "cold_start.components[0][0]"),
+        ({"unknown": 1}, "cold_start.unknown"),
+    ],
+)
+def test_bad_cold_start_config_is_rejected(override, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        merge_config({"cold_start": override})
