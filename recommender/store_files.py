@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.coldstart import ColdStartScorer, Embedder
+from recommender.coldstart import ColdStartScorer
+from recommender.embedding import Embedder
 
 
 def pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

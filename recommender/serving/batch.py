@@ -22,7 +22,16 @@ def _row_powers(n_pos: np.ndarray, power_for: Callable[[int], float]) -> np.ndar
 
 
 class BatchScoring:
-    """The batch half of :class:`~recommender.serving.hybrid.HybridRecommender`."""
+    """The batch half of :class:`~recommender.serving.hybrid.HybridRecommender` (and the popularity discount
+    both halves apply)."""
+
+    def discount_popularity(self: HybridRecommender, score: np.ndarray, idx: np.ndarray, powers: np.ndarray) -> None:
+        """Multiply each row of ``score`` (columns: catalog indices ``idx``) by ``(1 + readers) ** -power``
+        with the row's power from ``powers``, in place. The reader counts live with the co-occurrence part."""
+        if self.cooccurrence_ is None:
+            return
+        for power in set(powers.tolist()) - {0.0}:
+            score[powers == power] *= self.cooccurrence_.popularity_weights(idx, power)[None, :]
 
     def score_matrix(
         self: HybridRecommender,

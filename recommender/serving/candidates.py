@@ -1,4 +1,4 @@
-"""The bounded candidate set a request ranks, and the candidates' text vectors."""
+"""The bounded candidate set a request ranks, the candidates' text vectors and each component's raw scores."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.collaborative import top_n_indices
+from recommender.serving import cold_start
 from recommender.serving.types import PaperDoc
 from recommender.serving.user_state import UserState
 
@@ -81,3 +82,31 @@ def candidate_vectors(
     position = np.empty(len(keys), dtype=np.int64)
     position[np.concatenate([known, with_doc, rest])] = np.arange(len(keys))
     return stacked[position]
+
+
+def component_scores(
+    model: HybridRecommender,
+    state: UserState,
+    signals: UserSignals,
+    keys: list[str],
+    idx: np.ndarray,
+    vectors: sp.csr_matrix,
+    trending: Mapping[str, float],
+    new: cold_start.NewPaperScores | None = None,
+) -> dict[str, np.ndarray]:
+    """Each available component's raw score of the candidates ``keys`` (catalog indices ``idx``, text
+    ``vectors``); ``new``: cold-start scores of papers added after training, in place of their missing cf."""
+    raw = {}
+    if signals.user_factor is not None:
+        cf_norm = model.cf_item_norm_for(state.n_positive)
+        raw["cf"] = model.als_.score(signals.user_factor, idx, item_norm_power=cf_norm)
+        if new is not None:
+            raw["cf"] = cold_start.new_paper_cf(raw["cf"], new)
+    if signals.cooc_scores is not None:
+        raw["cooccurrence"] = model.cooccurrence_.score(signals.cooc_scores, idx)
+    if signals.profile is not None:
+        text = np.asarray((vectors @ signals.profile.T).todense()).ravel()
+        raw["text"] = text * model.text_.specificity_weights(vectors)
+    if trending:
+        raw["trend"] = np.asarray([trending.get(k, 0.0) for k in keys], dtype=np.float64)
+    return raw

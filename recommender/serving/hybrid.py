@@ -30,7 +30,7 @@ from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.serving import batch, cold_start, reasons, user_state
 from recommender.serving.blend import COMPONENTS, blend, with_evidence
-from recommender.serving.candidates import candidate_keys, candidate_vectors
+from recommender.serving.candidates import candidate_keys, candidate_vectors, component_scores
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
 from recommender.serving.similar import similar
 from recommender.serving.types import HistoryEvent, PaperDoc, Recommendation, UserSignals
@@ -358,19 +358,7 @@ class HybridRecommender(batch.BatchScoring):
         ``norm`` with every component scaled (0 for unavailable ones). Returns the score and the weights used.
         For a ``given_set`` (``only=``), components with no evidence leave the blend (:func:`with_evidence`).
         ``new``: cold-start scores of papers added after training, in place of their missing ``cf`` scores."""
-        cf_norm = self.cf_item_norm_for(state.n_positive)
-        raw = {}
-        if signals.user_factor is not None:
-            raw["cf"] = self.als_.score(signals.user_factor, idx, item_norm_power=cf_norm)
-            if new is not None:
-                raw["cf"] = cold_start.new_paper_cf(raw["cf"], new)
-        if signals.cooc_scores is not None:
-            raw["cooccurrence"] = self.cooccurrence_.score(signals.cooc_scores, idx)
-        if signals.profile is not None:
-            text = np.asarray((vectors @ signals.profile.T).todense()).ravel()
-            raw["text"] = text * self.text_.specificity_weights(vectors)
-        if trending:
-            raw["trend"] = np.asarray([trending.get(k, 0.0) for k in keys], dtype=np.float64)
+        raw = component_scores(self, state, signals, keys, idx, vectors, trending, new)
         section = self.blend_for(state.n_positive)
         raw = with_evidence(raw) if given_set else raw
         weights = {c: np.array([[section[c]]], dtype=np.float64) for c in raw}
@@ -381,14 +369,6 @@ class HybridRecommender(batch.BatchScoring):
             norm[c] = scaled[c][0] if c in scaled else np.zeros(len(keys))
         self.discount_popularity(score, idx, np.array([self.popularity_discount_for(state.n_positive)]))
         return score[0], {c: float(v[0, 0]) for c, v in used.items()}
-
-    def discount_popularity(self, score: np.ndarray, idx: np.ndarray, powers: np.ndarray) -> None:
-        """Multiply each row of ``score`` (columns: catalog indices ``idx``) by ``(1 + readers) ** -power``
-        with the row's power from ``powers``, in place. The reader counts live with the co-occurrence part."""
-        if self.cooccurrence_ is None:
-            return
-        for power in set(powers.tolist()) - {0.0}:
-            score[powers == power] *= self.cooccurrence_.popularity_weights(idx, power)[None, :]
 
     # ------------------------------------------------------------------ similar papers
     def similar(

@@ -11,15 +11,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender import coldstart
 from recommender.coldstart import (
     EMBEDDING_COMPONENTS,
     TEXT_COMPONENTS,
     ColdStartScorer,
     catalog_text,
-    embedding_available,
     new_paper_text,
 )
+from recommender.embedding import EMBEDDING_PACKAGE, embedding_available
 
 NEW_GRAPH = [
     ("Hypergraph neural networks for node classification", "Message passing on hypergraph structured data."),
@@ -119,14 +118,14 @@ class _HideEmbeddingPackage(importlib.abc.MetaPathFinder):
     """Makes the optional package look uninstalled, as on a machine without the ``embed`` extra."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == coldstart.EMBEDDING_PACKAGE:
+        if name.split(".")[0] == EMBEDDING_PACKAGE:
             raise ModuleNotFoundError(f"No module named {name!r}")
         return None
 
 
 def test_absent_embedding_falls_back_to_the_text_components(model, papers, monkeypatch):
     monkeypatch.setattr(sys, "meta_path", [_HideEmbeddingPackage(), *sys.meta_path])
-    monkeypatch.delitem(sys.modules, coldstart.EMBEDDING_PACKAGE, raising=False)
+    monkeypatch.delitem(sys.modules, EMBEDDING_PACKAGE, raising=False)
     assert not embedding_available()
     texts, factors = _catalog(model, papers)
     scorer = ColdStartScorer(min_df=1).fit(texts, factors)  # embedding="auto"
