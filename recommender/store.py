@@ -41,9 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.coldstart import ColdStartScorer
 from recommender.config import stored_config
-from recommender.embedding import PackagedMiniLM, embedding_available
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.serving import HybridRecommender
 from recommender.store_files import (
@@ -52,8 +50,8 @@ from recommender.store_files import (
     fsync_dir,
     fsync_file,
     json_default,
+    load_cold_start,
     pack_strings,
-    read_cold_start,
     read_saves,
     saves_arrays,
     unpack_strings,
@@ -225,23 +223,10 @@ def load(path: str | Path) -> HybridRecommender:
         cooccurrence=cooccurrence,
         user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
-    model.with_cold_start(_cold_start(path, files, als))
+    model.with_cold_start(load_cold_start(path, files, als.item_factors_ if als is not None else None))
     model.manifest_ = manifest
     model.erased_through_ = erased_through
     return model
-
-
-def _cold_start(path: Path, files: Mapping[str, str], als: ALSRecommender | None) -> ColdStartScorer | None:
-    """The version's cold-start scorer; None for versions without one (older ones rank new papers by text, as
-    they always did) or whose embedding component cannot run here (the ``embed`` extra is not installed)."""
-    if "cold_start" not in files or als is None:
-        return None
-    embedder = PackagedMiniLM() if embedding_available() else None
-    try:
-        return read_cold_start(path, files, als.item_factors_, embedder)
-    except ValueError as exc:
-        log.warning("model version %s: cold-start scorer not used (%s)", path.name, exc)
-        return None
 
 
 def current_version(root: str | Path) -> str | None:

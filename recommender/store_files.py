@@ -6,6 +6,7 @@ Everything here writes or reads plain numpy ``.npz`` arrays and JSON, never pick
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.coldstart import ColdStartScorer
-from recommender.embedding import Embedder
+from recommender.embedding import Embedder, PackagedMiniLM, embedding_available
+
+log = logging.getLogger(__name__)
 
 
 def pack_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,3 +141,18 @@ def read_cold_start(
         item_factors=item_factors,
         embedder=embedder,
     )
+
+
+def load_cold_start(
+    directory: Path, files: Mapping[str, str], item_factors: np.ndarray | None
+) -> ColdStartScorer | None:
+    """A stored version's cold-start scorer; None for versions without one (older ones rank new papers by text,
+    as they always did), without ALS, or whose embedding component cannot run here (no ``embed`` extra)."""
+    if "cold_start" not in files or item_factors is None:
+        return None
+    embedder = PackagedMiniLM() if embedding_available() else None
+    try:
+        return read_cold_start(directory, files, item_factors, embedder)
+    except ValueError as exc:
+        log.warning("model version %s: cold-start scorer not used (%s)", directory.name, exc)
+        return None

@@ -299,7 +299,7 @@ def _insert_new_papers(app, rng: np.random.Generator) -> None:
         db.session.commit()
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--papers", type=int, default=20000)
     parser.add_argument("--users", type=int, default=2000)
@@ -315,7 +315,44 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("sizes must be positive (and papers below 60M)")
     if args.references < 0:
         parser.error("--references must be >= 0")
+    return args
 
+
+def retrain(url: str, tmp: str) -> dict:
+    """Retrain as an admin does, in its own process, so the timed process is a plain serving process."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "server", "retrain", "--quiet"],
+        env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"retrain failed:\n{proc.stderr[-2000:]}")
+    trained = json.loads(proc.stdout[proc.stdout.index("{") :])
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "counts": trained["counts"],
+        "metrics": trained["metrics"],
+    }
+
+
+def http_figures(args: argparse.Namespace, url: str, tmp: str) -> dict:
+    """The same requests over HTTP against gunicorn as `make run` serves it, and the tracebacks it logged."""
+    from bench_http import measure_http
+
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
+    result = measure_http(env, Path(tmp) / "gunicorn.log", args.users, paper_key, args.papers, args.requests)
+    log = (Path(tmp) / "gunicorn.cached.log").read_text() + (Path(tmp) / "gunicorn.uncached.log").read_text()
+    result["server_errors_logged"] = log.count("Traceback")
+    if result["server_errors_logged"]:
+        sys.stderr.write(log[-6000:])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from server import create_app
 
     rng = np.random.default_rng(args.seed)
@@ -324,47 +361,18 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(
             {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
         )
+        sizes = ("papers", "users", "interactions")
         result: dict = {
-            "sizes": {
-                "papers": args.papers,
-                "users": args.users,
-                "interactions": args.interactions,
-                "references_per_paper": args.references,
-            },
+            "sizes": {**{k: getattr(args, k) for k in sizes}, "references_per_paper": args.references},
             "database": url.split(":", 1)[0],
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
         result["build"] = build(app, args, rng)
-        # Retrain as an admin does, in its own process, so the timed process is a plain serving process.
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "server", "retrain", "--quiet"],
-            env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"retrain failed:\n{proc.stderr[-2000:]}")
-        trained = json.loads(proc.stdout[proc.stdout.index("{") :])
-        result["retrain"] = {
-            "seconds": round(time.perf_counter() - started, 2),
-            "counts": trained["counts"],
-            "metrics": trained["metrics"],
-        }
+        result["retrain"] = retrain(url, tmp)
         result["requests"] = measure(app, args, rng)
         app.extensions["paperscout_db"].dispose()
         if not args.no_http:
-            from bench_http import measure_http
-
-            env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
-            result.update(
-                measure_http(env, Path(tmp) / "gunicorn.log", args.users, paper_key, args.papers, args.requests)
-            )
-            log = (Path(tmp) / "gunicorn.cached.log").read_text() + (Path(tmp) / "gunicorn.uncached.log").read_text()
-            result["server_errors_logged"] = log.count("Traceback")
-            if result["server_errors_logged"]:
-                sys.stderr.write(log[-6000:])
+            result.update(http_figures(args, url, tmp))
     text = json.dumps(result, indent=2, default=str)
     sys.stdout.write(text + "\n")
     if args.out:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from synthetic_papers import NOW, TEST_CONFIG
 
-from recommender import store
+from recommender import store, store_files
 from recommender.config import merge_config
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent, PaperDoc
@@ -131,7 +131,7 @@ def test_an_embedding_scorer_without_the_extra_loads_without_it(model, tmp_path,
     spaces = json.loads(spaces_path.read_text())
     spaces["components"].append(["cf", "embedding", 4.0, 1.0])
     spaces_path.write_text(json.dumps(spaces))
-    monkeypatch.setattr(store, "embedding_available", lambda: False)
+    monkeypatch.setattr(store_files, "embedding_available", lambda: False)
     assert store.load_current(tmp_path).cold_start_ is None
 
 
