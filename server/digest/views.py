@@ -22,14 +22,6 @@ from server.services.catalog import paper_by_key
 blp = Blueprint("digest", __name__, url_prefix="/digest", template_folder="templates", static_folder="static")
 
 
-@blp.after_request
-def _same_origin_referrer(response: Response) -> Response:
-    # With the app-wide no-referrer, browsers send "Origin: null" with a form's POST, which the CSRF origin
-    # check refuses; same-origin sends this server's origin to itself and nothing (no token URL) elsewhere.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
 TITLES = {400: "This link is not valid", 404: "Nothing to see here", 410: "This link has expired"}
 
 
