@@ -96,7 +96,19 @@ def _store(session: Session, user: User, valid: list[tuple[int, dict[str, Any]]]
     written, refused = write_isolating_refusals(
         session, storable, lambda part: _store_events(session, user, part, paper_ids)
     )
-    inserted = len(set().union(*written))
+    new_ids = set().union(*written)
+    # Once per batch, after every savepoint: record_events takes the shared aggregate rows' locks in one sorted
+    # order, which concurrent batches of other users must share to never deadlock (per-event savepoints would
+    # take them in event order).
+    record_events(
+        session,
+        (
+            (paper_ids[e["paper"]["canonical_key"]], user.id, e["type"], e["occurred_at"])
+            for _, e in storable
+            if str(e["id"]) in new_ids
+        ),
+    )
+    inserted = len(new_ids)
     result.accepted = inserted
     result.duplicates += len(storable) - len(refused) - inserted
     for (index, _), error in refused:
@@ -129,9 +141,7 @@ def _store_events(
     inserted: set[str] = set()
     for part in chunks(rows):
         inserted.update(session.scalars(stmt, part).all())
-    new = [row for row in rows if row["client_event_id"] in inserted]
-    record_events(session, ((r["paper_id"], user.id, r["type"], r["occurred_at"]) for r in new))
-    for row in new:
+    for row in (r for r in rows if r["client_event_id"] in inserted):
         if row["type"] in CHOICE_EVENTS:
             apply_action(session, user.id, row["paper_id"], row["type"], row["occurred_at"])
     return inserted
