@@ -71,7 +71,7 @@ def _paper(payload: dict[str, Any]) -> Paper:
     return paper
 
 
-@blp.get("/save/<token>")
+@blp.get("/save/<path:token>", merge_slashes=False)
 @no_store
 def save_page(token: str) -> Any:
     """The save link of a digest: the paper and a button; nothing is saved yet."""
@@ -94,7 +94,7 @@ def save() -> Any:
     return _page("saved.html", paper=paper, email=user.email)
 
 
-@blp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@blp.route("/unsubscribe/<path:token>", methods=["GET", "POST"], merge_slashes=False)
 @no_store
 def unsubscribe(token: str) -> Any:
     """GET: ask to confirm. POST: unsubscribe, from the page's button or as RFC 8058's one-click POST
