@@ -56,3 +56,11 @@ def test_no_reason_path_names_the_paper_itself(model):
     # the reader paths ran on the history's own papers: they name another of the reader's papers
     assert any("who saved “" in reason for r in own for reason in r.reasons), [r.reasons for r in own]
     assert any(reason.startswith("Similar to") for r in own for reason in r.reasons), [r.reasons for r in own]
+
+
+def test_similar_papers_never_list_or_name_the_paper_itself(model):
+    for key in ("g1", "p3"):
+        recs = model.similar(key, n=23, min_readers=1)
+        title = str(model.item_titles_[model.item_ids_.get(key)])
+        assert recs and key not in {r.key for r in recs}
+        assert all(r.reasons and title not in _names(r.reasons) for r in recs), [r.reasons for r in recs]
