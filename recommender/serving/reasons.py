@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 COLD_START_HINT = "save papers to personalise this list"
 OPENED = ", which you opened"
+SAVED = ", which you saved"
 # A saved paper wins the "similar to" anchor over an opened one this much less similar.
 SAVED_ANCHOR_MARGIN = 1e-3
 
@@ -118,8 +119,8 @@ def explain(
 def _anchors(
     model: HybridRecommender, state: UserState
 ) -> tuple[list[str], list[str], np.ndarray, sp.csr_matrix | None]:
-    """Keys, titles, saved flags and text vectors of the user's positive history, catalog papers first; a saved
-    paper is named plainly, one only opened is said to be opened."""
+    """Keys, titles, saved flags and text vectors of the user's positive history, catalog papers first; a reason
+    naming one says whether the reader saved it or only opened it."""
     saved_mask = np.isin(state.pos_idx, state.saved_idx)
     extra_saved = state.extra_pos_saved if state.extra_pos_saved is not None else np.zeros(0, bool)
     vecs, titles, saved, keys = [], [], [], []
@@ -144,6 +145,7 @@ def _co_savers(model: HybridRecommender, state: UserState, cand: np.ndarray, ev:
     if len(saved_known) and len(known_cand) and model.saves_.nnz:
         saves = model.saves_csc
         counts = (saves[:, saved_known].T @ saves[:, cand[known_cand]]).toarray()
+        counts[saved_known[:, None] == cand[known_cand][None, :]] = 0  # never a paper's own reason
         ev.co_best = np.full(len(cand), -1, dtype=np.int64)
         ev.co_count = np.zeros(len(cand), dtype=np.int64)
         ev.co_best[known_cand] = saved_known[counts.argmax(axis=0)]
@@ -189,7 +191,7 @@ def _weighted_reasons(
     cited = ev.cite_best is not None and ev.cite_best[j] >= 0
     if cited:
         best = int(ev.cite_best[j])
-        suffix = "" if anchor_saved[best] else OPENED
+        suffix = SAVED if anchor_saved[best] else OPENED
         scored.append((text_weight, Priority.CITATION, f"{ev.cite_verb[j]} “{shorten(anchor_titles[best])}”{suffix}"))
     # Below half the "similar" threshold the overlap is a few common words: no text reason then.
     if (
@@ -198,7 +200,7 @@ def _weighted_reasons(
         and not (cited and ev.cite_best[j] == ev.text_best[j])
     ):
         best = int(ev.text_best[j])
-        suffix = "" if anchor_saved[best] else OPENED
+        suffix = SAVED if anchor_saved[best] else OPENED
         verb = "Similar to" if ev.text_sim[j] >= min_text else "Shares topics with"
         scored.append((text_weight, Priority.TEXT, f"{verb} “{shorten(anchor_titles[best])}”{suffix}"))
     if ev.co_count is not None and ev.co_count[j] >= model.co_saver_threshold(ctx.min_readers):

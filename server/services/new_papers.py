@@ -63,9 +63,9 @@ class NewPaperDocs:
         return {key: doc for key, (_, doc) in current.items()}
 
 
-# The recommender's reasons that name one of the user's papers: "<Verb> “<title>”" plus ", which you opened"
-# when that paper was opened rather than saved (recommender/serving/reasons.py).
-_NAMED_PAPER = re.compile(r"^(Similar to|Shares topics with|Cites|Cited by) (“.+”)(, which you opened)?$")
+# The recommender's reasons that name one of the user's papers: "<Verb> “<title>”" plus ", which you saved" or
+# ", which you opened" (recommender/serving/reasons.py; the bare form, from older versions, reads as saved).
+_NAMED_PAPER = re.compile(r"^(Similar to|Shares topics with|Cites|Cited by) (“.+”)(, which you (saved|opened))?$")
 # Said by "New · ..." already.
 _COLD_NEW = "New paper — "  # a user with no saves yet: the recommender's reason already says "new"
 _REDUNDANT = frozenset({RECENTLY_ADDED_REASON})
@@ -87,8 +87,8 @@ def new_paper_reasons(reasons: list[str]) -> list[str]:
     if first.startswith(_COLD_NEW):
         first = first[len(_COLD_NEW) :]
     elif named:
-        verb, title, opened = named.groups()
-        first = f"{verb.lower()} {title} you {'opened' if opened else 'saved'}"
+        verb, title, _, how = named.groups()
+        first = f"{verb.lower()} {title} you {how or 'saved'}"
     else:
         first = first[:1].lower() + first[1:]
     return [f"New · {first}", *rest]

@@ -23,13 +23,12 @@ from server.services import topics
 from server.services.catalog import newest_papers, papers_by_id, papers_by_key, papers_in_window
 from server.services.new_papers import NewPaperDocs, new_paper_reasons, paper_doc
 from server.services.serving_model import LoadedModel, current_model, min_readers, trending_settings
-from server.services.state import Marks, marks_for
+from server.services.state import Marks, known_paper_keys, marks_for
 from server.services.trending import WINDOW_LABELS, TrendingList, get_trending, reasons_for
 
 HISTORY_LIMIT = 500
 EXTRA_DOCS_LIMIT = 2000
 TRENDING_CANDIDATES = 300
-SEEN_LONG_AGO = timedelta(days=1)
 NO_MODEL_REASON = "Personal picks come once PaperScout has learned from what readers open and save"
 NEW_DAYS = 7  # the period of "new for you" where the reader does not choose one (feeds, web app)
 
@@ -135,7 +134,7 @@ class _Inputs:
 
     marked: _SavedAndDismissed
     history: list[HistoryEvent]
-    exclude: set[str]
+    exclude: set[str]  # every paper the user has opened, saved or dismissed: never listed
     trending: dict[str, float]  # key -> score, the top TRENDING_CANDIDATES
     readers: dict[str, int]  # key -> distinct readers in the window
 
@@ -143,9 +142,9 @@ class _Inputs:
     def load(cls, session: Session, user: User, trend: TrendingList) -> _Inputs:
         marked = _SavedAndDismissed.load(session, user.id)
         history = _user_history(session, user.id)
-        # Papers read more than a day ago are known to the reader: recommending them again is noise.
-        seen_before = datetime.now(UTC) - SEEN_LONG_AGO
-        exclude = marked.keys() | {e.key for e in history if e.type in TRACKING_EVENTS and e.occurred_at < seen_before}
+        # Read from the whole log, not the HISTORY_LIMIT rows the model sees: a paper opened a minute ago, or
+        # years ago, is known to the reader, whether or not the serving model has seen that event.
+        exclude = marked.keys() | known_paper_keys(session, user.id)
         trending: dict[str, float] = {}
         readers: dict[str, int] = {}
         for key, score, count in zip(trend.keys[:TRENDING_CANDIDATES], trend.scores, trend.readers, strict=False):
@@ -164,8 +163,9 @@ def recommend_for(session: Session, user: User, *, window: str, limit: int) -> R
     chosen = topics.get_topics(session, user.id)
     if loaded is None:
         marked = _SavedAndDismissed.load(session, user.id)
-        items = _topic_fallback(session, chosen, trend, limit, marked.keys())
-        taken = marked.keys() | {i.paper.key for i in items}
+        known = marked.keys() | known_paper_keys(session, user.id)
+        items = _topic_fallback(session, chosen, trend, limit, known)
+        taken = known | {i.paper.key for i in items}
         items += _trending_fallback(session, trend, limit - len(items), taken)
         return RankedList(_with_topic_reasons(items, chosen), window, "trending (no model yet)", marked.marks())
 
@@ -354,7 +354,7 @@ def _newest_fill(session: Session, exclude: set[str], n: int, has_history: bool)
 
 
 def _trending_fallback(session: Session, trend: TrendingList, limit: int, exclude: set[str]) -> list[RankedPaper]:
-    """No model trained yet: trending papers the user has not saved or dismissed, saying so."""
+    """No model trained yet: trending papers the user has not opened, saved or dismissed, saying so."""
     if limit <= 0:
         return []
     papers = papers_by_id(session, trend.paper_ids[: limit + len(exclude)].tolist())

@@ -1,5 +1,5 @@
-"""Current per-user state (saves, dismissals) derived from save/unsave/dismiss actions, and what a user did
-with one paper before (the "seen" state)."""
+"""Current per-user state (saves, dismissals) derived from save/unsave/dismiss actions, what a user did with one
+paper before (the "seen" state), and every paper a user already knows (never recommended to them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import TRACKING_EVENTS, Dismissal, Interaction, Save
+from server.models import TRACKING_EVENTS, Dismissal, Interaction, Paper, Save
 from server.services.sql import insert_for
 
 
@@ -80,3 +80,21 @@ def seen_before(session: Session, user_id: int, paper_id: int | None, before: da
     ).one()
     saved_at = session.scalar(select(Save.saved_at).where(Save.user_id == user_id, Save.paper_id == paper_id))
     return Seen(last, int(count), saved_at)
+
+
+# Log rows that mean the reader has met the paper: they opened it, or saved it (and maybe unsaved it since).
+_KNOWN_EVENTS = (*TRACKING_EVENTS, "save", "unsave")
+
+
+def known_paper_keys(session: Session, user_id: int) -> set[str]:
+    """Keys of every paper the user has opened or saved at any time, saves now or has dismissed, read from the
+    database now: none of them is recommended to the user (For you, New for you, their feeds and digest), however
+    recent the event and whether or not the model has seen it."""
+    logged = (
+        select(Paper.key)
+        .join(Interaction, Interaction.paper_id == Paper.id)
+        .where(Interaction.user_id == user_id, Interaction.type.in_(_KNOWN_EVENTS))
+    )
+    saved = select(Paper.key).join(Save, Save.paper_id == Paper.id).where(Save.user_id == user_id)
+    dismissed = select(Paper.key).join(Dismissal, Dismissal.paper_id == Paper.id).where(Dismissal.user_id == user_id)
+    return set(session.scalars(logged.union(saved, dismissed)))

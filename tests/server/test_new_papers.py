@@ -92,9 +92,10 @@ def test_limit_zero_lists_nothing_and_negative_limits_are_refused(app):
 
 
 def test_new_paper_reasons_read_as_new_and_name_the_users_paper():
-    assert new_paper_reasons(["Similar to “Graph motifs”", RECENTLY_ADDED_REASON]) == [
+    assert new_paper_reasons(["Similar to “Graph motifs”, which you saved", RECENTLY_ADDED_REASON]) == [
         "New · similar to “Graph motifs” you saved"
     ]
+    assert new_paper_reasons(["Similar to “Graph motifs”"]) == ["New · similar to “Graph motifs” you saved"]
     assert new_paper_reasons(["Shares topics with “Graph motifs”, which you opened", "Trending today"]) == [
         "New · shares topics with “Graph motifs” you opened",
         "Trending today",

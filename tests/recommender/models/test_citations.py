@@ -82,8 +82,8 @@ def test_recommendations_say_which_saved_paper_cites_or_is_cited_by_them(cited_m
     title = {p.key: p.title for p in make_papers()}
     recs = cited_model.recommend([HistoryEvent("g0", "save", NOW)], n=24, now=NOW)
     by_key = {r.key: r for r in recs}
-    assert f"Cites “{title['g0']}”" in by_key["g4"].reasons
-    assert f"Cited by “{title['g0']}”" in by_key["g8"].reasons
+    assert f"Cites “{title['g0']}”, which you saved" in by_key["g4"].reasons
+    assert f"Cited by “{title['g0']}”, which you saved" in by_key["g8"].reasons
     # the citation replaces the plain "similar to" for the same paper
     assert not any(r.startswith("Similar to “" + title["g0"]) for r in by_key["g4"].reasons)
     # papers with no citation link to the history get no citation reason
@@ -107,7 +107,7 @@ def test_papers_added_after_training_carry_their_links(cited_model):
     new = PaperDoc("arxiv:2402.00001", "Unrelated words entirely", "nothing in common", references=("g0",))
     recs = cited_model.recommend([HistoryEvent("g0", "save", NOW)], n=30, extra_docs=[new], now=NOW)
     rec = next(r for r in recs if r.key == new.key)
-    assert f"Cites “{title['g0']}”" in rec.reasons
+    assert f"Cites “{title['g0']}”, which you saved" in rec.reasons
     assert rec.components["text"] > 0
 
 

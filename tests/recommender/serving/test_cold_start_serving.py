@@ -1,6 +1,7 @@
 """Papers added after training, ranked with the model's cold-start scorer (recommender/serving/cold_start.py)."""
 
 import json
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -75,6 +76,31 @@ def test_reasons_name_the_readers_of_a_history_paper_respecting_min_readers(mode
     recs = model.recommend(GRAPH_READER, n=5, extra_docs=NEW, only={GRAPH_NEW.key}, now=NOW, min_readers=1000)
     assert not any(r.startswith(("Readers of", "Popular with")) for r in recs[0].reasons)
     assert recs[0].reasons
+
+
+def test_a_new_papers_reasons_name_the_readers_own_papers_never_itself(model):
+    """A new paper's reasons name the nearest paper of the reader's own history, saying whether they saved or
+    opened it, and the readers of one of their papers; a new paper the reader opened (the library leaves it in
+    when the caller does not exclude it) is never named in its own reasons."""
+    second = PaperDoc("arxiv:g-new2", "Message passing graph neural networks for node classification", "graph nodes")
+    docs = [*NEW, second]
+    for kind, how in (("save", "saved"), ("open", "opened")):
+        history = [HistoryEvent(k, kind, NOW - timedelta(days=1, minutes=i)) for i, k in enumerate(("g1", "g2", "g4"))]
+        history.append(HistoryEvent(GRAPH_NEW.key, "open", NOW - timedelta(minutes=5)))
+        own = {str(model.item_titles_[model.item_ids_.get(k)]): how for k in ("g1", "g2", "g4")}
+        own[GRAPH_NEW.title] = "opened"
+        recs = model.recommend(history, n=5, extra_docs=docs, only={d.key for d in docs}, now=NOW, min_readers=1)
+        by_key = {r.key: r for r in recs}
+        assert GRAPH_NEW.title not in " ".join(by_key[GRAPH_NEW.key].reasons), by_key[GRAPH_NEW.key].reasons
+        named = [
+            re.fullmatch(r"(Similar to|Shares topics with) “(.+)”, which you (saved|opened)", r)
+            for r in by_key[second.key].reasons
+        ]
+        named = [m for m in named if m]
+        assert named and all(own.get(m[2]) == m[3] for m in named), by_key[second.key].reasons
+        readers = [r for r in by_key[second.key].reasons if r.startswith("Readers of “")]
+        assert readers and readers[0].endswith("” also read papers like this")
+        assert readers[0][len("Readers of “") : readers[0].index("”")] in own
 
 
 def _same(a, b):

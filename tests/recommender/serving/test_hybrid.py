@@ -127,7 +127,7 @@ def test_papers_added_after_training(model):
     assert keys[0].startswith(("g", "arxiv:new2"))
     new2 = next(r for r in recs if r.key == "arxiv:new2")
     assert new2.components["cf"] == 0.0
-    assert f"Similar to “{new_saved.title}”" in new2.reasons
+    assert f"Similar to “{new_saved.title}”, which you saved" in new2.reasons
     # Unknown history without text is ignored rather than failing.
     assert model.recommend([HistoryEvent("arxiv:unknown", "save", NOW)], n=3, now=NOW) == []
 
@@ -383,8 +383,9 @@ def test_popularity_discount_scales_the_blend_in_requests_and_batches(model):
 
 
 def test_a_paper_opened_today_is_never_its_own_reason(model):
-    """A paper opened minutes ago may come back in the list (the server leaves today's opens in); its reasons
-    name other papers of the history, never the paper itself ("Similar to “X”, which you opened" for X)."""
+    """The library returns a paper opened minutes ago when the caller does not exclude it (the server always
+    does); its reasons name other papers of the history, never the paper itself ("Similar to “X”, which you
+    opened" for X)."""
     history = [HistoryEvent("g3", "open", NOW - timedelta(minutes=5)), *saves("g1", "g2")]
     recs = model.recommend(history, n=10, now=NOW, only={"g3", "g4", "g5"})
     again = next(r for r in recs if r.key == "g3")
