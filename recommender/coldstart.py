@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from recommender import char_ngrams
 from recommender.embedding import Embedder, PackagedMiniLM, embedding_available
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class ColdStartScorer:
         self.item_vectors_: dict[str, np.ndarray | sp.csr_matrix] = {}
         for rep in sorted(reps - {"embedding"}):
             vec = self._new_vectorizer(rep, len(texts))
-            self.item_vectors_[rep] = sp.csr_matrix(vec.fit_transform(texts), dtype=np.float32)
+            self.item_vectors_[rep] = sp.csr_matrix(char_ngrams.fit_transform(vec, texts), dtype=np.float32)
             self.vectorizers_[rep] = vec
         self.embedder_ = embedder if "embedding" in reps else None
         if self.embedder_ is not None:

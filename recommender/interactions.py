@@ -146,6 +146,15 @@ def _index(values: np.ndarray, keys: Iterable[str] | None) -> tuple[IdMap, np.nd
         return id_map, id_map.lookup(values.astype(str) if len(values) else values)
     if not len(values):
         return IdMap([]), np.zeros(0, np.int64)
+    if values.dtype.kind in "iu":
+        # integer ids (the server's user ids): unique the numbers, then order them as their strings sort, which
+        # gives the same map as the general path without a string per row
+        unique, idx = np.unique(values, return_inverse=True)
+        names = unique.astype(str)
+        order = np.argsort(names, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return IdMap(names[order].tolist()), rank[idx.ravel()]
     unique, idx = np.unique(values.astype(str), return_inverse=True)
     return IdMap(unique.tolist()), idx.astype(np.int64)
 
@@ -161,12 +170,15 @@ def build_matrix(
     now: datetime | float | None = None,
     user_keys: Iterable[str] | None = None,
     item_keys: Iterable[str] | None = None,
+    items_are_indices: bool = False,
 ) -> InteractionData:
     """Build the user x item confidence matrix from parallel arrays of interaction rows, in bulk.
 
     ``weights`` defaults to the packaged config's ``events.weights``. ``user_keys`` / ``item_keys`` fix the row /
     column order (e.g. the paper catalog); rows whose item is not in ``item_keys`` are dropped and counted, rows
     whose user is not in ``user_keys`` raise. Without them the maps are built from the data (sorted unique keys).
+    ``items_are_indices``: ``items`` are already rows of ``item_keys`` (integers, -1 for a paper not in it), as a
+    reader of the database maps them in bulk; this saves a string lookup per row.
     """
     n = len(users)
     if not (len(items) == len(types) == len(timestamps) == n):
@@ -175,7 +187,7 @@ def build_matrix(
             f"{n}, {len(items)}, {len(types)}, {len(timestamps)}"
         )
     weights = event_weights(defaults().events.weights if weights is None else weights)
-    types_arr = np.asarray(types, dtype=object).astype(str) if n else np.zeros(0, dtype=str)
+    types_arr = _strings(types) if n else np.zeros(0, dtype=str)
     known_types = set(KNOWN_TYPES) | set(weights)
     bad = set(np.unique(types_arr).tolist()) - known_types
     if bad:
@@ -184,12 +196,20 @@ def build_matrix(
     if n and not np.all(np.isfinite(ts)):
         raise ValueError("timestamps must be finite")
 
-    user_arr = np.asarray(users, dtype=object)
+    integers = isinstance(users, np.ndarray) and users.dtype.kind in "iu"
+    user_arr = users if integers else np.asarray(users, dtype=object)
     user_map, uidx = _index(user_arr, user_keys)
     if np.any(uidx < 0):
         missing = user_arr[uidx < 0][:5].tolist()
         raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
-    item_map, iidx = _index(np.asarray(items, dtype=object), item_keys)
+    if items_are_indices:
+        if item_keys is None:
+            raise ValueError("items_are_indices needs item_keys")
+        item_map = IdMap(item_keys)
+        iidx = np.asarray(items, dtype=np.int64)
+        iidx = np.where(iidx < len(item_map), iidx, -1)
+    else:
+        item_map, iidx = _index(np.asarray(items, dtype=object), item_keys)
 
     known = iidx >= 0
     n_unknown = int(n - np.count_nonzero(known))
@@ -207,6 +227,13 @@ def build_matrix(
         n_rows_in=n,
         n_rows_unknown_item=n_unknown,
     )
+
+
+def _strings(values: Sequence[str] | np.ndarray) -> np.ndarray:
+    """``values`` as a numpy string array (as given when it already is one)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        return values
+    return np.asarray(values, dtype=object).astype(str)
 
 
 @dataclass

@@ -4,7 +4,9 @@
     .venv/bin/python scripts/benchmark.py --references 0     # a catalog without citation links
 
 It builds a fresh database (SQLite under a temp dir by default, or --database-url for PostgreSQL), fills it in
-bulk with topic-structured synthetic papers and interactions, retrains the model with the real code, then
+bulk with topic-structured synthetic papers and interactions, retrains the model with the real code (``retrain``:
+seconds per stage, peak RSS of the retrain process, and the bare floor: bare ALS and TF-IDF fits on the same data
+timed in the same run, scripts/bench_floor.py), then
 times the real Flask app in process (test client: no network, no gunicorn) on each endpoint (``requests``), then
 over HTTP against gunicorn with 2 workers as `make run` serves it, at concurrency 1 and 8 (``http``: p50/p95/p99,
 req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``events``: batches of 100 events,
@@ -19,7 +21,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -307,35 +308,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint")
     parser.add_argument("--references", type=int, default=10, help="citations per paper, within its topic")
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="without --database-url: SQLite in a temp dir, or a fresh PostgreSQL database created (and dropped) "
+        "on the server PAPERSCOUT_BENCH_POSTGRES names (default: user postgres on 127.0.0.1:5432)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn (HTTP) measurements")
+    parser.add_argument(
+        "--floor-with-features", action="store_true", help="also time bare ALS with the text pseudo-users"
+    )
     args = parser.parse_args(argv)
     if args.papers > 99999 * 600 or min(args.papers, args.users, args.interactions, args.requests) < 1:
         parser.error("sizes must be positive (and papers below 60M)")
     if args.references < 0:
         parser.error("--references must be >= 0")
     return args
-
-
-def retrain(url: str, tmp: str) -> dict:
-    """Retrain as an admin does, in its own process, so the timed process is a plain serving process."""
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "server", "retrain", "--quiet"],
-        env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"retrain failed:\n{proc.stderr[-2000:]}")
-    trained = json.loads(proc.stdout[proc.stdout.index("{") :])
-    return {
-        "seconds": round(time.perf_counter() - started, 2),
-        "counts": trained["counts"],
-        "metrics": trained["metrics"],
-    }
 
 
 def http_figures(args: argparse.Namespace, url: str, tmp: str) -> dict:
@@ -353,11 +344,13 @@ def http_figures(args: argparse.Namespace, url: str, tmp: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from bench_retrain import fresh_postgres, retrain
+
     from server import create_app
 
     rng = np.random.default_rng(args.seed)
-    with tempfile.TemporaryDirectory(prefix="paperscout-bench-") as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+    with tempfile.TemporaryDirectory(prefix="paperscout-bench-") as tmp, fresh_postgres(args) as pg_url:
+        url = args.database_url or pg_url or f"sqlite:///{tmp}/bench.sqlite3"
         app = create_app(
             {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
         )
@@ -368,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
         result["build"] = build(app, args, rng)
-        result["retrain"] = retrain(url, tmp)
+        result["retrain"] = retrain(url, tmp, floor_with_features=args.floor_with_features)
         result["requests"] = measure(app, args, rng)
         app.extensions["paperscout_db"].dispose()
         if not args.no_http:

@@ -39,6 +39,9 @@ class ALSRecommender(Estimator):
         *,
         item_features: sp.spmatrix | None = None,
         show_progress: bool = False,
+        warm_start: ALSRecommender | None = None,
+        iterations: int | None = None,
+        keep_state: bool = False,
     ) -> ALSRecommender:
         """Factorise ``user_items`` (CSR, users x items, confidences > 0).
 
@@ -47,6 +50,11 @@ class ALSRecommender(Estimator):
         ``feature_weight * item_features[:, f]`` (collective matrix factorisation): items that share text get
         nearby factors even when few users connect them. Only item factors are kept; real users are always
         folded in from their rows, so serving is unchanged.
+
+        ``warm_start``: a model fitted with ``keep_state=True`` on a matrix of the same shape (the same users and
+        item features, e.g. all but a holdout of the entries); its factors are the starting point and
+        ``iterations`` (default: the model's) more are run. ``keep_state`` keeps every solver row (real users
+        and feature pseudo-users) for such a continuation.
         """
         self._check_params()
         user_items = _check_user_items(user_items)
@@ -75,11 +83,18 @@ class ALSRecommender(Estimator):
                 factors=self.factors,
                 regularization=self.regularization,
                 alpha=self.alpha,
-                iterations=self.iterations,
+                iterations=int(self.iterations if iterations is None else iterations),
                 random_state=self.random_state,
                 dtype=np.float32,
             )
+            if warm_start is not None:
+                state = getattr(warm_start, "_solver_factors", None)
+                if state is None or (state[0].shape[0], state[1].shape[0]) != user_items.shape:
+                    raise ValueError("warm_start must be fitted with keep_state=True on a matrix of the same shape")
+                # implicit continues from factors that are already set
+                model.user_factors, model.item_factors = state[0].copy(), state[1].copy()
             model.fit(user_items, show_progress=show_progress)
+            self._solver_factors = (model.user_factors, model.item_factors) if keep_state else None
             self.user_factors_ = np.ascontiguousarray(model.user_factors[:n_real_users], dtype=np.float32)
             self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
             self.n_items_ = self.item_factors_.shape[0]

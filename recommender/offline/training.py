@@ -18,9 +18,12 @@ from tqdm.auto import tqdm
 
 from recommender.config import Config, parse_config
 from recommender.interactions import InteractionData, build_matrix, now_seconds
+from recommender.models.collaborative import ALSRecommender
 from recommender.models.content import TextModel
 from recommender.offline.metrics import mean_metrics
+from recommender.offline.stages import InteractionColumns
 from recommender.serving import HybridRecommender, PaperDoc
+from recommender.timing import StageClock
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class TrainResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage (recommender.offline.stages)
 
 
 def holdout_split(
@@ -99,18 +103,25 @@ def evaluate_holdout(
     }
 
 
+# The final ALS continues the holdout model's (fitted on all but the held-out entries) for this many iterations on
+# every entry, instead of a second fit from scratch: ALS is near its fixed point by then, so a few iterations take
+# in the held-out entries (docs/performance.md "Retrain").
+REFIT_ITERATIONS = 3
+
+
 def train(
     papers: Sequence[PaperDoc],
-    interactions: Iterable[tuple[Any, str, str, datetime]],
+    interactions: Iterable[tuple[Any, str, str, datetime]] | InteractionColumns,
     *,
     config: Config | Mapping[str, Any] | None = None,
     now: datetime | None = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Fit text and ALS on the catalog and interaction log, evaluate on a holdout, refit on everything.
+    """Fit text and ALS on the catalog and interaction log, evaluate on a holdout, finish the fit on everything.
 
-    ``interactions`` yields ``(user_id, paper_key, type, occurred_at)``; rows about papers not in ``papers``
-    are dropped (and counted).
+    ``interactions`` yields ``(user_id, paper_key, type, occurred_at)``, or is :class:`InteractionColumns` (the
+    papers given as rows of ``papers``); rows about papers not in ``papers`` are dropped (and counted).
+    ``TrainResult.seconds`` holds the seconds of each stage.
     """
     cfg = parse_config(config)
     if len(papers) == 0:
@@ -118,28 +129,37 @@ def train(
     keys = [p.key for p in papers]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate paper keys in the catalog")
+    clock = StageClock()
     stages = tqdm(total=5, desc="train", disable=not progress, unit="stage")
     try:
         stages.set_postfix_str("interactions")
-        rows = list(interactions)
-        data = _interaction_data(rows, keys, cfg, now_seconds(now))
+        with clock.stage("matrix"):
+            data = _interaction_data(interactions, keys, cfg, now_seconds(now))
         stages.update(1)
 
         stages.set_postfix_str("text")
-        text = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
+        with clock.stage("text"):
+            text = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         stages.update(1)
 
-        metrics = _holdout_metrics(papers, data, text, cfg, stages, progress)
+        metrics, probe_als = _holdout_metrics(papers, data, text, cfg, stages, progress, clock)
 
         stages.set_postfix_str("final fit")
-        model = HybridRecommender(config=cfg).fit(papers, data, text_model=text, show_progress=progress)
+        model = HybridRecommender(config=cfg).fit(
+            papers,
+            data,
+            text_model=text,
+            show_progress=progress,
+            als_options={"warm_start": probe_als, "iterations": REFIT_ITERATIONS} if probe_als is not None else None,
+        )
+        clock.add_all(model.fit_seconds_)
         stages.update(1)
     finally:
         stages.close()
     counts = {
         "papers": len(papers),
         "users": len(data.users),
-        "interactions": len(rows),
+        "interactions": data.n_rows_in,
         "interactions_unknown_paper": data.n_rows_unknown_item,
         "positive_pairs": int(data.matrix.nnz),
         "saved_pairs": int(data.saved.nnz),
@@ -147,20 +167,28 @@ def train(
         "vocabulary": len(text.vectorizer_.vocabulary_),
     }
     log.info("trained hybrid model: %s; metrics %s", counts, metrics)
-    return TrainResult(model=model, metrics=metrics, counts=counts, config=cfg.to_dict())
+    return TrainResult(model=model, metrics=metrics, counts=counts, config=cfg.to_dict(), seconds=clock.rounded())
 
 
-def _interaction_data(rows: list[Any], keys: list[str], cfg: Config, now_s: float) -> InteractionData:
-    """The confidence matrix of the log ``rows`` over the catalog ``keys``."""
-    if rows:
-        try:
-            users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}") from exc
+def _interaction_data(
+    interactions: Iterable[Any] | InteractionColumns, keys: list[str], cfg: Config, now_s: float
+) -> InteractionData:
+    """The confidence matrix of the log ``interactions`` over the catalog ``keys``."""
+    as_indices = isinstance(interactions, InteractionColumns)
+    if as_indices:
+        users, items, types, times = interactions.users, interactions.items, interactions.types, interactions.times
     else:
+        rows = list(interactions)
+        if rows:
+            try:
+                users, items, types, times = (np.asarray(col, dtype=object) for col in zip(*rows, strict=True))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"interactions must be (user_id, paper_key, type, occurred_at) tuples: {exc}") from exc
+        else:
+            users = items = types = times = np.zeros(0, dtype=object)
+    if not len(users):
         # A fresh catalog: a text-only model serves "similar to what you saved" from the first save on.
         log.warning("no interactions yet: training the text model only")
-        users = items = types = times = np.zeros(0, dtype=object)
     data = build_matrix(
         users,
         items,
@@ -170,27 +198,36 @@ def _interaction_data(rows: list[Any], keys: list[str], cfg: Config, now_s: floa
         half_life_days=cfg.events.half_life_days,
         now=now_s,
         item_keys=keys,
+        items_are_indices=as_indices,
     )
-    if rows and data.matrix.nnz == 0:
+    if len(users) and data.matrix.nnz == 0:
         raise ValueError(
-            f"nothing to train on: no positive interactions among {len(rows)} rows "
+            f"nothing to train on: no positive interactions among {len(users)} rows "
             f"({data.n_rows_unknown_item} about papers not in the catalog)"
         )
     return data
 
 
 def _holdout_metrics(
-    papers: Sequence[PaperDoc], data: InteractionData, text: TextModel, cfg: Config, stages: Any, progress: bool
-) -> dict[str, Any]:
-    """Fit on all but a holdout of each user's items and measure the held-out items (two stages)."""
+    papers: Sequence[PaperDoc],
+    data: InteractionData,
+    text: TextModel,
+    cfg: Config,
+    stages: Any,
+    progress: bool,
+    clock: StageClock,
+) -> tuple[dict[str, Any], ALSRecommender | None]:
+    """Fit on all but a holdout of each user's items and measure the held-out items (two stages). Returns the
+    metrics and the holdout model's ALS (kept so the final fit continues it; None without a holdout)."""
     stages.set_postfix_str("holdout fit")
     ev = cfg.evaluation
-    train_m, test_m = holdout_split(data.matrix, float(ev.holdout_fraction), random_state=ev.random_state)
+    with clock.stage("holdout_split"):
+        train_m, test_m = holdout_split(data.matrix, float(ev.holdout_fraction), random_state=ev.random_state)
     metrics: dict[str, Any] = {"holdout_fraction": float(ev.holdout_fraction)}
     if not (test_m.nnz and train_m.nnz):
         log.warning("no user has >= 2 positive items: skipping the holdout evaluation")
         stages.update(2)
-        return metrics
+        return metrics, None
     held = InteractionData(
         matrix=train_m,
         saved=_mask(data.saved, train_m),
@@ -200,14 +237,18 @@ def _holdout_metrics(
     )
     # the probe ranks catalog papers only: a cold-start scorer would cost its fit and change nothing
     probe_cfg = dataclasses.replace(cfg, cold_start=dataclasses.replace(cfg.cold_start, enabled=False))
-    probe = HybridRecommender(config=probe_cfg).fit(papers, held, text_model=text, show_progress=progress)
+    probe = HybridRecommender(config=probe_cfg).fit(
+        papers, held, text_model=text, show_progress=progress, als_options={"keep_state": True}
+    )
+    clock.add_all({k: v for k, v in probe.fit_seconds_.items() if k != "cold_start"}, prefix="holdout_")
     stages.update(1)
     stages.set_postfix_str("evaluate")
-    metrics.update(
-        evaluate_holdout(probe, held, test_m, k=int(ev.k), max_users=ev.max_users, random_state=ev.random_state)
-    )
+    with clock.stage("holdout_evaluate"):
+        metrics.update(
+            evaluate_holdout(probe, held, test_m, k=int(ev.k), max_users=ev.max_users, random_state=ev.random_state)
+        )
     stages.update(1)
-    return metrics
+    return metrics, probe.als_
 
 
 def _mask(matrix: sp.csr_matrix, keep: sp.csr_matrix) -> sp.csr_matrix:

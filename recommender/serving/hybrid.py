@@ -35,6 +35,7 @@ from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
 from recommender.serving.similar import similar
 from recommender.serving.types import HistoryEvent, PaperDoc, Recommendation, UserSignals
 from recommender.serving.user_state import UserState
+from recommender.timing import StageClock
 
 
 def _reader_threshold(value: object, where: str) -> int:
@@ -59,10 +60,12 @@ class HybridRecommender(batch.BatchScoring):
         *,
         text_model: TextModel | None = None,
         show_progress: bool = False,
+        als_options: Mapping[str, Any] | None = None,
     ) -> HybridRecommender:
         """Fit on the catalog ``papers`` and ``data`` (built with ``item_keys`` = the paper keys, in order).
 
         ``text_model``, when given, must already be fitted on the same papers (it is reused as is).
+        ``als_options``: more keywords of :meth:`ALSRecommender.fit`. ``fit_seconds_``: seconds per part.
         """
         cfg = parse_config(self.config)
         if len(papers) == 0:
@@ -70,21 +73,25 @@ class HybridRecommender(batch.BatchScoring):
         keys = [p.key for p in papers]
         if len(data.items) != len(keys) or data.items.keys.tolist() != keys:
             raise ValueError("data.items must be the paper keys in catalog order (build_matrix(item_keys=...))")
+        clock = StageClock()
         if text_model is None:
-            text_model = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
+            with clock.stage("text"):
+                text_model = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
         als = cooc = None
         if data.matrix.nnz:
-            als = ALSRecommender(**cfg.als.to_dict()).fit(
-                data.matrix, item_features=text_model.item_vectors_, show_progress=show_progress
-            )
-            cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
+            options = {"item_features": text_model.item_vectors_, "show_progress": show_progress, **(als_options or {})}
+            with clock.stage("als"):
+                als = ALSRecommender(**cfg.als.to_dict()).fit(data.matrix, **options)
+            with clock.stage("cooccurrence"):
+                cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
-        return model.with_cold_start(
-            cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
-        )
+        with clock.stage("cold_start"):
+            scorer = cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
+        model.fit_seconds_ = clock.seconds
+        return model.with_cold_start(scorer)
 
     @classmethod
     def from_parts(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from server.models import CHOICE_EVENTS, PROVENANCE_CLIENT, TRACKING_EVENTS, Interaction, User
 from server.schemas import EventSchema
+from server.services.event_fast import load_event
 from server.services.papers import PaperMeta, fold_metas, upsert_papers
 from server.services.sql import chunks, insert_for, lock_per_key, write_isolating_refusals
 from server.services.state import apply_action
@@ -45,7 +46,7 @@ def ingest_events(session: Session, user: User, raw_events: list[Any]) -> BatchR
             result.rejected.append({"index": index, "errors": {"_schema": ["An event must be a JSON object."]}})
             continue
         try:
-            event = _event_schema.load(raw)
+            event = load_event(raw) or _event_schema.load(raw)
         except ValidationError as exc:
             result.rejected.append({"index": index, "errors": exc.normalized_messages()})
             continue

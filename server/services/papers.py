@@ -209,6 +209,21 @@ def _meta_params(meta: PaperMeta) -> dict[str, Any]:
     return {f"new_{name}": value for name, value in values.items()}
 
 
+def _describes(meta: PaperMeta) -> bool:
+    """Whether a client's ``meta`` (within client limits: no URL) holds anything ``fill`` could write."""
+    fields = (meta.title, meta.abstract, meta.authors, meta.keywords, meta.references, meta.published_at, meta.source)
+    return any(fields) or meta.url is not None
+
+
+def _load_ids(session: Session, keys: list[str]) -> dict[str, tuple[int, str]]:
+    """key -> (id, provenance) of the stored papers among ``keys``."""
+    found: dict[str, tuple[int, str]] = {}
+    for part in chunks(keys):
+        query = select(Paper.key, Paper.id, Paper.provenance).where(Paper.key.in_(part))
+        found.update({key: (paper_id, prov) for key, paper_id, prov in session.execute(query)})
+    return found
+
+
 def _load(session: Session, keys: list[str]) -> dict[str, Paper]:
     found: dict[str, Paper] = {}
     for part in chunks(keys):
@@ -278,12 +293,19 @@ def upsert_papers(session: Session, metas: dict[str, PaperMeta], provenance: str
     if not is_authoritative(provenance):
         metas = {key: meta.within_client_limits() for key, meta in metas.items()}
     keys = sorted(metas)
-    existing = _load(session, keys)
-    missing = [k for k in keys if k not in existing]
+    found = _load_ids(session, keys)
+    missing = [k for k in keys if k not in found]
     ids = _insert_new(session, metas, missing, provenance) if missing else {}
     lost_race = [k for k in missing if k not in ids]
     if lost_race:
-        existing.update(_load(session, lost_race))
-    _update_existing(session, metas, existing, provenance)
-    ids.update({key: paper.id for key, paper in existing.items()})
+        found.update(_load_ids(session, lost_race))
+    # Whole rows only where an update may follow: a client only fills empty fields of papers clients created,
+    # so a paper of the catalog, or one named by its key alone, costs an id lookup, not an ORM object.
+    authoritative = is_authoritative(provenance)
+    updatable = [
+        k for k in sorted(found) if authoritative or (found[k][1] == PROVENANCE_CLIENT and _describes(metas[k]))
+    ]
+    if updatable:
+        _update_existing(session, metas, _load(session, updatable), provenance)
+    ids.update({key: paper_id for key, (paper_id, _) in found.items()})
     return ids

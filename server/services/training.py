@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Float, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from recommender import load_config, store, train
+from recommender import PaperDoc, load_config, store, train
+from recommender.offline.stages import InteractionColumns
+from recommender.timing import StageClock
 from server.db import db
 from server.models import Interaction, ModelVersion, Paper
 from server.services import erasure
@@ -36,13 +38,44 @@ class RetrainBusy(RuntimeError):
     """Another retrain holds the model directory."""
 
 
-def _interactions(session: Session) -> Iterator[tuple[int, str, str, datetime]]:
-    query = (
-        select(Interaction.user_id, Paper.key, Interaction.type, Interaction.occurred_at)
-        .join(Paper, Paper.id == Interaction.paper_id)
-        .execution_options(yield_per=20000)
-    )
-    yield from session.execute(query)
+READ_CHUNK = 50_000  # rows per fetch: columns are converted to arrays a chunk at a time
+
+
+def _interactions(session: Session, paper_ids: np.ndarray) -> InteractionColumns:
+    """The whole log as arrays, streamed in chunks; papers as rows of the catalog read in ``paper_ids`` order
+    (sorted), -1 for any other. Times are read as text on SQLite (its storage) and parsed in bulk, as epoch
+    seconds on PostgreSQL, so no row becomes a Python datetime."""
+    if session.get_bind().dialect.name == "sqlite":
+        when = cast(Interaction.occurred_at, String)
+    else:
+        when = cast(func.extract("epoch", Interaction.occurred_at), Float)
+    query = select(Interaction.user_id, Interaction.paper_id, Interaction.type, when)
+    result = session.execute(query.execution_options(yield_per=READ_CHUNK))
+    chunks = []
+    for part in result.partitions():
+        users, papers, types, times = zip(*part, strict=True)
+        at = np.searchsorted(paper_ids, np.asarray(papers, dtype=np.int64))
+        found = paper_ids[np.minimum(at, len(paper_ids) - 1)] == papers if len(paper_ids) else np.zeros(len(at), bool)
+        if isinstance(times[0], str):
+            seconds = np.asarray(times, dtype="datetime64[us]").astype(np.int64) / 1e6
+        else:
+            seconds = np.asarray(times, dtype=np.float64)
+        chunks.append(
+            InteractionColumns(
+                np.asarray(users, dtype=np.int64), np.where(found, at, -1), np.asarray(types, dtype=str), seconds
+            )
+        )
+    return InteractionColumns.concatenate(chunks)
+
+
+def _papers(session: Session) -> tuple[list[PaperDoc], np.ndarray]:
+    """The catalog in id order, and the ids."""
+    query = select(Paper.id, *PAPER_DOC_COLUMNS).order_by(Paper.id).execution_options(yield_per=READ_CHUNK)
+    docs, ids = [], []
+    for part in session.execute(query).partitions():
+        ids.append(np.fromiter((row[0] for row in part), dtype=np.int64, count=len(part)))
+        docs.extend(paper_doc(row) for row in part)
+    return docs, (np.concatenate(ids) if ids else np.zeros(0, np.int64))
 
 
 def reconcile_versions(session: Session, root: Path) -> list[str]:
@@ -95,6 +128,7 @@ def run_retrain(*, progress: bool = True, config_path: Path | None = None, wait:
 
 def _retrain_locked(root: Path, *, progress: bool, config_path: Path | None) -> dict[str, Any]:
     started = time.perf_counter()
+    clock = StageClock()
     session = db.session
     read_erasures = erasure.reader(current_app.extensions["paperscout_db"].new_session)
     removed = store.remove_temporaries(root)
@@ -105,21 +139,22 @@ def _retrain_locked(root: Path, *, progress: bool, config_path: Path | None) -> 
     config = load_config(config_path)
     # Read before the interactions: every erasure up to it has its rows deleted from what we read next.
     erased_through = erasure.last_erasure(session)
-    papers = [
-        paper_doc(row)
-        for row in session.execute(select(*PAPER_DOC_COLUMNS).order_by(Paper.id).execution_options(yield_per=20000))
-    ]
-    rows = list(_interactions(session))
-    session.rollback()  # end the read transaction before the long fit
+    with clock.stage("read"):
+        papers, paper_ids = _papers(session)
+        rows = _interactions(session, paper_ids)
+        session.rollback()  # end the read transaction before the long fit
     result = train(papers, rows, config=config, progress=progress)
-    version = store.save(
-        result.model,
-        root,
-        counts=result.counts,
-        metrics=result.metrics,
-        make_current=False,
-        erased_through=erased_through,
-    )
+    clock.add_all(result.seconds)
+    del rows
+    with clock.stage("write"):
+        version = store.save(
+            result.model,
+            root,
+            counts=result.counts,
+            metrics=result.metrics,
+            make_current=False,
+            erased_through=erased_through,
+        )
     erasure.purge_versions(root, read_erasures)  # users erased while we trained
     path = root / store.VERSIONS / version
     session.add(_row(version, path, store.read_manifest(path)))
@@ -129,6 +164,7 @@ def _retrain_locked(root: Path, *, progress: bool, config_path: Path | None) -> 
     return {
         "version": version,
         "seconds": round(time.perf_counter() - started, 2),
+        "stages": clock.rounded(),
         "counts": result.counts,
         "metrics": result.metrics,
     }

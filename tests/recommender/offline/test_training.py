@@ -5,6 +5,8 @@ import pytest
 import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG
 
+from recommender.models import ALSRecommender
+from recommender.offline.stages import InteractionColumns
 from recommender.offline.training import holdout_split, train
 from recommender.serving import HistoryEvent, PaperDoc
 
@@ -62,3 +64,40 @@ def test_holdout_split_hides_a_fraction_per_user():
     assert np.all(held <= np.maximum(1, np.floor(lengths * 0.2)))
     with pytest.raises(ValueError, match="fraction"):
         holdout_split(m, 1.5)
+
+
+def test_train_reports_seconds_per_stage(trained):
+    stages = {"matrix", "text", "holdout_split", "holdout_als", "holdout_evaluate", "als", "cooccurrence", "cold_start"}
+    assert stages <= set(trained.seconds)
+    assert all(v >= 0 for v in trained.seconds.values())
+
+
+def test_columns_give_the_same_model_as_tuples(papers, interactions):
+    keys = [p.key for p in papers]
+    users = sorted({u for u, *_ in interactions})
+    # integer user ids, as the server reads them: the same users in the same (string) order
+    number = {u: 100 + i for i, u in enumerate(users)}
+    columns = InteractionColumns(
+        users=np.array([number[u] for u, *_ in interactions], dtype=np.int64),
+        items=np.array([keys.index(k) for _, k, *_ in interactions], dtype=np.int64),
+        types=np.array([t for *_, t, _ in interactions]),
+        times=np.array([at.timestamp() for *_, at in interactions]),
+    )
+    renamed = [(number[u], k, t, at) for u, k, t, at in interactions]
+    a = train(papers, renamed, config=TEST_CONFIG, now=NOW)
+    b = train(papers, columns, config=TEST_CONFIG, now=NOW)
+    assert a.counts == b.counts and a.metrics == b.metrics
+    np.testing.assert_allclose(a.model.als_.item_factors_, b.model.als_.item_factors_, rtol=1e-5, atol=1e-6)
+    assert a.model.user_keys_.tolist() == b.model.user_keys_.tolist()
+
+
+def test_warm_start_needs_the_same_shape(trained):
+    data = sp.random(5, trained.model.n_items, density=0.5, format="csr", random_state=0)
+    als = ALSRecommender(factors=2, iterations=2, random_state=0, feature_weight=0.0)
+    cold = ALSRecommender(factors=2, iterations=2, random_state=0, feature_weight=0.0).fit(data)
+    with pytest.raises(ValueError, match="keep_state"):
+        als.fit(data, warm_start=cold)
+    kept = ALSRecommender(factors=2, iterations=2, random_state=0, feature_weight=0.0).fit(data, keep_state=True)
+    with pytest.raises(ValueError, match="same shape"):
+        als.fit(sp.vstack([data, data]).tocsr(), warm_start=kept)
+    assert als.fit(data, warm_start=kept, iterations=1).item_factors_.shape == kept.item_factors_.shape
