@@ -28,7 +28,7 @@ from recommender.definitions import WINDOW_LABELS
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
-from recommender.serving import batch, cold_start, reasons, user_state
+from recommender.serving import batch, candidate_index, cold_start, reasons, user_state
 from recommender.serving.blend import COMPONENTS, blend, with_evidence
 from recommender.serving.candidates import candidate_keys, candidate_vectors, component_scores
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
@@ -82,6 +82,7 @@ class HybridRecommender(batch.BatchScoring):
             cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        model.candidate_index_ = candidate_index.build(cfg, als.item_factors_ if als is not None else None)
         return model.with_cold_start(
             cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
         )
@@ -143,6 +144,7 @@ class HybridRecommender(batch.BatchScoring):
         # the user of each row of saves_, as strings (erasure requests name users by their id)
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
+        self.candidate_index_: dict[float, Any] | None = None  # ALS ANN indexes by cf_item_norm (candidate_index)
         return self.with_cold_start(None)
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:

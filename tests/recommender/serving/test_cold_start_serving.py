@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from legacy_store import to_npz_layout
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store, store_files
@@ -112,7 +113,7 @@ def test_round_trip_without_the_cold_start_scorer(no_cold_model, tmp_path):
 def test_a_version_older_than_the_scorer_ranks_new_papers_by_text_as_before(model, no_cold_model, tmp_path):
     version = store.save(model, tmp_path)
     directory = tmp_path / "versions" / version
-    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest = to_npz_layout(directory)
     for name in ("cold_start", "cold_start_spaces"):
         (directory / manifest["files"].pop(name)).unlink()
     del manifest["config"]["cold_start"]

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from legacy_store import to_npz_layout
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store
@@ -79,6 +80,7 @@ def test_readers_of_reason_needs_k_readers_of_the_pair(lively):
 
 def test_a_version_without_support_counts_never_says_readers_of(lively, tmp_path):
     version = store.save(lively, tmp_path)
+    to_npz_layout(tmp_path / "versions" / version)
     path = tmp_path / "versions" / version / "cooccurrence.npz"
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files if k != "support"}
