@@ -219,7 +219,7 @@ def load(path: str | Path) -> HybridRecommender:
         user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
     model.with_cold_start(load_cold_start(path, files, als.item_factors_ if als is not None else None))
-    model.candidate_index_ = candidate_index.read(path, manifest, len(keys))
+    model.candidate_index_ = candidate_index.read(path, manifest, als.item_factors_ if als is not None else None)
     model.manifest_ = manifest
     model.erased_through_ = erased_through
     return model

@@ -144,7 +144,7 @@ class HybridRecommender(batch.BatchScoring):
         # the user of each row of saves_, as strings (erasure requests name users by their id)
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
-        self.candidate_index_: dict[float, Any] | None = None  # ALS ANN indexes by cf_item_norm (candidate_index)
+        self.candidate_index_: candidate_index.AlsCandidateIndex | None = None  # set by fit or the store
         return self.with_cold_start(None)
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:

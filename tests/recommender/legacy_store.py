@@ -22,7 +22,7 @@ def to_npz_layout(directory: Path) -> dict:
             path.unlink()
         np.savez(directory / f"{part}.npz", **arrays)
         manifest["files"][part] = f"{part}.npz"
-    for index in manifest.pop("candidate_index", {}).get("als", []):
-        (directory / index["file"]).unlink()
+    for name in manifest.pop("candidate_index", {}).values():
+        (directory / name).unlink()
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return manifest
