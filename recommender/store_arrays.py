@@ -12,8 +12,10 @@ written before it); :func:`read_part` reads either.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,3 +53,22 @@ def _mapped(path: Path) -> np.ndarray:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError:  # an empty array: no data to map
         return np.load(path, allow_pickle=False)
+
+
+def to_npz_layout(directory: Path) -> dict[str, Any]:
+    """Rewrite the version in ``directory`` in place in the layout versions had before this module: every part
+    in one ``.npz``, no candidate index (for benchmarks against that layout and tests of backward
+    compatibility; never on a version being served). Returns the new manifest."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    for part, entry in list(manifest["files"].items()):
+        if not entry.endswith(f".*{SUFFIX}"):
+            continue
+        arrays = {name: np.array(value) for name, value in read_part(directory, entry).items()}
+        for path in directory.glob(entry):
+            path.unlink()
+        np.savez(directory / f"{part}.npz", **arrays)
+        manifest["files"][part] = f"{part}.npz"
+    for name in manifest.pop("candidate_index", {}).values():
+        (directory / name).unlink()
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return manifest

@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from legacy_store import to_npz_layout
 from synthetic_papers import NOW
 
 from recommender import store
 from recommender.serving import HistoryEvent
-from recommender.store_arrays import read_part, write_part
+from recommender.store_arrays import read_part, to_npz_layout, write_part
 
 HISTORY = [HistoryEvent("g1", "save", NOW - timedelta(days=2)), HistoryEvent("p2", "open", NOW)]
 

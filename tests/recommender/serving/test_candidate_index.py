@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from legacy_store import to_npz_layout
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store
@@ -16,6 +15,7 @@ from recommender.models import ALSRecommender
 from recommender.models.ann import VectorIndex
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent, candidate_index
+from recommender.store_arrays import to_npz_layout
 
 pytest.importorskip("usearch")
 

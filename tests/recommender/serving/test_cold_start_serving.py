@@ -5,13 +5,13 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from legacy_store import to_npz_layout
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store, store_files
 from recommender.config import merge_config
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent, PaperDoc
+from recommender.store_arrays import to_npz_layout
 
 GRAPH_NEW = PaperDoc("arxiv:g-new", "Graph neural networks with message passing for link prediction", "graph nodes")
 PROTEIN_NEW = PaperDoc("arxiv:p-new", "Protein structure prediction and folding", "protein residues")

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from legacy_store import to_npz_layout
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent
+from recommender.store_arrays import to_npz_layout
 
 COUNTED = re.compile(r"(\d+) readers?\b|^A reader who")
 HISTORIES = [("g1", "g2", "g4"), ("g1",), ("p0", "p3"), ("p1", "p5", "p7", "p9"), ("g3", "p2")]
