@@ -153,6 +153,8 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         title_offsets=title_off,
     )
     text_arrays = {"idf": model.text_.idf, **csr_parts("vectors", model.text_.item_vectors_)}
+    if model.text_.item_terms_ is not None:  # the inverted index of large catalogs
+        text_arrays.update(csr_parts("terms", model.text_.item_terms_))
     files["text"] = write_part(directory, "text", text_arrays)
     with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
         json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
@@ -195,6 +197,8 @@ def load(path: str | Path) -> HybridRecommender:
         vocabulary = json.load(fh)
     arrays = read_part(path, files["text"])
     text = TextModel.from_arrays(vocabulary, arrays["idf"], csr_from(arrays, "vectors"), **manifest["params"]["text"])
+    if "terms_data" in arrays:
+        text.with_inverted_index(csr_from(arrays, "terms"))
     saves, user_keys, erased_through = read_saves(path / files["saves"])
     als = None
     if "als" in files:

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     assert index is not None, "the candidate index was not built (is usearch installed?)"
     popular = np.argsort(-lib.popularity_)[: args.trending]
     trending = {str(model.item_ids_.keys[i]): float(lib.popularity_[i]) for i in popular}
-    users = sample_users(data.eval_users(), args.users, args.seed)
+    users = sample_users(data.eval_users, args.users, args.seed)
     k = max(RECALL_KS)
     result: dict = {"P": args.P, "users": len(users), "ann_expansion": args.expansion, "fit_seconds": lib.fit_seconds}
     for name, idx in (("exact", None), ("ann", index)):

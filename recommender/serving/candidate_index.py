@@ -78,6 +78,15 @@ def build(cfg: Config, item_factors: np.ndarray | None) -> AlsCandidateIndex | N
     return index
 
 
+def prepare(model: HybridRecommender) -> None:
+    """At training: the ALS candidate index and the text model's inverted index (:meth:`TextModel.top_n`), when
+    the catalog reaches ``candidates.ann_min_items``."""
+    cfg, als = model.config_, model.als_
+    model.candidate_index_ = build(cfg, als.item_factors_ if als is not None else None)
+    if model.n_items >= int(cfg.candidates.ann_min_items):
+        model.text_.with_inverted_index()
+
+
 def write(index: AlsCandidateIndex | None, directory: Path) -> dict[str, Any]:
     """Save the index into a version directory; returns the manifest entry ({} without an index)."""
     if index is None:

@@ -82,7 +82,7 @@ class HybridRecommender(batch.BatchScoring):
             cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
-        model.candidate_index_ = candidate_index.build(cfg, als.item_factors_ if als is not None else None)
+        candidate_index.prepare(model)
         return model.with_cold_start(
             cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
         )

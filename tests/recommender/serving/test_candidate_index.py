@@ -122,3 +122,24 @@ def test_an_index_that_does_not_fit_is_ignored(forced, tmp_path):
     loaded = store.load(directory)
     assert loaded.candidate_index_ is None
     assert _lists(loaded) == _lists(_exact(forced))
+
+
+def test_text_inverted_index_gives_the_exact_top_n(forced, model):
+    assert forced.text_.item_terms_ is not None and model.text_.item_terms_ is None
+    plain = copy.copy(forced.text_)
+    plain.item_terms_ = None
+    rows = forced.text_.item_vectors_
+    for items in ([0, 1], [5, 17, 20], [3]):
+        profile = forced.text_.profile(rows[items], np.ones(len(items)))
+        for exclude in (None, np.array(items)):
+            got = forced.text_.top_n(profile, 7, exclude=exclude)
+            want = plain.top_n(profile, 7, exclude=exclude)
+            assert got[0].tolist() == want[0].tolist()
+            np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+
+
+def test_store_round_trip_keeps_the_text_inverted_index(forced, tmp_path):
+    store.save(forced, tmp_path)
+    loaded = store.load_current(tmp_path)
+    assert loaded.text_.item_terms_ is not None
+    assert (loaded.text_.item_terms_ != forced.text_.item_terms_).nnz == 0
