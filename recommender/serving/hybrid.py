@@ -293,7 +293,7 @@ class HybridRecommender(batch.BatchScoring):
         pos = state.pos_idx
         return UserSignals(
             user_factor=self.als_.fold_in(pos, state.pos_conf) if self.als_ is not None and len(pos) else None,
-            cooc_scores=self.cooccurrence_.catalog_scores(pos) if self.cooccurrence_ is not None and len(pos) else None,
+            cooc_scores=self.cooccurrence_.history_scores(pos) if self.cooccurrence_ is not None and len(pos) else None,
             profile=user_state.text_profile(self, state),
         )
 
