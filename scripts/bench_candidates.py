@@ -4,7 +4,8 @@
 Builds a model from parts (no training): clustered random ALS item factors, sparse TF-IDF-like text vectors
 (each paper's words from its topic plus a Zipf-distributed common vocabulary), co-occurrence neighbours within
 the topic. Times, per user, the bare full-catalog operations (ALS top-n, text top-n) and a whole in-process
-``recommend``, exact and with the ANN candidates; reports medians and the recall of the ANN top-n against the
+``recommend``, exact (full-catalog ALS and text top-n) and with the candidate indexes (ANN for ALS, the inverted
+index for text); reports medians and the recall of the ANN top-n against the
 exact top-n (for every ``cf_item_norm`` power the blends use). Prints JSON.
 
     python scripts/bench_candidates.py --items 100000 --users 100
@@ -117,7 +118,9 @@ def _median_ms(values: list[float]) -> float:
 
 def measure(model: HybridRecommender, users: list[list[HistoryEvent]]) -> dict:
     indexes = model.candidate_index_
-    times: dict[str, list[float]] = {k: [] for k in ("als_exact", "als_ann", "text_exact", "exact", "ann")}
+    terms = model.text_.item_terms_
+    keys = ("als_exact", "als_ann", "text_exact", "text_inverted", "exact", "ann")
+    times: dict[str, list[float]] = {k: [] for k in keys}
     recall: dict[str, list[float]] = {}
     same_top20 = []
     for history in users:
@@ -134,17 +137,19 @@ def measure(model: HybridRecommender, users: list[list[HistoryEvent]]) -> dict:
             times["als_exact"].append(t1 - t0)
             times["als_ann"].append(t2 - t1)
             recall.setdefault(f"cf_item_norm={power:g}", []).append(len(np.intersect1d(exact, approx)) / len(exact))
-        t0 = time.perf_counter()
-        model.text_.top_n(signals.profile, 200, exclude=state.excluded_idx)
-        times["text_exact"].append(time.perf_counter() - t0)
+        for name, inverted in (("text_exact", None), ("text_inverted", terms)):
+            model.text_.item_terms_ = inverted
+            t0 = time.perf_counter()
+            model.text_.top_n(signals.profile, 200, exclude=state.excluded_idx)
+            times[name].append(time.perf_counter() - t0)
         lists = {}
-        for name, idx in (("exact", None), ("ann", indexes)):
-            model.candidate_index_ = idx
+        for name, idx, inverted in (("exact", None, None), ("ann", indexes, terms)):
+            model.candidate_index_, model.text_.item_terms_ = idx, inverted
             t0 = time.perf_counter()
             lists[name] = [r.key for r in model.recommend(history, n=20, now=NOW)]
             times[name].append(time.perf_counter() - t0)
         same_top20.append(len(set(lists["exact"]) & set(lists["ann"])) / 20)
-    model.candidate_index_ = indexes
+    model.candidate_index_, model.text_.item_terms_ = indexes, terms
     return {
         "median_ms": {k: _median_ms(v) for k, v in times.items()},
         "ann_recall_at_200": {k: round(float(np.mean(v)), 4) for k, v in recall.items()},
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     model, topic = synthetic_model(args, rng)
     built = time.perf_counter()
-    model.candidate_index_ = candidate_index.build(model.config_, model.als_.item_factors_)
+    candidate_index.prepare(model)
     indexed = time.perf_counter()
     users = histories(args, rng, topic)
     model.recommend(users[0], n=20, now=NOW)  # warm-up (imports, caches)

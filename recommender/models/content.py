@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from recommender.models.base import Estimator
-from recommender.models.collaborative import top_n_indices
+from recommender.models.collaborative import positions_in_sorted, top_n_indices
 
 log = logging.getLogger(__name__)
 
@@ -334,10 +334,8 @@ class TextModel(Estimator):
             row = sp.csr_matrix(profile, dtype=np.float32) @ self.item_terms_
             row.sort_indices()  # ties then break by catalog index, as over the whole catalog
             touched = row.indices.astype(np.int64)
-            local_exclude = None
-            if exclude is not None and len(exclude):
-                local_exclude = np.flatnonzero(np.isin(touched, exclude))
-            idx, sc = top_n_indices(row.data * self.item_weights_[touched], n, local_exclude)
+            skip = positions_in_sorted(touched, exclude)
+            idx, sc = top_n_indices(row.data * self.item_weights_[touched], n, skip)
             keep = sc > 0
             return touched[idx[keep]], sc[keep]
         scores = self.catalog_scores(profile)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.base import Estimator
-from recommender.models.collaborative import top_n_indices
+from recommender.models.collaborative import positions_in_sorted, top_n_indices
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class ItemCooccurrence(Estimator):
         """Indices of the ``n`` items with the best positive ``scores`` (from :meth:`catalog_scores` or
         :meth:`history_scores`), best first."""
         if isinstance(scores, HistoryScores):
-            skip = None if exclude is None else np.flatnonzero(np.isin(scores.items, exclude))
+            skip = positions_in_sorted(scores.items, exclude)
             best = top_n_indices(scores.scores, int(n), skip)[0]
             return scores.items[best[scores.scores[best] > 0]]
         best = top_n_indices(scores, int(n), exclude)[0]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recommender.models import ALSRecommender, ann
-from recommender.models.collaborative import top_n_indices
+from recommender.models.collaborative import positions_in_sorted, top_n_indices
 
 if TYPE_CHECKING:
     from recommender.config import Config
@@ -60,7 +60,7 @@ class AlsCandidateIndex:
         near = self.index_.search(user_factor, SEARCH_FACTOR * n, expansion=expansion, exclude=exclude)
         pool = np.union1d(near, self.by_norm_[: NORM_FACTOR * n])
         scores = als.score(user_factor, pool, item_norm_power=norm_power)
-        best = top_n_indices(scores, n, np.flatnonzero(np.isin(pool, exclude)))[0]
+        best = top_n_indices(scores, n, positions_in_sorted(pool, exclude))[0]  # pool: ascending (union1d)
         return pool[best]
 
 
