@@ -6,15 +6,18 @@ Layout::
     <root>/versions/<version-id>/
         manifest.json                   version, created_at, config, blend weights, counts, metrics, files
         items.npz                       item keys and titles (utf-8 blobs + offsets)
-        als.npz                         ALS item factors (absent when the model has no CF part)
-        text.npz, text_vocabulary.json  idf + L2-normalised item vectors (CSR parts); vocabulary
+        als.*.npy                       ALS item factors (absent when the model has no CF part)
+        text.*.npy, text_vocabulary.json  idf, item vectors (CSR; + transpose in large catalogs); vocabulary
         saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons, the
                                         user key of each row and ``erased_through`` (see :func:`purge_users`)
-        cooccurrence.npz                item x item co-occurrence neighbours (CSR parts) and the number of
+        cooccurrence.*.npy              item x item co-occurrence neighbours (CSR parts) and the number of
                                         readers behind each (``support``); absent with no CF part
-        cold_start.npz, cold_start.json the cold-start scorer for papers added after training: per text space
+        cold_start.*.npy, .json         the cold-start scorer for papers added after training: per text space
                                         idf + catalog vectors; components and vocabularies (absent when
                                         disabled, without CF, or in versions older than it)
+        ann_als.usearch                 the ALS candidate index (large catalogs only; serving/candidate_index)
+
+``*.npy`` parts are memory-mapped, shared by all workers (:mod:`~recommender.store_arrays`); older .npz parts load too.
 
 A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
 flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
