@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,6 +99,8 @@ class TextModel(Estimator):
     """
 
     section = "text"
+    # above this share of the catalog's non-zeros (profiles of very common words), the plain mat-vec is cheaper
+    inverted_max_share: ClassVar[float] = 0.25
     fitted_attribute = "vectorizer_"
     max_features: int | None
     min_df: int | float
@@ -328,10 +331,11 @@ class TextModel(Estimator):
         self, profile: sp.spmatrix, n: int, *, exclude: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` catalog item indices and cosine scores for a profile (or any 1 x V vector)."""
-        if self.item_terms_ is not None:
+        profile = sp.csr_matrix(profile, dtype=np.float32)
+        if self.item_terms_ is not None and self._postings_share(profile) <= self.inverted_max_share:
             # only papers sharing a term with the profile can score above 0; over real profiles their postings
-            # were a small share of the catalog's (7.5% on citeulike-a), so this reads a fraction of it
-            row = sp.csr_matrix(profile, dtype=np.float32) @ self.item_terms_
+            # were a small share of the catalog's (median 7.5% on citeulike-a), so this reads a fraction of it
+            row = profile @ self.item_terms_
             row.sort_indices()  # ties then break by catalog index, as over the whole catalog
             touched = row.indices.astype(np.int64)
             skip = positions_in_sorted(touched, exclude)
@@ -342,6 +346,11 @@ class TextModel(Estimator):
         idx, sc = top_n_indices(scores, n, exclude)
         keep = sc > 0
         return idx[keep], sc[keep]
+
+    def _postings_share(self, profile: sp.csr_matrix) -> float:
+        """The share of the catalog's non-zeros that the inverted index would read for ``profile``."""
+        ptr = self.item_terms_.indptr
+        return float(np.sum(ptr[profile.indices + 1] - ptr[profile.indices])) / max(1, int(ptr[-1]))
 
     def with_inverted_index(self, item_terms: sp.spmatrix | None = None) -> TextModel:
         """Keep the transposed item vectors (``item_terms_``, terms x items; computed when not given, e.g. when
