@@ -157,12 +157,16 @@ class SimilarBlendConfig(_Section):
 
 @dataclass(frozen=True)
 class CandidatesConfig(_Section):
-    """How many candidates each source contributes per request."""
+    """How many candidates each source contributes per request. From ``ann_min_items`` catalog papers on, the
+    ALS candidates come from an approximate nearest-neighbour index (searched ``ann_expansion`` wide) instead
+    of scoring every paper."""
 
     als: int = checked(integer(0))
     cooccurrence: int = checked(integer(0))
     text: int = checked(integer(0))
     trending: int = checked(integer(0))
+    ann_min_items: int = checked(integer(0))
+    ann_expansion: int = checked(integer(1))
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,7 @@ def parse_config(config: Config | Mapping[str, Any] | None) -> Config:
 # reproduces how those versions ranked (a component they predate weighs nothing). Nothing else is filled in: a
 # stored version loads the config it was trained with, never today's defaults.
 _ADDED_BLEND_KEYS = {"cooccurrence": 0.0, "cf_item_norm": 0.0, "popularity_discount": 0.0}
+_ADDED_CANDIDATE_KEYS = {"ann_min_items": 50_000, "ann_expansion": 256}
 
 
 def stored_config(config: Mapping[str, Any]) -> Config:
@@ -342,6 +347,8 @@ def stored_config(config: Mapping[str, Any]) -> Config:
             config[section] = {**_ADDED_BLEND_KEYS, **config[section]}
     if "cold_start" not in config:  # versions trained before it have no cold-start scorer to use
         config["cold_start"] = {**default_config()["cold_start"], "enabled": False}
+    if isinstance(config.get("candidates"), Mapping):  # versions older than the ANN index have none: exact
+        config["candidates"] = {**_ADDED_CANDIDATE_KEYS, **config["candidates"]}
     if isinstance(config.get("trending"), Mapping) and "hf_upvote_weight" not in config["trending"]:
         packaged = default_config()["trending"]["hf_upvote_weight"]
         config["trending"] = {**config["trending"], "hf_upvote_weight": packaged}

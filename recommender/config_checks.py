@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any
 
+import numpy as np
+
 from recommender.definitions import NEGATIVE_EVENTS
 
 Check = Callable[[Any, str], Any]
@@ -112,3 +114,10 @@ def cold_start_components(value: Any, where: str) -> list[list[Any]] | None:
 def checked(check: Check) -> Any:
     """A dataclass field with no default, checked by ``check`` when loaded from JSON."""
     return field(metadata={"check": check})
+
+
+def reader_count_threshold(value: object, where: str) -> int:
+    """The k of k-anonymous reasons, checked: an integer >= 1 (``where`` names it in the error)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{where} must be an integer >= 1, got {value!r}")
+    return int(value)

@@ -6,15 +6,18 @@ Layout::
     <root>/versions/<version-id>/
         manifest.json                   version, created_at, config, blend weights, counts, metrics, files
         items.npz                       item keys and titles (utf-8 blobs + offsets)
-        als.npz                         ALS item factors (absent when the model has no CF part)
-        text.npz, text_vocabulary.json  idf + L2-normalised item vectors (CSR parts); vocabulary
+        als.*.npy                       ALS item factors (absent when the model has no CF part)
+        text.*.npy, text_vocabulary.json  idf, item vectors (CSR; + transpose in large catalogs); vocabulary
         saves.npz                       user x item saves (CSR parts) for "readers who saved ..." reasons, the
                                         user key of each row and ``erased_through`` (see :func:`purge_users`)
-        cooccurrence.npz                item x item co-occurrence neighbours (CSR parts) and the number of
+        cooccurrence.*.npy              item x item co-occurrence neighbours (CSR parts) and the number of
                                         readers behind each (``support``); absent with no CF part
-        cold_start.npz, cold_start.json the cold-start scorer for papers added after training: per text space
+        cold_start.*.npy, .json         the cold-start scorer for papers added after training: per text space
                                         idf + catalog vectors; components and vocabularies (absent when
                                         disabled, without CF, or in versions older than it)
+        ann_als.usearch                 the ALS candidate index (large catalogs only; serving/candidate_index)
+
+``*.npy`` parts are memory-mapped, shared by all workers (:mod:`~recommender.store_arrays`); older .npz parts load too.
 
 A version is written into ``<root>/.tmp-*`` and renamed into ``versions/`` only when complete; the pointer is
 flipped last (write temp file, fsync, ``os.replace``), so a writer killed at any point leaves the previous
@@ -43,7 +46,8 @@ import scipy.sparse as sp
 
 from recommender.config import stored_config
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
-from recommender.serving import HybridRecommender
+from recommender.serving import HybridRecommender, candidate_index
+from recommender.store_arrays import read_part, write_part
 from recommender.store_files import (
     csr_from,
     csr_parts,
@@ -122,11 +126,12 @@ def save(
             "counts": dict(counts or {}),
             "metrics": dict(metrics or {}),
             "files": files,
+            **candidate_index.write(getattr(model, "candidate_index_", None), tmp),
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=2, sort_keys=True, default=json_default)
-        for name in [*files.values(), "manifest.json"]:
-            fsync_file(tmp / name)
+        for written in tmp.iterdir():
+            fsync_file(written)
         fsync_dir(tmp)
         os.rename(tmp, final)
         fsync_dir(final.parent)
@@ -140,12 +145,7 @@ def save(
 
 
 def _write_parts(model: HybridRecommender, directory: Path, erased_through: int) -> dict[str, str]:
-    files = {
-        "items": "items.npz",
-        "text": "text.npz",
-        "vocabulary": "text_vocabulary.json",
-        "saves": "saves.npz",
-    }
+    files = {"items": "items.npz", "vocabulary": "text_vocabulary.json", "saves": "saves.npz"}
     key_blob, key_off = pack_strings(model.item_ids_.keys.tolist())
     title_blob, title_off = pack_strings(model.item_titles_.tolist())
     np.savez(
@@ -155,20 +155,23 @@ def _write_parts(model: HybridRecommender, directory: Path, erased_through: int)
         titles=title_blob,
         title_offsets=title_off,
     )
-    np.savez(directory / files["text"], idf=model.text_.idf, **csr_parts("vectors", model.text_.item_vectors_))
+    text_arrays = {"idf": model.text_.idf, **csr_parts("vectors", model.text_.item_vectors_)}
+    if model.text_.item_terms_ is not None:  # the inverted index of large catalogs
+        text_arrays.update(csr_parts("terms", model.text_.item_terms_))
+    files["text"] = write_part(directory, "text", text_arrays)
     with open(directory / files["vocabulary"], "w", encoding="utf-8") as fh:
         json.dump(model.text_.vocabulary, fh, ensure_ascii=False)
     np.savez(directory / files["saves"], **saves_arrays(model.saves_, model.user_keys_.tolist(), erased_through))
     if model.als_ is not None:
-        files["als"] = "als.npz"
-        np.savez(directory / files["als"], item_factors=model.als_.item_factors_)
+        files["als"] = write_part(directory, "als", {"item_factors": model.als_.item_factors_})
     if model.cooccurrence_ is not None:
-        files["cooccurrence"] = "cooccurrence.npz"
         cooc = model.cooccurrence_
         extra = {"readers": cooc.readers_} if cooc.readers_ is not None else {}
         if cooc.support_ is not None:  # the same pattern as the similarity: its data array is enough
             extra["support"] = cooc.support_.data.astype(np.int32)
-        np.savez(directory / files["cooccurrence"], **csr_parts("similarity", cooc.similarity_), **extra)
+        files["cooccurrence"] = write_part(
+            directory, "cooccurrence", {**csr_parts("similarity", cooc.similarity_), **extra}
+        )
     if model.cold_start_ is not None:
         files.update(write_cold_start(model.cold_start_, directory))
     return files
@@ -195,18 +198,17 @@ def load(path: str | Path) -> HybridRecommender:
         titles = unpack_strings(z["titles"], z["title_offsets"])
     with open(path / files["vocabulary"], encoding="utf-8") as fh:
         vocabulary = json.load(fh)
-    with np.load(path / files["text"], allow_pickle=False) as z:
-        arrays = dict(z)
+    arrays = read_part(path, files["text"])
     text = TextModel.from_arrays(vocabulary, arrays["idf"], csr_from(arrays, "vectors"), **manifest["params"]["text"])
+    if "terms_data" in arrays:
+        text.with_inverted_index(csr_from(arrays, "terms"))
     saves, user_keys, erased_through = read_saves(path / files["saves"])
     als = None
     if "als" in files:
-        with np.load(path / files["als"], allow_pickle=False) as z:
-            als = ALSRecommender.from_factors(z["item_factors"], **manifest["params"]["als"])
+        als = ALSRecommender.from_factors(read_part(path, files["als"])["item_factors"], **manifest["params"]["als"])
     cooccurrence = None
     if "cooccurrence" in files:  # versions written before the co-occurrence component have none
-        with np.load(path / files["cooccurrence"], allow_pickle=False) as z:
-            arrays = dict(z)
+        arrays = read_part(path, files["cooccurrence"])
         cooccurrence = ItemCooccurrence.from_similarity(
             csr_from(arrays, "similarity"),
             arrays.get("readers"),
@@ -224,6 +226,7 @@ def load(path: str | Path) -> HybridRecommender:
         user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
     model.with_cold_start(load_cold_start(path, files, als.item_factors_ if als is not None else None))
+    model.candidate_index_ = candidate_index.read(path, manifest, als.item_factors_ if als is not None else None)
     model.manifest_ = manifest
     model.erased_through_ = erased_through
     return model

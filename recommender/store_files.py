@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from recommender.coldstart import ColdStartScorer
 from recommender.embedding import Embedder, PackagedMiniLM, embedding_available
+from recommender.store_arrays import read_part, write_part
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,12 @@ def fsync_dir(path: Path) -> None:
 
 def csr_parts(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
     m = sp.csr_matrix(matrix)
+    index_dtype = np.int32 if max(*m.shape, m.nnz) < 2**31 else np.int64
     return {
         f"{prefix}_data": m.data.astype(np.float32),
-        f"{prefix}_indices": m.indices.astype(np.int32 if m.shape[1] < 2**31 else np.int64),
-        f"{prefix}_indptr": m.indptr.astype(np.int64),
+        # the index dtype scipy itself picks, so a memory-mapped matrix is used as stored, never copied
+        f"{prefix}_indices": m.indices.astype(index_dtype),
+        f"{prefix}_indptr": m.indptr.astype(index_dtype),
         f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
     }
 
@@ -94,7 +97,7 @@ def read_saves(path: Path) -> tuple[sp.csr_matrix, list[str] | None, int]:
 def write_cold_start(scorer: ColdStartScorer, directory: Path) -> dict[str, str]:
     """The cold-start scorer's parts: per TF-IDF representation its idf and catalog vectors (npz) and vocabulary
     (JSON), the embedding's catalog vectors; the ALS item factors it maps into are the model's own."""
-    files = {"cold_start": "cold_start.npz", "cold_start_spaces": "cold_start.json"}
+    files = {"cold_start_spaces": "cold_start.json"}
     arrays: dict[str, np.ndarray] = {}
     vocabularies = {}
     for rep, vectors in scorer.item_vectors_.items():
@@ -104,7 +107,7 @@ def write_cold_start(scorer: ColdStartScorer, directory: Path) -> dict[str, str]
         arrays.update(csr_parts(f"{rep}_vectors", vectors))
         arrays[f"{rep}_idf"] = np.asarray(scorer.vectorizers_[rep].idf_, dtype=np.float64)
         vocabularies[rep] = {str(k): int(v) for k, v in scorer.vectorizers_[rep].vocabulary_.items()}
-    np.savez(directory / files["cold_start"], **arrays)
+    files["cold_start"] = write_part(directory, "cold_start", arrays)
     spaces = {
         "components": [list(c) for c in scorer.components_],
         "neighbours": int(scorer.neighbours),
@@ -123,8 +126,7 @@ def read_cold_start(
     component without ``embedder``)."""
     with open(directory / files["cold_start_spaces"], encoding="utf-8") as fh:
         spaces = json.load(fh)
-    with np.load(directory / files["cold_start"], allow_pickle=False) as z:
-        arrays = dict(z)
+    arrays = read_part(directory, files["cold_start"])
     reps = {str(c[1]) for c in spaces["components"]}
     if "embedding" in reps and embedder is None:
         raise ValueError("an embedding component needs the embedding (install the 'embed' extra)")

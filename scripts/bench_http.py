@@ -41,8 +41,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[tuple[str, int]]:
-    """Serve ``server:create_app()`` with ``workers`` sync workers until the block ends; yields (host, port)."""
+def gunicorn(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[tuple[str, int, int]]:
+    """Serve ``server:create_app()`` with ``workers`` sync workers until the block ends; yields (host, port,
+    the master's pid)."""
     port = _free_port()
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
     with log_path.open("w") as log:
@@ -51,7 +52,7 @@ def gunicorn(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[
         )
         try:
             _wait_ready("127.0.0.1", port, proc)
-            yield "127.0.0.1", port
+            yield "127.0.0.1", port, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -152,7 +153,7 @@ def measure_http(
     out: dict[str, Any] = {"http": {}, "events": {}}
     # Uncached trending: the app computes the list on every request (TRENDING_CACHE_SECONDS 0).
     for name, extra in (("cached", {}), ("uncached", {"PAPERSCOUT_TRENDING_CACHE_SECONDS": "0"})):
-        with gunicorn({**env, **extra}, log_path.with_suffix(f".{name}.log")) as (host, port):
+        with gunicorn({**env, **extra}, log_path.with_suffix(f".{name}.log")) as (host, port, _):
             for endpoint, make in endpoints.items():
                 if name == "uncached" and endpoint != "trending":
                     continue

@@ -366,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         app.extensions["paperscout_db"].dispose()
         if not args.no_http:
             result.update(http_figures(args, url, tmp))
+            from bench_memory import measure_memory
+
+            env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
+            result["memory"] = measure_memory(env, Path(f"{tmp}/models"), Path(tmp) / "gunicorn.log", args.users)
     text = json.dumps(result, indent=2, default=str)
     sys.stdout.write(text + "\n")
     if args.out:

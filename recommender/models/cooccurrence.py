@@ -8,15 +8,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.base import Estimator
-from recommender.models.collaborative import top_n_indices
+from recommender.models.collaborative import positions_in_sorted, top_n_indices
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HistoryScores:
+    """A user's co-occurrence scores where they are not 0: ``items`` (ascending) and their ``scores``."""
+
+    items: np.ndarray
+    scores: np.ndarray
+
+    def of(self, candidates: np.ndarray) -> np.ndarray:
+        """The scores of ``candidates`` (0 for items without one)."""
+        candidates = np.asarray(candidates, dtype=np.int64)
+        out = np.zeros(len(candidates), dtype=np.float64)
+        if not len(self.items):
+            return out
+        at = np.minimum(np.searchsorted(self.items, candidates), len(self.items) - 1)
+        hit = self.items[at] == candidates
+        out[hit] = self.scores[at[hit]]
+        return out
 
 
 class ItemCooccurrence(Estimator):
@@ -217,18 +237,38 @@ class ItemCooccurrence(Estimator):
             return None
         return np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
 
-    def score(self, scores: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """The user's ``scores`` (from :meth:`catalog_scores`) of ``candidates``; indices unknown to the model
-        get 0."""
+    def history_scores(self, items: np.ndarray) -> HistoryScores | None:
+        """:meth:`catalog_scores` without a dense catalog vector: only the neighbours of ``items`` (a request's
+        work then follows the history, not the catalog size)."""
+        self._check_fitted()
+        known = np.unique(np.asarray(items, dtype=np.int64))
+        known = known[(known >= 0) & (known < self.n_items_)]
+        if not len(known):
+            return None
+        rows = self.similarity_[known]
+        if rows.nnz == 0:
+            return None
+        neighbours, position = np.unique(rows.indices, return_inverse=True)
+        return HistoryScores(neighbours.astype(np.int64), np.bincount(position, weights=rows.data.astype(np.float64)))
+
+    def score(self, scores: np.ndarray | HistoryScores, candidates: np.ndarray) -> np.ndarray:
+        """The user's ``scores`` (from :meth:`catalog_scores` or :meth:`history_scores`) of ``candidates``;
+        indices unknown to the model get 0."""
         candidates = np.asarray(candidates, dtype=np.int64)
+        if isinstance(scores, HistoryScores):
+            return scores.of(candidates)
         out = np.zeros(len(candidates), dtype=np.float64)
         ok = (candidates >= 0) & (candidates < len(scores))
         out[ok] = scores[candidates[ok]]
         return out
 
-    def top_n(self, scores: np.ndarray, n: int, *, exclude: np.ndarray | None = None) -> np.ndarray:
-        """Indices of the ``n`` items with the best positive ``scores`` (from :meth:`catalog_scores`), best
-        first."""
+    def top_n(self, scores: np.ndarray | HistoryScores, n: int, *, exclude: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the ``n`` items with the best positive ``scores`` (from :meth:`catalog_scores` or
+        :meth:`history_scores`), best first."""
+        if isinstance(scores, HistoryScores):
+            skip = positions_in_sorted(scores.items, exclude)
+            best = top_n_indices(scores.scores, int(n), skip)[0]
+            return scores.items[best[scores.scores[best] > 0]]
         best = top_n_indices(scores, int(n), exclude)[0]
         return best[scores[best] > 0]
 

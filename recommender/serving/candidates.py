@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.collaborative import top_n_indices
-from recommender.serving import cold_start
+from recommender.serving import candidate_index, cold_start
 from recommender.serving.types import PaperDoc
 from recommender.serving.user_state import UserState
 
@@ -54,8 +54,10 @@ def _neighbour_keys(
         for i in top_n_indices(tscores, int(sizes.trending), None)[0]:
             cand_keys[str(tkeys[i])] = None
     if signals.user_factor is not None:
-        top = model.als_.top_n(signals.user_factor, int(sizes.als), exclude=excluded, item_norm_power=item_norm)
-        cand_keys.update(dict.fromkeys(ids[top[0]]))
+        top = candidate_index.als_candidates(model, signals.user_factor, int(sizes.als), excluded, item_norm)
+        if top is None:  # a small catalog, or a version without an index: exact
+            top = model.als_.top_n(signals.user_factor, int(sizes.als), exclude=excluded, item_norm_power=item_norm)[0]
+        cand_keys.update(dict.fromkeys(ids[top]))
     if signals.profile is not None:
         cand_keys.update(dict.fromkeys(ids[model.text_.top_n(signals.profile, int(sizes.text), exclude=excluded)[0]]))
     if signals.cooc_scores is not None:

@@ -24,11 +24,12 @@ import scipy.sparse as sp
 
 from recommender.coldstart import ColdStartScorer
 from recommender.config import Config, parse_config
+from recommender.config_checks import reader_count_threshold
 from recommender.definitions import WINDOW_LABELS
 from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
-from recommender.serving import batch, cold_start, reasons, user_state
+from recommender.serving import batch, candidate_index, cold_start, reasons, user_state
 from recommender.serving.blend import COMPONENTS, blend, with_evidence
 from recommender.serving.candidates import candidate_keys, candidate_vectors, component_scores
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
@@ -36,12 +37,6 @@ from recommender.serving.similar import similar
 from recommender.serving.types import HistoryEvent, PaperDoc, Recommendation, UserSignals
 from recommender.serving.user_state import UserState
 from recommender.timing import StageClock
-
-
-def _reader_threshold(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{where} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 class HybridRecommender(batch.BatchScoring):
@@ -88,6 +83,8 @@ class HybridRecommender(batch.BatchScoring):
                 cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        with clock.stage("indexes"):
+            candidate_index.prepare(model)
         with clock.stage("cold_start"):
             scorer = cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
         model.fit_seconds_ = clock.seconds
@@ -150,6 +147,7 @@ class HybridRecommender(batch.BatchScoring):
         # the user of each row of saves_, as strings (erasure requests name users by their id)
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
+        self.candidate_index_: candidate_index.AlsCandidateIndex | None = None  # set by fit or the store
         return self.with_cold_start(None)
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
@@ -197,8 +195,8 @@ class HybridRecommender(batch.BatchScoring):
         least k distinct readers stand behind it."""
         self._check_fitted()
         if min_readers is None:
-            return _reader_threshold(self.config_.reasons.min_readers, "config key 'reasons.min_readers'")
-        return _reader_threshold(min_readers, "min_readers")
+            return reader_count_threshold(self.config_.reasons.min_readers, "config key 'reasons.min_readers'")
+        return reader_count_threshold(min_readers, "min_readers")
 
     def co_saver_threshold(self, k: int) -> int:
         """Co-savers needed for a co-saver reason: ``min_co_savers`` can only raise the privacy threshold."""
@@ -298,7 +296,7 @@ class HybridRecommender(batch.BatchScoring):
         pos = state.pos_idx
         return UserSignals(
             user_factor=self.als_.fold_in(pos, state.pos_conf) if self.als_ is not None and len(pos) else None,
-            cooc_scores=self.cooccurrence_.catalog_scores(pos) if self.cooccurrence_ is not None and len(pos) else None,
+            cooc_scores=self.cooccurrence_.history_scores(pos) if self.cooccurrence_ is not None and len(pos) else None,
             profile=user_state.text_profile(self, state),
         )
 

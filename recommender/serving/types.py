@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.content import doc_text
+from recommender.models.cooccurrence import HistoryScores
 
 
 @dataclass(frozen=True)
@@ -51,5 +52,5 @@ class UserSignals:
     """A user's inputs to the components: ALS factor, co-occurrence scores, text profile (None: unavailable)."""
 
     user_factor: np.ndarray | None
-    cooc_scores: np.ndarray | None
+    cooc_scores: np.ndarray | HistoryScores | None
     profile: sp.csr_matrix | None

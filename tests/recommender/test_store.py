@@ -8,6 +8,7 @@ from synthetic_papers import NOW
 
 from recommender import store
 from recommender.serving import HistoryEvent, PaperDoc
+from recommender.store_arrays import to_npz_layout
 
 HISTORY = [HistoryEvent("g1", "save", NOW - timedelta(days=2)), HistoryEvent("p2", "open", NOW)]
 
@@ -52,7 +53,7 @@ def test_round_trip_gives_identical_results_without_pickle(model, trained, tmp_p
 def test_a_version_written_before_the_cooccurrence_component_still_loads(model, tmp_path):
     version = store.save(model, tmp_path)
     directory = tmp_path / "versions" / version
-    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest = to_npz_layout(directory)
     del manifest["files"]["cooccurrence"], manifest["params"]["cooccurrence"]
     for section in ("blend", "blend_long_history"):
         del manifest["config"][section]["cooccurrence"]

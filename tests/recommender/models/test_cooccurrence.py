@@ -189,3 +189,18 @@ def test_support_counts_the_distinct_readers_of_each_kept_pair(reader_weights, m
     assert ItemCooccurrence.from_similarity(similarity, **model.get_params()).pair_support([0], [1]) is None
     with pytest.raises(ValueError, match="one count per pair"):
         ItemCooccurrence.from_similarity(similarity, None, support.data[:-1])
+
+
+def test_history_scores_are_the_catalog_scores_without_the_zeros():
+    rng = np.random.default_rng(4)
+    ui = sp.csr_matrix((rng.random((40, 30)) < 0.2).astype(np.float32))
+    model = make_model(neighbours=5).fit(ui)
+    for history in (np.array([0, 3, 7]), np.array([2, -1, 999]), np.array([11])):
+        full, sparse = model.catalog_scores(history), model.history_scores(history)
+        if full is None:
+            assert sparse is None
+            continue
+        np.testing.assert_allclose(model.score(sparse, np.arange(30)), full, rtol=1e-6)
+        assert set(sparse.items.tolist()) == set(np.flatnonzero(full).tolist())
+        exclude = np.array([1, 4])
+        assert model.top_n(sparse, 6, exclude=exclude).tolist() == model.top_n(full, 6, exclude=exclude).tolist()

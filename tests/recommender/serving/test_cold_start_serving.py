@@ -12,6 +12,7 @@ from recommender import store, store_files
 from recommender.config import merge_config
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent, PaperDoc
+from recommender.store_arrays import to_npz_layout
 
 GRAPH_NEW = PaperDoc("arxiv:g-new", "Graph neural networks with message passing for link prediction", "graph nodes")
 PROTEIN_NEW = PaperDoc("arxiv:p-new", "Protein structure prediction and folding", "protein residues")
@@ -138,7 +139,7 @@ def test_round_trip_without_the_cold_start_scorer(no_cold_model, tmp_path):
 def test_a_version_older_than_the_scorer_ranks_new_papers_by_text_as_before(model, no_cold_model, tmp_path):
     version = store.save(model, tmp_path)
     directory = tmp_path / "versions" / version
-    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest = to_npz_layout(directory)
     for name in ("cold_start", "cold_start_spaces"):
         (directory / manifest["files"].pop(name)).unlink()
     del manifest["config"]["cold_start"]

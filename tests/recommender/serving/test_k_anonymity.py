@@ -13,6 +13,7 @@ from synthetic_papers import NOW, TEST_CONFIG
 from recommender import store
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent
+from recommender.store_arrays import to_npz_layout
 
 COUNTED = re.compile(r"(\d+) readers?\b|^A reader who")
 HISTORIES = [("g1", "g2", "g4"), ("g1",), ("p0", "p3"), ("p1", "p5", "p7", "p9"), ("g3", "p2")]
@@ -79,6 +80,7 @@ def test_readers_of_reason_needs_k_readers_of_the_pair(lively):
 
 def test_a_version_without_support_counts_never_says_readers_of(lively, tmp_path):
     version = store.save(lively, tmp_path)
+    to_npz_layout(tmp_path / "versions" / version)
     path = tmp_path / "versions" / version / "cooccurrence.npz"
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files if k != "support"}
