@@ -196,21 +196,8 @@ def build_matrix(
     if n and not np.all(np.isfinite(ts)):
         raise ValueError("timestamps must be finite")
 
-    integers = isinstance(users, np.ndarray) and users.dtype.kind in "iu"
-    user_arr = users if integers else np.asarray(users, dtype=object)
-    user_map, uidx = _index(user_arr, user_keys)
-    if np.any(uidx < 0):
-        missing = user_arr[uidx < 0][:5].tolist()
-        raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
-    if items_are_indices:
-        if item_keys is None:
-            raise ValueError("items_are_indices needs item_keys")
-        item_map = IdMap(item_keys)
-        iidx = np.asarray(items, dtype=np.int64)
-        iidx = np.where(iidx < len(item_map), iidx, -1)
-    else:
-        item_map, iidx = _index(np.asarray(items, dtype=object), item_keys)
-
+    user_map, uidx = _user_rows(users, user_keys)
+    item_map, iidx = _item_columns(items, item_keys, items_are_indices)
     known = iidx >= 0
     n_unknown = int(n - np.count_nonzero(known))
     if n_unknown:
@@ -227,6 +214,28 @@ def build_matrix(
         n_rows_in=n,
         n_rows_unknown_item=n_unknown,
     )
+
+
+def _user_rows(users: Sequence | np.ndarray, user_keys: Iterable[str] | None) -> tuple[IdMap, np.ndarray]:
+    integers = isinstance(users, np.ndarray) and users.dtype.kind in "iu"
+    user_arr = users if integers else np.asarray(users, dtype=object)
+    user_map, uidx = _index(user_arr, user_keys)
+    if np.any(uidx < 0):
+        missing = user_arr[uidx < 0][:5].tolist()
+        raise ValueError(f"{int(np.sum(uidx < 0))} rows have users not in user_keys, e.g. {missing}")
+    return user_map, uidx
+
+
+def _item_columns(
+    items: Sequence | np.ndarray, item_keys: Iterable[str] | None, items_are_indices: bool
+) -> tuple[IdMap, np.ndarray]:
+    if not items_are_indices:
+        return _index(np.asarray(items, dtype=object), item_keys)
+    if item_keys is None:
+        raise ValueError("items_are_indices needs item_keys")
+    item_map = IdMap(item_keys)
+    iidx = np.asarray(items, dtype=np.int64)
+    return item_map, np.where(iidx < len(item_map), iidx, -1)
 
 
 def _strings(values: Sequence[str] | np.ndarray) -> np.ndarray:

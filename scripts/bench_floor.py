@@ -21,13 +21,30 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def _time_als(cfg: object, matrix: sp.spmatrix) -> float:
+    """Seconds of one bare implicit ALS fit with the configured hyper-parameters."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(cfg.als.blas_threads), user_api="blas"):
+        model = AlternatingLeastSquares(
+            factors=int(cfg.als.factors),
+            regularization=float(cfg.als.regularization),
+            alpha=float(cfg.als.alpha),
+            iterations=int(cfg.als.iterations),
+            random_state=cfg.als.random_state,
+            dtype=np.float32,
+        )
+        started = time.perf_counter()
+        model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+        return round(time.perf_counter() - started, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--with-features", action="store_true", help="also time ALS with the text pseudo-users")
     args = parser.parse_args(argv)
-    from implicit.cpu.als import AlternatingLeastSquares
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from threadpoolctl import threadpool_limits
 
     from recommender import load_config, parse_config
     from recommender.interactions import build_matrix
@@ -69,18 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         feats = sp.csr_matrix(feats[:, np.flatnonzero(np.diff(feats.indptr) >= 2)].T * cfg.als.feature_weight)
         matrices["als_with_text_features_seconds"] = sp.vstack([data.matrix, feats]).tocsr()
     for name, matrix in matrices.items():
-        with threadpool_limits(limits=int(cfg.als.blas_threads), user_api="blas"):
-            model = AlternatingLeastSquares(
-                factors=int(cfg.als.factors),
-                regularization=float(cfg.als.regularization),
-                alpha=float(cfg.als.alpha),
-                iterations=int(cfg.als.iterations),
-                random_state=cfg.als.random_state,
-                dtype=np.float32,
-            )
-            started = time.perf_counter()
-            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
-            out[name] = round(time.perf_counter() - started, 2)
+        out[name] = _time_als(cfg, matrix)
     out["seconds"] = round(out["tfidf_seconds"] + out["als_seconds"], 2)
     sys.stdout.write(json.dumps(out) + "\n")
     return 0

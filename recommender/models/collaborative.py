@@ -62,18 +62,7 @@ class ALSRecommender(Estimator):
             raise ValueError("nothing to train on: the user x item matrix has no positive entries")
         n_real_users = user_items.shape[0]
         if item_features is not None and float(self.feature_weight) > 0:
-            feats = sp.csr_matrix(item_features, dtype=np.float32)
-            if feats.shape[0] != user_items.shape[1]:
-                raise ValueError(
-                    f"item_features has {feats.shape[0]} rows, the user x item matrix {user_items.shape[1]} items"
-                )
-            # a feature seen in one item only links nothing: leave it out (a large share of a vocabulary)
-            feats = sp.csc_matrix(feats)
-            feats = feats[:, np.flatnonzero(np.diff(feats.indptr) >= 2)]
-            feats = sp.csr_matrix(feats.T * float(self.feature_weight), dtype=np.float32)
-            feats.data = np.maximum(feats.data, 0.0)
-            feats.eliminate_zeros()
-            user_items = sp.vstack([user_items, feats]).tocsr()
+            user_items = sp.vstack([user_items, self._feature_pseudo_users(item_features, user_items.shape[1])]).tocsr()
         # implicit's own OpenMP threads parallelise over users; a multi-threaded BLAS underneath each of
         # them oversubscribes the CPU (implicit warns about it), so BLAS is pinned for the fit only.
         with threadpool_limits(limits=self.blas_threads, user_api="blas"):
@@ -102,6 +91,19 @@ class ALSRecommender(Estimator):
             self._prepare()
         log.info("fitted ALS: %d users x %d items, %d factors", *user_items.shape, self.factors)
         return self
+
+    def _feature_pseudo_users(self, item_features: sp.spmatrix, n_items: int) -> sp.csr_matrix:
+        """One row per text feature shared by 2+ items: ``feature_weight * item_features[:, f]``, negatives cut."""
+        feats = sp.csr_matrix(item_features, dtype=np.float32)
+        if feats.shape[0] != n_items:
+            raise ValueError(f"item_features has {feats.shape[0]} rows, the user x item matrix {n_items} items")
+        # a feature seen in one item only links nothing: leave it out (a large share of a vocabulary)
+        feats = sp.csc_matrix(feats)
+        feats = feats[:, np.flatnonzero(np.diff(feats.indptr) >= 2)]
+        feats = sp.csr_matrix(feats.T * float(self.feature_weight), dtype=np.float32)
+        feats.data = np.maximum(feats.data, 0.0)
+        feats.eliminate_zeros()
+        return feats
 
     @classmethod
     def from_factors(cls, item_factors: np.ndarray, **params: object) -> ALSRecommender:
