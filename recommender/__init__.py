@@ -13,8 +13,10 @@ from recommender.definitions import (
 from recommender.interactions import IdMap, InteractionData, build_matrix
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.offline.metrics import ndcg_at_k, recall_at_k
+from recommender.offline.stages import InteractionColumns
 from recommender.offline.training import TrainResult, train
 from recommender.serving import COMPONENTS, HistoryEvent, HybridRecommender, PaperDoc, Recommendation
+from recommender.timing import StageClock
 from recommender.trending import Trending, freshness_boost, trending
 
 __all__ = [
@@ -30,10 +32,12 @@ __all__ = [
     "HistoryEvent",
     "HybridRecommender",
     "IdMap",
+    "InteractionColumns",
     "InteractionData",
     "ItemCooccurrence",
     "PaperDoc",
     "Recommendation",
+    "StageClock",
     "TextModel",
     "TrainResult",
     "Trending",

@@ -21,9 +21,7 @@ from flask import current_app
 from sqlalchemy import Float, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from recommender import PaperDoc, load_config, store, train
-from recommender.offline.stages import InteractionColumns
-from recommender.timing import StageClock
+from recommender import InteractionColumns, PaperDoc, StageClock, load_config, store, train
 from server.db import db
 from server.models import Interaction, ModelVersion, Paper
 from server.services import erasure
