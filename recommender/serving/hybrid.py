@@ -62,7 +62,9 @@ class HybridRecommender(batch.BatchScoring):
     ) -> HybridRecommender:
         """Fit on the catalog ``papers`` and ``data`` (built with ``item_keys`` = the paper keys, in order).
 
-        ``text_model``, when given, must already be fitted on the same papers (it is reused as is).
+        ``text_model``, when given, must already be fitted on the same papers (it is reused as is). With
+        ``blend_choice.enabled`` the blends are chosen on views carved from ``data`` (recommender/blend_choice.py);
+        ``config_`` then holds the chosen ones and ``blend_choice_`` the record of the choice.
         """
         cfg = parse_config(self.config)
         if len(papers) == 0:
@@ -74,6 +76,11 @@ class HybridRecommender(batch.BatchScoring):
             text_model = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
+        choice = None
+        if cfg.blend_choice.enabled and data.matrix.nnz:
+            from recommender.blend_choice import choose_blends  # it fits this class on its carved views
+
+            cfg, choice = choose_blends(papers, data, text_model, cfg)
         als = cooc = None
         if data.matrix.nnz:
             als = ALSRecommender(**cfg.als.to_dict()).fit(
@@ -82,6 +89,7 @@ class HybridRecommender(batch.BatchScoring):
             cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        model.blend_choice_ = choice  # how the blends were chosen (None: as configured)
         return model.with_cold_start(
             cold_start.fit_scorer(cfg.cold_start, papers, als.item_factors_ if als is not None else None)
         )
@@ -143,6 +151,7 @@ class HybridRecommender(batch.BatchScoring):
         # the user of each row of saves_, as strings (erasure requests name users by their id)
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
+        self.blend_choice_: dict[str, Any] | None = None
         return self.with_cold_start(None)
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
