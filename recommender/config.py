@@ -210,6 +210,17 @@ class EvaluationConfig(_Section):
     random_state: int | None = checked(integer(0, optional=True))
 
 
+@dataclass(frozen=True)
+class BlendChoiceConfig(_Section):
+    """The blend chosen at fit time on views carved from the interactions being fitted
+    (recommender/blend_choice.py): ``enabled`` false keeps ``blend`` and ``blend_long_history`` as written;
+    ``max_users`` caps the validation users (the cost), ``random_state`` seeds the carving."""
+
+    enabled: bool = checked(boolean)
+    max_users: int = checked(integer(1))
+    random_state: int = checked(integer(0))
+
+
 # ---------------------------------------------------------------------------------------------- the whole config
 @dataclass(frozen=True)
 class Config:
@@ -222,6 +233,7 @@ class Config:
     trending: TrendingConfig
     blend: Blend
     blend_long_history: Blend
+    blend_choice: BlendChoiceConfig
     similar_blend: SimilarBlendConfig
     candidates: CandidatesConfig
     mmr: MMRConfig
@@ -248,6 +260,7 @@ class Config:
             trending=TrendingConfig.from_dict(raw["trending"], "trending"),
             blend=Blend.from_dict(raw["blend"], "blend", with_min_items=False),
             blend_long_history=Blend.from_dict(raw["blend_long_history"], "blend_long_history", with_min_items=True),
+            blend_choice=BlendChoiceConfig.from_dict(raw["blend_choice"], "blend_choice"),
             similar_blend=SimilarBlendConfig.from_dict(raw["similar_blend"], "similar_blend"),
             candidates=CandidatesConfig.from_dict(raw["candidates"], "candidates"),
             mmr=MMRConfig.from_value(raw["mmr_lambda"]),
@@ -286,6 +299,7 @@ _SECTION_KEYS = (
     "trending",
     "blend",
     "blend_long_history",
+    "blend_choice",
     "similar_blend",
     "candidates",
     "mmr_lambda",
@@ -345,6 +359,8 @@ def stored_config(config: Mapping[str, Any]) -> Config:
     for section in ("blend", "blend_long_history"):
         if isinstance(config.get(section), Mapping):
             config[section] = {**_ADDED_BLEND_KEYS, **config[section]}
+    if "blend_choice" not in config:  # versions trained before it kept the blends as configured
+        config["blend_choice"] = {**default_config()["blend_choice"], "enabled": False}
     if "cold_start" not in config:  # versions trained before it have no cold-start scorer to use
         config["cold_start"] = {**default_config()["cold_start"], "enabled": False}
     if isinstance(config.get("candidates"), Mapping):  # versions older than the ANN index have none: exact

@@ -259,6 +259,7 @@ def run_cold(
         "rank_seconds": round(rank_seconds, 1),
         "seed": seed,
         "methods": methods,
+        "blend_choice": fitted.model.blend_choice_,  # the blends the served list used, chosen at fit time
         "wall_seconds": round(time.perf_counter() - t0, 1),
         # the machine may be shared: CPU time of this process (all its threads) says what the run itself costs
         "cpu_seconds": round(time.process_time() - cpu0, 1),

@@ -140,7 +140,16 @@ class _MethodSetup:
     def _pure_cf(self) -> _Prepared:
         # the ALS component without text side information, to compare with the published iALS row: the same
         # library code, with als.feature_weight = 0
-        cf_config = merge_config({"als": {"feature_weight": 0.0}}, merge_config(self.config))
+        # no blend choice of its own: it is scored with the blends the hybrid chose (when fitted before it)
+        chosen = self.library.model_.config_.to_dict() if self.library is not None else {}
+        cf_config = merge_config(
+            {
+                "als": {"feature_weight": 0.0},
+                "blend_choice": {"enabled": False},
+                **{k: chosen[k] for k in ("blend", "blend_long_history") if k in chosen},
+            },
+            merge_config(self.config),
+        )
         library = LibraryHybrid(cf_config).fit(self.data)
         notes = "ALS component with als.feature_weight = 0 (no text pseudo-users): pure collaborative filtering"
         return _Prepared(library.method("als_cf"), library.fit_seconds, self.users, notes)
@@ -202,6 +211,8 @@ def run(
         results["methods"][name] = entry
         per_user[name] = res.per_user_recall
     if setup.library is not None:
-        results["config"] = setup.library.config
+        # the config the hybrid ranked with: its blends as chosen at fit time (blend_choice), not as written
+        results["config"] = setup.library.model_.config_.to_dict()
+        results["blend_choice"] = setup.library.model_.blend_choice_
     results["_per_user_recall"] = per_user
     return results

@@ -166,8 +166,12 @@ def train(
         "dismissed_pairs": int(data.dismissed.nnz),
         "vocabulary": len(text.vectorizer_.vocabulary_),
     }
+    if model.blend_choice_ is not None:  # stored in the version's manifest with the metrics
+        metrics["blend_choice"] = model.blend_choice_
     log.info("trained hybrid model: %s; metrics %s", counts, metrics)
-    return TrainResult(model=model, metrics=metrics, counts=counts, config=cfg.to_dict(), seconds=clock.rounded())
+    return TrainResult(
+        model=model, metrics=metrics, counts=counts, config=model.config_.to_dict(), seconds=clock.rounded()
+    )
 
 
 def _interaction_data(
@@ -236,7 +240,12 @@ def _holdout_metrics(
         items=data.items,
     )
     # the probe ranks catalog papers only: a cold-start scorer would cost its fit and change nothing
-    probe_cfg = dataclasses.replace(cfg, cold_start=dataclasses.replace(cfg.cold_start, enabled=False))
+    # nor a blend choice: the final fit chooses the blends once (recommender/blend_choice.py)
+    probe_cfg = dataclasses.replace(
+        cfg,
+        cold_start=dataclasses.replace(cfg.cold_start, enabled=False),
+        blend_choice=dataclasses.replace(cfg.blend_choice, enabled=False),
+    )
     probe = HybridRecommender(config=probe_cfg).fit(
         papers, held, text_model=text, show_progress=progress, als_options={"keep_state": True}
     )

@@ -153,7 +153,9 @@ def _view_trials(
 ) -> list[dict[str, Any]]:
     """One trial per blend for ``model`` fitted on the view ``sub`` (train = input, test = held out)."""
     # every blend below is scored with this one weight set, whatever the input size
-    lib = LibraryHybrid(merge_config({**model, "blend_long_history": {"min_items": 0}})).fit(sub)
+    lib = LibraryHybrid(
+        merge_config({**model, "blend_long_history": {"min_items": 0}, "blend_choice": {"enabled": False}})
+    ).fit(sub)
     rows = lib.user_items_[users]
     # components are scored once per view (CF once per cf_item_norm); each blend only rescales and mixes them
     # with HybridRecommender.blend_scores, the second half of score_matrix

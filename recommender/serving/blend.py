@@ -74,3 +74,30 @@ def blend(
         if np.any(w[c]):
             score += (w[c] / total) * part
     return score, w
+
+
+class BlendSettings:
+    """The fitted model's blend settings by history length (``config_``: the config the model was fitted with,
+    the chosen blends included)."""
+
+    @property
+    def blend_weights(self) -> dict[str, float]:
+        """The blend for short histories (``blend``); see :meth:`blend_for`."""
+        self._check_fitted()
+        return {k: float(v) for k, v in self.config_.blend.to_dict(with_min_items=False).items()}
+
+    def blend_for(self, n_positive: int) -> dict[str, float]:
+        """Blend weights for a user with ``n_positive`` positive papers in their history."""
+        self._check_fitted()
+        return {c: float(v) for c, v in self.config_.blend_for(n_positive).weights.to_dict().items()}
+
+    def cf_item_norm_for(self, n_positive: int) -> float:
+        """The ``cf_item_norm`` power for a user with ``n_positive`` positive papers."""
+        self._check_fitted()
+        return float(self.config_.blend_for(n_positive).options.cf_item_norm)
+
+    def popularity_discount_for(self, n_positive: int) -> float:
+        """The ``popularity_discount`` power for a user with ``n_positive`` positive papers: the blended score
+        is multiplied by ``(1 + readers) ** -power``."""
+        self._check_fitted()
+        return float(self.config_.blend_for(n_positive).options.popularity_discount)

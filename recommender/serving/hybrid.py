@@ -30,7 +30,7 @@ from recommender.doc_cache import DocVectorCache
 from recommender.interactions import IdMap, InteractionData
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
 from recommender.serving import batch, candidate_index, cold_start, reasons, user_state
-from recommender.serving.blend import COMPONENTS, blend, with_evidence
+from recommender.serving.blend import COMPONENTS, BlendSettings, blend, with_evidence
 from recommender.serving.candidates import candidate_keys, candidate_vectors, component_scores
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
 from recommender.serving.similar import similar
@@ -39,7 +39,7 @@ from recommender.serving.user_state import UserState
 from recommender.timing import StageClock
 
 
-class HybridRecommender(batch.BatchScoring):
+class HybridRecommender(batch.BatchScoring, BlendSettings):
     """ALS + co-occurrence + text + trending hybrid. Build with :meth:`fit` (or
     :func:`recommender.offline.training.train`). ``config``: a :class:`~recommender.config.Config`, or JSON
     overrides merged over the packaged defaults."""
@@ -60,7 +60,9 @@ class HybridRecommender(batch.BatchScoring):
         """Fit on the catalog ``papers`` and ``data`` (built with ``item_keys`` = the paper keys, in order).
 
         ``text_model``, when given, must already be fitted on the same papers (it is reused as is).
-        ``als_options``: more keywords of :meth:`ALSRecommender.fit`. ``fit_seconds_``: seconds per part.
+        ``als_options``: more keywords of :meth:`ALSRecommender.fit`. ``fit_seconds_``: seconds per part. With
+        ``blend_choice.enabled`` the blends are chosen on views carved from ``data`` (recommender/blend_choice.py);
+        ``config_`` then holds the chosen ones and ``blend_choice_`` the record of the choice.
         """
         cfg = parse_config(self.config)
         if len(papers) == 0:
@@ -74,6 +76,12 @@ class HybridRecommender(batch.BatchScoring):
                 text_model = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
+        choice = None
+        if cfg.blend_choice.enabled and data.matrix.nnz:
+            from recommender.blend_choice import choose_blends  # it fits this class on its carved views
+
+            with clock.stage("blend_choice"):
+                cfg, choice = choose_blends(papers, data, text_model, cfg)
         als = cooc = None
         if data.matrix.nnz:
             options = {"item_features": text_model.item_vectors_, "show_progress": show_progress, **(als_options or {})}
@@ -83,6 +91,7 @@ class HybridRecommender(batch.BatchScoring):
                 cooc = ItemCooccurrence(**cfg.cooccurrence.to_dict()).fit(data.matrix)
         titles = [p.title for p in papers]
         model = self._set_fitted(cfg, text_model, als, keys, titles, data.saved, cooc, data.users.keys)
+        model.blend_choice_ = choice  # how the blends were chosen (None: as configured)
         with clock.stage("indexes"):
             candidate_index.prepare(model)
         with clock.stage("cold_start"):
@@ -148,6 +157,7 @@ class HybridRecommender(batch.BatchScoring):
         self.user_keys_ = np.asarray([str(k) for k in user_keys], dtype=object)
         self._terms: np.ndarray | None = None
         self.candidate_index_: candidate_index.AlsCandidateIndex | None = None  # set by fit or the store
+        self.blend_choice_: dict[str, Any] | None = None
         return self.with_cold_start(None)
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
@@ -201,28 +211,6 @@ class HybridRecommender(batch.BatchScoring):
     def co_saver_threshold(self, k: int) -> int:
         """Co-savers needed for a co-saver reason: ``min_co_savers`` can only raise the privacy threshold."""
         return max(k, int(self.config_.reasons.min_co_savers))
-
-    @property
-    def blend_weights(self) -> dict[str, float]:
-        """The blend for short histories (``blend``); see :meth:`blend_for`."""
-        self._check_fitted()
-        return {k: float(v) for k, v in self.config_.blend.to_dict(with_min_items=False).items()}
-
-    def blend_for(self, n_positive: int) -> dict[str, float]:
-        """Blend weights for a user with ``n_positive`` positive papers in their history."""
-        self._check_fitted()
-        return {c: float(v) for c, v in self.config_.blend_for(n_positive).weights.to_dict().items()}
-
-    def cf_item_norm_for(self, n_positive: int) -> float:
-        """The ``cf_item_norm`` power for a user with ``n_positive`` positive papers."""
-        self._check_fitted()
-        return float(self.config_.blend_for(n_positive).options.cf_item_norm)
-
-    def popularity_discount_for(self, n_positive: int) -> float:
-        """The ``popularity_discount`` power for a user with ``n_positive`` positive papers: the blended score
-        is multiplied by ``(1 + readers) ** -power``."""
-        self._check_fitted()
-        return float(self.config_.blend_for(n_positive).options.popularity_discount)
 
     def title_of(self, key: str, extra_titles: Mapping[str, str], *, default: str | None = None) -> str:
         """Title of a catalog paper or of one added later; ``default`` (the key when None) if neither."""
