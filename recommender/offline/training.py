@@ -156,7 +156,17 @@ def train(
         stages.update(1)
     finally:
         stages.close()
-    counts = {
+    counts = _counts(papers, data, text)
+    if model.blend_choice_ is not None:  # stored in the version's manifest with the metrics
+        metrics["blend_choice"] = model.blend_choice_
+    log.info("trained hybrid model: %s; metrics %s", counts, metrics)
+    return TrainResult(
+        model=model, metrics=metrics, counts=counts, config=model.config_.to_dict(), seconds=clock.rounded()
+    )
+
+
+def _counts(papers: Sequence[PaperDoc], data: InteractionData, text: TextModel) -> dict[str, int]:
+    return {
         "papers": len(papers),
         "users": len(data.users),
         "interactions": data.n_rows_in,
@@ -166,12 +176,6 @@ def train(
         "dismissed_pairs": int(data.dismissed.nnz),
         "vocabulary": len(text.vectorizer_.vocabulary_),
     }
-    if model.blend_choice_ is not None:  # stored in the version's manifest with the metrics
-        metrics["blend_choice"] = model.blend_choice_
-    log.info("trained hybrid model: %s; metrics %s", counts, metrics)
-    return TrainResult(
-        model=model, metrics=metrics, counts=counts, config=model.config_.to_dict(), seconds=clock.rounded()
-    )
 
 
 def _interaction_data(
