@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed-stamp
 EMBED_STAMP := $(VENV)/.embed-stamp
 # gunicorn's request limits sit above the app's own (PAPERSCOUT_MAX_URL_LENGTH 4096, PAPERSCOUT_MAX_HEADER_LENGTH
 # 8192, PAPERSCOUT_MAX_HEADER_COUNT 100), so over-long URLs and headers get the app's JSON 414/431, not
-# gunicorn's HTML page. 8190 is the most gunicorn allows for the request line.
-GUNICORN_LIMITS := --limit-request-line 8190 --limit-request-field_size 16384 --limit-request-fields 200
+# gunicorn's HTML page. 8190 is the most gunicorn allows for the request line. A worker loads the model at its
+# first request (seconds for a large catalog on a busy machine): 120 s before gunicorn kills it, not the default 30.
+GUNICORN_LIMITS := --limit-request-line 8190 --limit-request-field_size 16384 --limit-request-fields 200 --timeout 120
 NODE_STAMP := node_modules/.installed-stamp
 
 # The evaluation data set lives beside the checkout (never copied into the project).

@@ -25,7 +25,7 @@ import numpy as np
 
 # The request-size limits of `make run` (Makefile GUNICORN_LIMITS).
 GUNICORN_LIMITS = ["--limit-request-line", "8190", "--limit-request-field_size", "16384"]
-GUNICORN_LIMITS += ["--limit-request-fields", "200"]
+GUNICORN_LIMITS += ["--limit-request-fields", "200", "--timeout", "120"]  # as `make run` serves
 CONCURRENCY = (1, 8)
 EVENT_BATCH = 100
 UNCACHED_REQUESTS = 40  # each computes the whole list: fewer of them keep a run short on a slow server
