@@ -224,29 +224,27 @@ class ItemCooccurrence(Estimator):
         return out
 
     # ---------------------------------------------------------------- scoring
-    def catalog_scores(self, items: np.ndarray) -> np.ndarray | None:
-        """Scores of every catalog item for a user whose history holds ``items`` (None when no item is known
-        to the model or none has a neighbour)."""
+    def _history_rows(self, items: np.ndarray) -> sp.csr_matrix | None:
+        """The similarity rows of the known ``items`` (None when none is known or none has a neighbour)."""
         self._check_fitted()
         known = np.unique(np.asarray(items, dtype=np.int64))
         known = known[(known >= 0) & (known < self.n_items_)]
         if not len(known):
             return None
         rows = self.similarity_[known]
-        if rows.nnz == 0:
-            return None
-        return np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
+        return rows if rows.nnz else None
+
+    def catalog_scores(self, items: np.ndarray) -> np.ndarray | None:
+        """Scores of every catalog item for a user whose history holds ``items`` (None when no item is known
+        to the model or none has a neighbour)."""
+        rows = self._history_rows(items)
+        return None if rows is None else np.asarray(rows.sum(axis=0), dtype=np.float64).ravel()
 
     def history_scores(self, items: np.ndarray) -> HistoryScores | None:
         """:meth:`catalog_scores` without a dense catalog vector: only the neighbours of ``items`` (a request's
         work then follows the history, not the catalog size)."""
-        self._check_fitted()
-        known = np.unique(np.asarray(items, dtype=np.int64))
-        known = known[(known >= 0) & (known < self.n_items_)]
-        if not len(known):
-            return None
-        rows = self.similarity_[known]
-        if rows.nnz == 0:
+        rows = self._history_rows(items)
+        if rows is None:
             return None
         neighbours, position = np.unique(rows.indices, return_inverse=True)
         return HistoryScores(neighbours.astype(np.int64), np.bincount(position, weights=rows.data.astype(np.float64)))
