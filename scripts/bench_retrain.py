@@ -20,7 +20,7 @@ PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 @contextmanager
 def fresh_postgres(args: argparse.Namespace) -> Iterator[str | None]:
     """With ``--database postgresql`` (and no ``--database-url``): the URL of a new empty database, dropped on
-    exit; otherwise None."""
+    exit unless ``--keep`` is given; otherwise None."""
     if args.database != "postgresql" or args.database_url:
         yield None
         return
@@ -35,8 +35,9 @@ def fresh_postgres(args: argparse.Namespace) -> Iterator[str | None]:
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if getattr(args, "keep", None) is None:  # with --keep the caller reads the database afterwards
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
 
 

@@ -16,6 +16,7 @@ events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -317,6 +319,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="work in DIR (created; must be empty) and leave there the SQLite database (or keep the fresh PostgreSQL "
+        "database), the model directory `models/` and `tokens.json`, the benchmark users' bearer tokens",
+    )
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn (HTTP) measurements")
     parser.add_argument(
         "--floor-with-features", action="store_true", help="also time bare ALS with the text pseudo-users"
@@ -326,6 +335,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("sizes must be positive (and papers below 60M)")
     if args.references < 0:
         parser.error("--references must be >= 0")
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+        parser.error("--keep must name a new or empty directory")
     return args
 
 
@@ -342,6 +353,17 @@ def http_figures(args: argparse.Namespace, url: str, tmp: str) -> dict:
     return result
 
 
+@contextlib.contextmanager
+def _work_dir(keep: Path | None) -> Iterator[str]:
+    """A temporary directory, or ``keep`` (created, never removed)."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="paperscout-bench-") as tmp:
+            yield tmp
+        return
+    keep.mkdir(parents=True, exist_ok=True)
+    yield str(keep.resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from bench_retrain import fresh_postgres, retrain
@@ -349,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     from server import create_app
 
     rng = np.random.default_rng(args.seed)
-    with tempfile.TemporaryDirectory(prefix="paperscout-bench-") as tmp, fresh_postgres(args) as pg_url:
+    with _work_dir(args.keep) as tmp, fresh_postgres(args) as pg_url:
         url = args.database_url or pg_url or f"sqlite:///{tmp}/bench.sqlite3"
         app = create_app(
             {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
@@ -361,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
         result["build"] = build(app, args, rng)
+        if args.keep is not None:
+            tokens = [{"user_id": u, "token": f"ps_bench_{u}"} for u in range(1, args.users + 1)]
+            (Path(tmp) / "tokens.json").write_text(json.dumps(tokens) + "\n")
+            result["kept"] = {"dir": str(args.keep), "database_url": url, "model_dir": f"{tmp}/models"}
         result["retrain"] = retrain(url, tmp, floor_with_features=args.floor_with_features)
         result["requests"] = measure(app, args, rng)
         app.extensions["paperscout_db"].dispose()
