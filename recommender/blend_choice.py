@@ -177,26 +177,54 @@ def pick(blends: np.ndarray, bases: np.ndarray, grid: Sequence[Mapping[str, floa
 
 
 # ---------------------------------------------------------------------------------------------- the choice
+def carve_min_input(cfg: Config) -> int:
+    """Papers a user must have more than to be carved from (the long-history blend needs that many as input)."""
+    return max(2, cfg.blend_long_history.min_items)
+
+
 def choose_blends(
     papers: Sequence[PaperDoc], data: InteractionData, text_model: TextModel, cfg: Config
 ) -> tuple[Config, dict[str, Any]]:
     """``cfg`` with ``blend`` and ``blend_long_history`` chosen on views carved from ``data`` (module docstring),
     and the record of the choice (weights, worst margins, each view's recalls; JSON)."""
     t0 = time.perf_counter()
-    long = cfg.blend_long_history
-    min_input = max(2, long.min_items)
     fit_m, views = carve(
-        data.matrix, max_users=cfg.blend_choice.max_users, min_input=min_input, seed=cfg.blend_choice.random_state
+        data.matrix,
+        max_users=cfg.blend_choice.max_users,
+        min_input=carve_min_input(cfg),
+        seed=cfg.blend_choice.random_state,
     )
-    n_users = views["tail30"].inputs.shape[0] + views["tail70"].inputs.shape[0]
-    if n_users < MIN_USERS:
-        why = f"{n_users} users with more than {min_input} papers, {MIN_USERS} needed: blends as configured"
-        return cfg, {"chosen": False, "reason": why, "users": int(n_users)}
+    refused = too_few_users(views, cfg)
+    if refused is not None:
+        return cfg, refused
     model = _carved_model(papers, data, fit_m, text_model, cfg)
     fitted = time.perf_counter()
+    cfg, record = choose_on(model, views, fit_m, cfg)
+    record["fit_seconds"] = round(fitted - t0, 1)
+    record["seconds"] = round(time.perf_counter() - t0, 1)
+    return cfg, record
+
+
+def too_few_users(views: Mapping[str, View], cfg: Config) -> dict[str, Any] | None:
+    """The record of a choice not made (too few users to carve views from), or None when there are enough."""
+    n_users = views["tail30"].inputs.shape[0] + views["tail70"].inputs.shape[0]
+    if n_users >= MIN_USERS:
+        return None
+    why = f"{n_users} users with more than {carve_min_input(cfg)} papers, {MIN_USERS} needed: blends as configured"
+    return {"chosen": False, "reason": why, "users": int(n_users)}
+
+
+def choose_on(
+    model: Any, views: Mapping[str, View], fit_m: sp.csr_matrix, cfg: Config
+) -> tuple[Config, dict[str, Any]]:
+    """The choice of :func:`choose_blends` made with ``model``, already fitted on ``fit_m`` (which holds none of
+    the views' held-out pairs): the training pipeline passes its holdout model here, so one fit serves both."""
+    t0 = time.perf_counter()
+    long = cfg.blend_long_history
     groups = {"blend_long_history": ("tail30", "tail70"), "blend": ("tail30_one", "tail70_one")}
     if long.min_items == 0:  # one blend for every history
         groups = {"blend": ("tail30", "tail70", "tail30_one", "tail70_one")}
+    n_users = views["tail30"].inputs.shape[0] + views["tail70"].inputs.shape[0]
     record: dict[str, Any] = {"chosen": True, "users": int(n_users)}
     sections = {}
     for section, names in groups.items():
@@ -224,7 +252,7 @@ def choose_blends(
             },
         }
     record["grid_size"] = len(blend_grid(0.1))
-    record["fit_seconds"] = round(fitted - t0, 1)
+    record["fit_seconds"] = 0.0  # the model was fitted by the caller
     record["seconds"] = round(time.perf_counter() - t0, 1)
     return dataclasses.replace(cfg, **sections), record
 

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from recommender import blend_choice
 from recommender.config import Config, parse_config
 from recommender.interactions import InteractionData, build_matrix, now_seconds
 from recommender.models.collaborative import ALSRecommender
@@ -107,6 +108,8 @@ def evaluate_holdout(
 # every entry, instead of a second fit from scratch: ALS is near its fixed point by then, so a few iterations take
 # in the held-out entries (docs/performance.md "Retrain").
 REFIT_ITERATIONS = 3
+# a catalog size no catalog reaches: no candidate index (candidates.ann_min_items)
+NO_INDEX = 2**62
 
 
 def train(
@@ -142,15 +145,17 @@ def train(
             text = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         stages.update(1)
 
-        metrics, probe_als = _holdout_metrics(papers, data, text, cfg, stages, progress, clock)
+        probe = _holdout_metrics(papers, data, text, cfg, stages, progress, clock)
+        metrics = probe.metrics
 
         stages.set_postfix_str("final fit")
-        model = HybridRecommender(config=cfg).fit(
+        model = HybridRecommender(config=probe.config).fit(
             papers,
             data,
             text_model=text,
             show_progress=progress,
-            als_options={"warm_start": probe_als, "iterations": REFIT_ITERATIONS} if probe_als is not None else None,
+            als_options={"warm_start": probe.als, "iterations": REFIT_ITERATIONS} if probe.als is not None else None,
+            chosen_blends=probe.choice,
         )
         clock.add_all(model.fit_seconds_)
         stages.update(1)
@@ -216,6 +221,16 @@ def _interaction_data(
     return data
 
 
+@dataclass
+class _Probe:
+    """What the holdout model gives the final fit."""
+
+    metrics: dict[str, Any]
+    als: ALSRecommender | None  # its ALS, which the final fit continues (None without a holdout)
+    config: Config  # the config with the blends chosen on it (as given when it made no choice)
+    choice: dict[str, Any] | None  # the record of that choice (None: the final fit chooses on its own)
+
+
 def _holdout_metrics(
     papers: Sequence[PaperDoc],
     data: InteractionData,
@@ -224,18 +239,20 @@ def _holdout_metrics(
     stages: Any,
     progress: bool,
     clock: StageClock,
-) -> tuple[dict[str, Any], ALSRecommender | None]:
-    """Fit on all but a holdout of each user's items and measure the held-out items (two stages). Returns the
-    metrics and the holdout model's ALS (kept so the final fit continues it; None without a holdout)."""
+) -> _Probe:
+    """Fit on all but a holdout, choose the blends on it, measure the held-out items with them (two stages).
+
+    One model serves the blend choice and the holdout figures, so a retrain fits ALS once from scratch: the
+    views of the choice come from at most half the users it can carve from, and the figures from the others."""
     stages.set_postfix_str("holdout fit")
     ev = cfg.evaluation
     with clock.stage("holdout_split"):
-        train_m, test_m = holdout_split(data.matrix, float(ev.holdout_fraction), random_state=ev.random_state)
+        train_m, test_m, views = _holdout_and_views(data.matrix, cfg)
     metrics: dict[str, Any] = {"holdout_fraction": float(ev.holdout_fraction)}
     if not (test_m.nnz and train_m.nnz):
         log.warning("no user has >= 2 positive items: skipping the holdout evaluation")
         stages.update(2)
-        return metrics, None
+        return _Probe(metrics, None, cfg, None)
     held = InteractionData(
         matrix=train_m,
         saved=_mask(data.saved, train_m),
@@ -243,17 +260,27 @@ def _holdout_metrics(
         users=data.users,
         items=data.items,
     )
-    # the probe ranks catalog papers only: a cold-start scorer would cost its fit and change nothing
-    # nor a blend choice: the final fit chooses the blends once (recommender/blend_choice.py)
+    # the probe ranks catalog papers only: a cold-start scorer would cost its fit and change nothing. It finds
+    # its candidates exactly: building an index costs more than the evaluation it would speed up, and changes
+    # its figures by at most 1e-4 (docs/performance.md)
     probe_cfg = dataclasses.replace(
         cfg,
         cold_start=dataclasses.replace(cfg.cold_start, enabled=False),
         blend_choice=dataclasses.replace(cfg.blend_choice, enabled=False),
+        candidates=dataclasses.replace(cfg.candidates, ann_min_items=NO_INDEX),
     )
     probe = HybridRecommender(config=probe_cfg).fit(
         papers, held, text_model=text, show_progress=progress, als_options={"keep_state": True}
     )
     clock.add_all({k: v for k, v in probe.fit_seconds_.items() if k != "cold_start"}, prefix="holdout_")
+    chosen, choice = cfg, None
+    if views is not None:
+        with clock.stage("blend_choice"):
+            chosen, choice = blend_choice.choose_on(probe, views, train_m, cfg)
+        # the figures below are those of the blends the final model serves
+        probe.config_ = dataclasses.replace(
+            probe.config_, blend=chosen.blend, blend_long_history=chosen.blend_long_history
+        )
     stages.update(1)
     stages.set_postfix_str("evaluate")
     with clock.stage("holdout_evaluate"):
@@ -261,7 +288,40 @@ def _holdout_metrics(
             evaluate_holdout(probe, held, test_m, k=int(ev.k), max_users=ev.max_users, random_state=ev.random_state)
         )
     stages.update(1)
-    return metrics, probe.als_
+    return _Probe(metrics, probe.als_, chosen, choice)
+
+
+def _holdout_and_views(
+    matrix: sp.csr_matrix, cfg: Config
+) -> tuple[sp.csr_matrix, sp.csr_matrix, dict[str, blend_choice.View] | None]:
+    """The holdout model's training matrix, the held-out pairs to measure, and the views of the blend choice.
+
+    With the choice on, the views are carved from at most half the users with enough papers (their least read
+    papers held out) and those users are not measured; every other user loses a random ``holdout_fraction``
+    of their papers. With too few users for both, no views: the final fit then chooses on a model of its own.
+    """
+    ev = cfg.evaluation
+    views = None
+    base = matrix
+    if cfg.blend_choice.enabled:
+        need = blend_choice.carve_min_input(cfg)
+        eligible = int((np.diff(matrix.indptr) > need).sum())
+        max_users = min(int(cfg.blend_choice.max_users), eligible // 2)
+        carved, views = blend_choice.carve(
+            matrix, max_users=max_users, min_input=need, seed=cfg.blend_choice.random_state
+        )
+        if blend_choice.too_few_users(views, cfg) is None:
+            base = carved
+        else:
+            views = None
+    train_m, test_m = holdout_split(base, float(ev.holdout_fraction), random_state=ev.random_state)
+    if views is not None:  # the carved users keep every pair the carving left them, and are not measured
+        is_carved = (np.diff(matrix.indptr) != np.diff(base.indptr)).astype(np.float32)
+        back = sp.csr_matrix(sp.diags(is_carved) @ test_m)
+        train_m = sp.csr_matrix(train_m + back)
+        test_m = sp.csr_matrix(test_m - back)
+        test_m.eliminate_zeros()
+    return train_m, test_m, views
 
 
 def _mask(matrix: sp.csr_matrix, keep: sp.csr_matrix) -> sp.csr_matrix:

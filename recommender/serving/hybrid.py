@@ -56,6 +56,7 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
         text_model: TextModel | None = None,
         show_progress: bool = False,
         als_options: Mapping[str, Any] | None = None,
+        chosen_blends: Mapping[str, Any] | None = None,
     ) -> HybridRecommender:
         """Fit on the catalog ``papers`` and ``data`` (built with ``item_keys`` = the paper keys, in order).
 
@@ -63,6 +64,8 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
         ``als_options``: more keywords of :meth:`ALSRecommender.fit`. ``fit_seconds_``: seconds per part. With
         ``blend_choice.enabled`` the blends are chosen on views carved from ``data`` (recommender/blend_choice.py);
         ``config_`` then holds the chosen ones and ``blend_choice_`` the record of the choice.
+        ``chosen_blends``: the record of a choice the caller already made (its blends are in the config): kept as
+        ``blend_choice_``, and no second choice is made.
         """
         cfg = parse_config(self.config)
         if len(papers) == 0:
@@ -76,8 +79,8 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
                 text_model = TextModel(**cfg.text.to_dict()).fit([p.text for p in papers])
         elif text_model.n_items_ != len(papers):
             raise ValueError(f"text_model covers {text_model.n_items_} items, catalog has {len(papers)}")
-        choice = None
-        if cfg.blend_choice.enabled and data.matrix.nnz:
+        choice = None if chosen_blends is None else dict(chosen_blends)
+        if choice is None and cfg.blend_choice.enabled and data.matrix.nnz:
             from recommender.blend_choice import choose_blends  # it fits this class on its carved views
 
             with clock.stage("blend_choice"):

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from synthetic_papers import NOW, TEST_CONFIG, make_interactions, make_papers
 
 from recommender import blend_choice
-from recommender.config import default_config, stored_config
+from recommender.config import default_config, parse_config, stored_config
 from recommender.offline.training import train
 
 N_USERS, N_ITEMS = 200, 1500
@@ -111,3 +111,34 @@ def test_a_version_stored_before_the_choice_loads_with_it_off(model):
     raw = model.config_.to_dict()
     del raw["blend_choice"]
     assert stored_config(raw).blend_choice.enabled is False
+
+
+def test_the_holdout_model_serves_the_choice_and_the_figures_come_from_other_users():
+    """A retrain fits ALS from scratch once: the blend choice's views are carved from at most half the users
+    who can give them, every other user loses a random holdout, and only those are measured."""
+    from recommender.offline.training import _holdout_and_views
+
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_matrix((rng.random((400, 300)) < 0.05) * rng.integers(1, 4, (400, 300)), dtype=np.float32)
+    cfg = parse_config(default_config())
+    train_m, test_m, views = _holdout_and_views(matrix, cfg)
+    eligible = int((np.diff(matrix.indptr) > blend_choice.carve_min_input(cfg)).sum())
+    carved_pairs = views["tail30"].held.nnz + views["tail70"].held.nnz
+    assert views["tail30"].inputs.shape[0] + views["tail70"].inputs.shape[0] == eligible // 2
+    # every pair is in exactly one place, with its confidence
+    assert train_m.nnz + test_m.nnz + carved_pairs == matrix.nnz
+    rest = sp.csr_matrix(matrix - train_m - test_m)
+    rest.eliminate_zeros()
+    assert rest.nnz == carved_pairs and np.allclose(rest.data, np.asarray(matrix[rest.nonzero()]).ravel())
+    measured = set(np.flatnonzero(np.diff(test_m.indptr) > 0).tolist())
+    carved = set(np.flatnonzero(np.diff((train_m + test_m).indptr) != np.diff(matrix.indptr)).tolist())
+    assert measured and len(carved) == eligible // 2 and not measured & carved
+
+
+def test_a_retrain_with_enough_users_chooses_on_its_holdout_model():
+    papers = make_papers()
+    result = train(papers, make_interactions(users_per_group=150), config=TEST_CONFIG, now=NOW)
+    record = result.model.blend_choice_
+    assert record["chosen"] and record["fit_seconds"] == 0.0  # no model of its own
+    assert "blend_choice" in result.seconds and result.metrics["hybrid"]["users"] > 0
+    assert result.model.config_.blend.to_dict(with_min_items=False) == record["blend"]["weights"]

@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 import numpy as np
@@ -101,3 +102,13 @@ def test_warm_start_needs_the_same_shape(trained):
     with pytest.raises(ValueError, match="same shape"):
         als.fit(sp.vstack([data, data]).tocsr(), warm_start=kept)
     assert als.fit(data, warm_start=kept, iterations=1).item_factors_.shape == kept.item_factors_.shape
+
+
+def test_only_the_served_model_gets_a_candidate_index(papers, interactions, caplog):
+    """The holdout model ranks exactly (its index would cost more than it saves); the served model has one."""
+    pytest.importorskip("usearch")
+    config = {**TEST_CONFIG, "candidates": {"ann_min_items": 0}}
+    with caplog.at_level(logging.INFO, logger="recommender.serving.candidate_index"):
+        result = train(papers, interactions, config=config, now=NOW)
+    assert result.model.candidate_index_ is not None
+    assert sum("built the ALS candidate index" in r.getMessage() for r in caplog.records) == 1
