@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from recommender.config import Blend, BlendOptions, BlendWeights, Config
 from recommender.interactions import InteractionData
 from recommender.offline.metrics import hits_matrix, top_k_excluding
-from recommender.serving.blend import scale
+from recommender.serving.blend import scale, weighted_sum
 
 if TYPE_CHECKING:
     from recommender.models import TextModel
@@ -142,7 +142,8 @@ def grid_recalls(
     baseline's. ``raw`` holds each component's raw scores (``cf`` by the ALS dot product); ``cosine_weights``
     turns CF into the cosine (per item, ``1 / ||factor||``), ``discounts`` maps each β of the grid to the items'
     ``(1 + readers) ** -β`` (without it there is no discount). A blend is scored exactly as
-    :func:`~recommender.serving.blend.blend` scores it."""
+    :func:`~recommender.serving.blend.blend` scores it (both add up through
+    :func:`~recommender.serving.blend.weighted_sum`)."""
     raw = dict(raw)
     if cosine_weights is not None and "cf" in raw:
         raw["cf_cosine"] = raw["cf"] * cosine_weights[None, :]
@@ -153,11 +154,8 @@ def grid_recalls(
     for g, b in enumerate(grid):
         cf = "cf_cosine" if b["cf_item_norm"] and "cf_cosine" in scaled else "cf"
         parts = {"cf": cf, "cooccurrence": "cooccurrence", "text": "text", "trend": "trend"}
-        used = {c: name for c, name in parts.items() if name in scaled and b[c] > 0}
-        total = sum(b[c] for c in used) or 1.0
-        score = np.zeros(inputs.shape, dtype=np.float32)
-        for c, name in used.items():
-            score += np.float32(b[c] / total) * scaled[name]
+        used = {c: scaled[name] for c, name in parts.items() if name in scaled and b[c] > 0}
+        score = weighted_sum(used, b, inputs.shape)
         if b["popularity_discount"] and discounts:
             score *= discounts[b["popularity_discount"]][None, :]
         out[g] = _recalls(score, inputs, held)

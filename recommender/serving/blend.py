@@ -9,6 +9,7 @@ renormalised; when only zero-weight components are available, they are ranked eq
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -64,16 +65,24 @@ def blend(
         for c in w:
             w[c][fallback] = 1.0
         total = sum(w.values())
+    parts = {c: scale(raw[c], exclude=exclude, dtype=dtype) for c in raw if scaled is not None or np.any(w[c])}
+    if scaled is not None:
+        scaled.update(parts)
+    return weighted_sum(parts, w, shape, dtype=dtype), w
+
+
+def weighted_sum(
+    parts: Mapping[str, np.ndarray], weights: Mapping[str, Any], shape: tuple[int, int], *, dtype: type = np.float32
+) -> np.ndarray:
+    """Each scaled component of ``parts`` times its weight's share of the total over ``parts`` (weights are
+    numbers or row columns). :func:`blend` and the blend choice's grid (which scales once for many weights)
+    both add up through here."""
+    total = sum(weights[c] for c in parts)
     score = np.zeros(shape, dtype=dtype)
-    for c in raw:
-        if not np.any(w[c]) and scaled is None:
-            continue
-        part = scale(raw[c], exclude=exclude, dtype=dtype)
-        if scaled is not None:
-            scaled[c] = part
-        if np.any(w[c]):
-            score += (w[c] / total) * part
-    return score, w
+    for c, part in parts.items():
+        if np.any(weights[c]):
+            score += (weights[c] / total) * part
+    return score
 
 
 class BlendSettings:
