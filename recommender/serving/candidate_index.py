@@ -63,6 +63,14 @@ class AlsCandidateIndex:
         best = top_n_indices(scores, n, positions_in_sorted(pool, exclude))[0]  # pool: ascending (union1d)
         return pool[best]
 
+    def neighbours(self, als: ALSRecommender, item: int, n: int, exclude: np.ndarray, *, expansion: int) -> np.ndarray:
+        """About the ``n`` papers closest in direction to paper ``item`` (its ALS cosine, what the index holds),
+        best first, scored exactly; never ``item`` itself nor ``exclude``."""
+        skip = np.union1d(np.asarray(exclude, dtype=np.int64), [int(item)])
+        near = self.index_.search(als.item_factors_[int(item)], SEARCH_FACTOR * n, expansion=expansion, exclude=skip)
+        order = np.argsort(-als.similar_items(int(item), near), kind="stable")[:n]
+        return near[order]
+
 
 def wanted(cfg: Config, n_items: int) -> bool:
     """Whether a catalog of ``n_items`` papers gets ANN candidates under ``cfg``."""
@@ -118,3 +126,12 @@ def als_candidates(
         return None
     expansion = int(model.config_.candidates.ann_expansion)
     return index.candidates(model.als_, user_factor, n, exclude, norm_power, expansion=expansion)
+
+
+def als_neighbours(model: HybridRecommender, item: int, n: int, exclude: np.ndarray) -> np.ndarray | None:
+    """About the ``n`` papers most similar to ``item`` in ALS factor space, from the index (best first); None
+    when :func:`als_candidates` would be (find them exactly)."""
+    index = getattr(model, "candidate_index_", None)
+    if index is None or index.n_items_ < int(model.config_.candidates.ann_min_items) or n <= 0:
+        return None
+    return index.neighbours(model.als_, item, n, exclude, expansion=int(model.config_.candidates.ann_expansion))

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from recommender.models.collaborative import top_n_indices
 from recommender.models.content import display_term
+from recommender.serving import candidate_index
 from recommender.serving.blend import COMPONENTS, scale
 from recommender.serving.diversity import distinct_titles, title_key
 from recommender.serving.reasons import citation_links
@@ -68,7 +69,10 @@ def _candidates(
     skip = skip[skip >= 0]
     cand = set(model.text_.top_n(vec, int(sizes.text), exclude=skip)[0].tolist())
     if use_cf:
-        cand |= set(top_n_indices(model.als_.similar_items(item), int(sizes.als), skip)[0].tolist())
+        near = candidate_index.als_neighbours(model, item, int(sizes.als), skip)
+        if near is None:  # no index: every paper's similarity
+            near = top_n_indices(model.als_.similar_items(item), int(sizes.als), skip)[0]
+        cand |= set(near.tolist())
     return np.asarray(sorted(cand), dtype=np.int64)
 
 

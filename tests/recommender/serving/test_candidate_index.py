@@ -98,6 +98,19 @@ def test_forced_index_recommends_what_exact_scoring_recommends(forced):
     assert _lists(forced) == _lists(_exact(forced))
 
 
+def test_forced_index_finds_the_similar_papers_exact_scoring_finds(forced):
+    exact = _exact(forced)
+    for key in ("g1", "p2", "g7"):
+        found = [(r.key, round(r.score, 6)) for r in forced.similar(key, n=5)]
+        assert found and found == [(r.key, round(r.score, 6)) for r in exact.similar(key, n=5)]
+    item = forced.item_ids_.get("g1")
+    near = candidate_index.als_neighbours(forced, item, 4, np.zeros(0, dtype=np.int64))
+    assert near is not None and item not in near.tolist()
+    everything = forced.als_.similar_items(item)
+    everything[item] = -np.inf
+    assert near.tolist() == np.argsort(-everything, kind="stable")[:4].tolist()
+
+
 def test_store_round_trip_keeps_the_index(forced, tmp_path):
     version = store.save(forced, tmp_path)
     manifest = json.loads((tmp_path / "versions" / version / "manifest.json").read_text())
