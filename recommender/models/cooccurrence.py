@@ -106,22 +106,11 @@ class ItemCooccurrence(Estimator):
             block = self._pair_block(weighted, binary, start, stop)
             # the same pairs counted once per user (same pattern as the weighted block: the weights are > 0)
             together = None if weighted is by_item else self._pair_block(by_item, binary, start, stop)
-            if together is not None:
-                together.sort_indices()  # only the weighted block's own order decides ties below
-            sizes = np.zeros(stop - start, dtype=np.int64)
-            for r in range(stop - start):
-                lo, hi = block.indptr[r], block.indptr[r + 1]
-                cols = block.indices[lo:hi]
-                vals = block.data[lo:hi] * (row_norm[start + r] * col_norm[cols])
-                users = block.data[lo:hi] if together is None else self._row_values(together, r, cols)
-                if len(cols) > k:
-                    keep = np.argpartition(-vals, k - 1)[:k]
-                    cols, vals, users = cols[keep], vals[keep], users[keep]
-                order = np.argsort(cols)
-                indices.append(cols[order])
-                data.append(vals[order].astype(np.float32))
-                support.append(np.rint(users[order]).astype(np.int32))
-                sizes[r] = len(cols)
+            rows, cols, vals, users = self._pruned(block, together, row_norm[start:stop], col_norm, k)
+            indices.append(cols)
+            data.append(vals.astype(np.float32))
+            support.append(np.rint(users).astype(np.int32))
+            sizes = np.bincount(rows, minlength=stop - start)
             indptr.append(end + np.cumsum(sizes))
             end += int(sizes.sum())
         pattern = (
@@ -145,18 +134,26 @@ class ItemCooccurrence(Estimator):
         return block
 
     @staticmethod
-    def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:
-        """``matrix[row, cols]`` for a CSR matrix with sorted indices that holds every one of ``cols``."""
-        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-        own = matrix.indices[lo:hi]
-        if len(cols) != len(own):
-            raise RuntimeError("plain and weighted co-occurrence counts differ in their pairs")
-        if not len(own):
-            return matrix.data[lo:hi]
-        at = np.searchsorted(own, cols)
-        if not np.array_equal(own[np.minimum(at, len(own) - 1)], cols):
-            raise RuntimeError("plain and weighted co-occurrence counts differ in their pairs")
-        return matrix.data[lo:hi][at]
+    def _pruned(
+        block: sp.csr_matrix, together: sp.csr_matrix | None, row_norm: np.ndarray, col_norm: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` best pairs of each row of ``block`` by normalised count (ties: the lower column), in row
+        then column order: their rows, columns, scores and distinct users (``together``'s counts, or the
+        block's own when None). One sort over the whole block, no loop over its rows."""
+        block.sort_indices()
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        cols = block.indices
+        vals = block.data * (row_norm[rows] * col_norm[cols])
+        users = block.data
+        if together is not None:
+            together.sort_indices()
+            if not (np.array_equal(together.indptr, block.indptr) and np.array_equal(together.indices, cols)):
+                raise RuntimeError("plain and weighted co-occurrence counts differ in their pairs")
+            users = together.data
+        order = np.lexsort((cols, -vals, rows))
+        rank = np.arange(len(order)) - block.indptr[rows[order]]
+        kept = np.sort(order[rank < k])  # the block is in (row, column) order
+        return rows[kept], cols[kept], vals[kept], users[kept]
 
     def _blocks(self, by_item: sp.csr_matrix, binary: sp.csr_matrix) -> list[tuple[int, int]]:
         """Item ranges whose rows of the count matrix hold at most ``max_block_pairs`` pairs (or one item).

@@ -204,3 +204,10 @@ def test_history_scores_are_the_catalog_scores_without_the_zeros():
         assert set(sparse.items.tolist()) == set(np.flatnonzero(full).tolist())
         exclude = np.array([1, 4])
         assert model.top_n(sparse, 6, exclude=exclude).tolist() == model.top_n(full, 6, exclude=exclude).tolist()
+
+
+def test_ties_at_the_cut_keep_the_lower_columns():
+    # one reader of papers 0..5: every pair counts the same, so each paper keeps its two lowest neighbours
+    model = make_model(neighbours=2).fit(sp.csr_matrix(np.ones((1, 6), dtype=np.float32)))
+    kept = [model.similarity_[i].indices.tolist() for i in range(6)]
+    assert kept == [[1, 2], [0, 2], [0, 1], [0, 1], [0, 1], [0, 1]]
