@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from recommender.config import Blend, BlendOptions, BlendWeights, Config
 from recommender.interactions import InteractionData
-from recommender.offline.metrics import hits_matrix, top_k_excluding
+from recommender.offline.metrics import recall_sums
 from recommender.serving.blend import scale, weighted_sum
 
 if TYPE_CHECKING:
@@ -124,9 +124,7 @@ def _view(matrix: sp.csr_matrix, rows: Sequence[Any], one: np.random.Generator |
 # ---------------------------------------------------------------------------------------------- scoring
 def _recalls(scores: np.ndarray, inputs: sp.csr_matrix, held: sp.csr_matrix) -> np.ndarray:
     """Sum over the rows of Recall@K for each K of :data:`KS` (``scores`` is changed)."""
-    hits = hits_matrix(top_k_excluding(scores, inputs, max(KS)), held)
-    n = np.maximum(np.diff(held.indptr), 1)[:, None]
-    return np.array([(hits[:, :k].sum(axis=1, keepdims=True) / n).sum() for k in KS])
+    return recall_sums(scores, inputs, held, KS)
 
 
 def grid_recalls(

@@ -40,6 +40,29 @@ def top_k_excluding(scores: np.ndarray, exclude: sp.csr_matrix, k: int) -> np.nd
     return np.take_along_axis(part, order, axis=1)
 
 
+def recall_sums(scores: np.ndarray, exclude: sp.csr_matrix, held: sp.csr_matrix, ks: Sequence[int]) -> np.ndarray:
+    """Sum over the rows of Recall@K for each K of ``ks``: what ranking each row by ``scores`` (``exclude``'s
+    entries never chosen, ties by the lower item index, as :func:`top_k_excluding`) and counting ``held``'s
+    items in the first K gives, without sorting. ``scores`` is modified in place."""
+    scores = np.asarray(scores)
+    r, c = exclude.nonzero()
+    scores[r, c] = -np.inf
+    scores[~np.isfinite(scores)] = -np.inf
+    kth = [min(int(k), scores.shape[1]) - 1 for k in ks]
+    # the K-th best score of each row: a held-out item above it is in the first K, below it is not
+    cut = -np.partition(-scores, kth, axis=1)[:, kth]
+    held = sp.csr_matrix(held)
+    rows = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
+    value = scores[rows, held.indices]
+    inside = value[:, None] > cut[rows]
+    for p, j in zip(*np.nonzero(value[:, None] == cut[rows]), strict=True):  # a tie at the cut: its exact rank
+        row, item = scores[rows[p]], held.indices[p]
+        rank = np.count_nonzero(row > value[p]) + np.count_nonzero(row[:item] == value[p])
+        inside[p, j] = rank < kth[j] + 1
+    n = np.maximum(np.diff(held.indptr), 1)[rows]
+    return (inside / n[:, None]).sum(axis=0)
+
+
 def hits_matrix(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
     """Boolean (users x k): whether each ranked item is relevant for that user."""
     rel = relevant.tocsr()

@@ -16,6 +16,7 @@ from recommender.offline.metrics import (
     ndcg_at_k,
     ranking_metrics,
     recall_at_k,
+    recall_sums,
     top_k_excluding,
 )
 
@@ -49,3 +50,19 @@ def test_vectorised_metrics_match_library_metrics():
             assert m[f"recall@{k}"][u] == pytest.approx(recall_at_k(top[u].tolist(), rel.tolist(), k))
         for k in NDCG_KS:
             assert m[f"ndcg@{k}"][u] == pytest.approx(ndcg_at_k(top[u].tolist(), rel.tolist(), k))
+
+
+@pytest.mark.parametrize("levels", [None, 4])
+def test_recall_sums_count_what_the_sorted_top_k_holds(levels):
+    """Without sorting, the same Recall@K sums as ranking by top_k_excluding (ties included: few score levels)."""
+    rng = np.random.default_rng(5)
+    scores = rng.random((40, 300)).astype(np.float32)
+    if levels:
+        scores = np.floor(scores * levels).astype(np.float32)
+    exclude = sp.csr_matrix(rng.random((40, 300)) < 0.05)
+    held = sp.csr_matrix((rng.random((40, 300)) < 0.08) & ~exclude.toarray())
+    ks = (5, 20, 100, 300, 400)
+    hits = hits_matrix(top_k_excluding(scores.copy(), exclude, 400), held)
+    n = np.maximum(np.diff(held.indptr), 1)[:, None]
+    expected = [(hits[:, :k].sum(axis=1, keepdims=True) / n).sum() for k in ks]
+    np.testing.assert_allclose(recall_sums(scores.copy(), exclude, held, ks), expected, rtol=1e-12)
