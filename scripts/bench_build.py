@@ -146,7 +146,7 @@ def interaction_chunks(args, rng, paper_topic: np.ndarray, now_us: int, suffix: 
         papers[~own] = rng.integers(0, args.papers, (~own).sum())
         kinds = np.array(KINDS, dtype=object)[rng.choice(len(KINDS), n, p=KIND_P)].tolist()
         at = _stamps(now_us - np.rint(rng.exponential(20, n) * US_PER_DAY).astype(np.int64), suffix)
-        ids = [f"{j:016x}" for j in range(lo, lo + n)]  # zero-padded: in index order per user
+        ids = [format(j, "x") for j in range(lo, lo + n)]  # short: the unique index on (user, id) stays small
         yield list(zip((users + 1).tolist(), (papers + 1).tolist(), kinds, at, at, ids, strict=True))
 
 
@@ -163,8 +163,13 @@ class Writer:
             # the build's own rows are consistent by construction; the checks cost a lookup per key per row.
             # Both pragmas are per connection (and foreign_keys only takes effect outside a transaction):
             # restored in close(), the database file keeps its WAL journal.
+            self.restore = [
+                f"PRAGMA {name}={self.conn.execute(f'PRAGMA {name}').fetchone()[0]}"
+                for name in ("foreign_keys", "cache_size")
+            ]
             self.conn.execute("PRAGMA foreign_keys=OFF")
-            self.conn.execute("PRAGMA cache_size=-262144")  # 256 MB: the log's indexes are filled in random order
+            # 256 MB: the unique keys, kept while filling, and the index sorts
+            self.conn.execute("PRAGMA cache_size=-262144")
             self.conn.execute("BEGIN")
 
     def rows(self, table: str, columns: str, rows: list[tuple]) -> None:
@@ -235,8 +240,8 @@ class Writer:
         if self.sqlite:
             if self.conn.in_transaction:  # an empty one after commit(), or a failed chunk's
                 self.conn.execute("ROLLBACK")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA cache_size=-2000")
+            for pragma in self.restore:
+                self.conn.execute(pragma)
         self.raw.close()
 
 
@@ -304,8 +309,8 @@ def _fill(writer: Writer, args: argparse.Namespace, rng: np.random.Generator, ti
             writer.commit()
             mark = timer.add("insert_interactions_s", mark)
     mark = timer.add("index_interactions_s", mark)
-    writer.execute(SAVES_SQL)
-    writer.commit()
+    with writer.deferred("saves"):
+        writer.execute(SAVES_SQL)
     mark = timer.add("saves_s", mark)
     with writer.deferred("trending_days", "trending_readers"):
         for statement in rebuild_aggregate_sql("sqlite" if writer.sqlite else "postgresql"):
