@@ -3,7 +3,8 @@ bulk (column by column with numpy, in chunks, so memory stays bounded whatever t
 
 The log goes to the database through the driver (SQLite ``executemany``, PostgreSQL ``COPY``): ORM or Core
 inserts of one dict per row cost more than generating the data. The saves and the trending aggregate are then
-derived from the log in SQL (``rebuild_aggregate``), as ``insert_logged`` would have summed it row by row.
+derived from the log in SQL (``trending_days.rebuild_aggregate_sql``), as ``insert_logged`` would have summed
+it row by row (tests/server/test_bench_build.py compares the two).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import numpy as np
+from flask import Flask
+from sqlalchemy import Engine
 
 TOPICS = [
     ["graph", "network", "community", "node", "edge", "spectral", "clustering", "random", "walk", "centrality"],
@@ -63,7 +66,9 @@ def _texts(rng: np.random.Generator, topic: np.ndarray) -> tuple[list[str], list
     return titles, [" ".join(words) for words in VOCAB[abstract].tolist()]
 
 
-def _references(ref_rng, args, paper_topic, by_topic, lo: int, hi: int) -> list[str]:
+def _references(
+    ref_rng: np.random.Generator, args: argparse.Namespace, paper_topic: np.ndarray, by_topic: list, lo: int, hi: int
+) -> list[str]:
     """``args.references`` citations per paper, to papers of its own topic (a few of them cited widely), as JSON.
     Drawn from a generator of their own, so the rest of the data is the same whatever their number."""
     if not args.references:
@@ -103,7 +108,9 @@ class Timer:
         return now
 
 
-def paper_chunks(args, rng, paper_topic: np.ndarray, now_us: int, suffix: str) -> Iterator[list[tuple]]:
+def paper_chunks(
+    args: argparse.Namespace, rng: np.random.Generator, paper_topic: np.ndarray, now_us: int, suffix: str
+) -> Iterator[list[tuple]]:
     """Rows of ``papers`` (columns PAPER_COLUMNS), PAPER_CHUNK at a time."""
     ref_rng = np.random.default_rng(args.seed + 1)
     by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
@@ -128,7 +135,9 @@ PAPER_COLUMNS = (
 INTERACTION_COLUMNS = "user_id, paper_id, type, occurred_at, received_at, client_event_id"
 
 
-def interaction_chunks(args, rng, paper_topic: np.ndarray, now_us: int, suffix: str) -> Iterator[list[tuple]]:
+def interaction_chunks(
+    args: argparse.Namespace, rng: np.random.Generator, paper_topic: np.ndarray, now_us: int, suffix: str
+) -> Iterator[list[tuple]]:
     """Rows of ``interactions`` (INTERACTION_COLUMNS), CHUNK at a time: mostly within each user's topic, with a
     Zipf-like popularity inside a topic, so trending and ALS see real structure. The client event id is the
     row number in hex (unique, and the same for the same seed)."""
@@ -154,7 +163,7 @@ class Writer:
     """Bulk writes on a raw driver connection, one transaction per ``commit``: SQLite ``executemany`` or
     PostgreSQL (psycopg) ``COPY``. ``suffix`` completes the time stamps: SQLite keeps naive UTC text."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.sqlite = engine.dialect.name == "sqlite"
         self.raw = engine.raw_connection()
         self.conn = self.raw.driver_connection
@@ -249,7 +258,7 @@ class Writer:
 FTS_REBUILD = {"papers": "INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')"}
 
 
-def user_rows(args, now_us: int, suffix: str) -> tuple[list[tuple], list[tuple]]:
+def user_rows(args: argparse.Namespace, now_us: int, suffix: str) -> tuple[list[tuple], list[tuple]]:
     """Users 1..n (``email, password_hash, session_token, is_admin, tracking_paused, created_at``), each with
     the bearer token ps_bench_<id> (``user_id, name, prefix, token_hash, created_at``)."""
     (now,) = _stamps(np.array([now_us]), suffix)
@@ -268,7 +277,7 @@ SAVES_SQL = (
 )
 
 
-def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
+def build(app: Flask, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
     """Fill the (migrated, empty) database; seconds per stage."""
     from server.db import db, upgrade_database
 

@@ -10,7 +10,8 @@ timed in the same run, scripts/bench_floor.py), then
 times the real Flask app in process (test client: no network, no gunicorn) on each endpoint (``requests``), then
 over HTTP against gunicorn with 2 workers as `make run` serves it, at concurrency 1 and 8 (``http``: p50/p95/p99,
 req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``events``: batches of 100 events,
-events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part.
+events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part; ``--build-only`` stops after
+the build (scripts/bench_build.py), timed under ``build``.
 """
 
 from __future__ import annotations
