@@ -10,14 +10,14 @@ timed in the same run, scripts/bench_floor.py), then
 times the real Flask app in process (test client: no network, no gunicorn) on each endpoint (``requests``), then
 over HTTP against gunicorn with 2 workers as `make run` serves it, at concurrency 1 and 8 (``http``: p50/p95/p99,
 req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``events``: batches of 100 events,
-events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part.
+events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part; ``--build-only`` stops after
+the build (scripts/bench_build.py), timed under ``build``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -27,24 +27,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from bench_build import COMMON, TOPICS, build, paper_key
 from sqlalchemy import insert
 
-TOPICS = [
-    ["graph", "network", "community", "node", "edge", "spectral", "clustering", "random", "walk", "centrality"],
-    ["protein", "folding", "structure", "residue", "sequence", "docking", "enzyme", "binding", "molecular", "fold"],
-    ["language", "model", "transformer", "token", "attention", "pretraining", "instruction", "alignment", "text"],
-    ["reinforcement", "policy", "reward", "agent", "value", "offline", "exploration", "control", "planning"],
-    ["image", "diffusion", "generative", "pixel", "segmentation", "vision", "convolution", "detection", "video"],
-    ["quantum", "qubit", "entanglement", "circuit", "error", "correction", "hamiltonian", "state", "gate"],
-    ["genome", "gene", "expression", "cell", "transcription", "sequencing", "regulatory", "variant", "rna"],
-    ["optimization", "gradient", "convex", "stochastic", "convergence", "descent", "regularization", "bound"],
-]
 NEW_PAPERS = 2000  # imported after the retrain (the server's cap on such papers per request is 2000)
-COMMON = ["learning", "method", "analysis", "efficient", "scalable", "robust", "novel", "approach", "data", "theory"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,155 +48,6 @@ def summary(values_ms: list[float]) -> dict[str, float]:
         "max_ms": round(max(values_ms), 2),
         "n": len(values_ms),
     }
-
-
-def paper_key(i: int) -> str:
-    return f"arxiv:{2000 + i // 99999 % 600:04d}.{i % 99999:05d}"
-
-
-def references(args: argparse.Namespace, paper_topic: np.ndarray) -> list[list[str]]:
-    """``args.references`` citations per paper, to papers of its own topic (a few of them cited widely). Drawn from
-    a generator of their own, so the rest of the synthetic data is the same whatever their number."""
-    if not args.references:
-        return [[] for _ in range(args.papers)]
-    rng = np.random.default_rng(args.seed + 1)
-    by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
-    out = []
-    for i in range(args.papers):
-        pool = by_topic[paper_topic[i]]
-        ranks = np.minimum(rng.zipf(1.5, args.references) - 1, len(pool) - 1)
-        out.append(list(dict.fromkeys(paper_key(int(j)) for j in pool[ranks] if j != i)))
-    return out
-
-
-def build(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, float]:
-    from server.db import db, upgrade_database
-
-    upgrade_database(app)
-    timings = {}
-    now = datetime.now(UTC)
-    paper_topic = rng.integers(0, len(TOPICS), args.papers)
-    cites = references(args, paper_topic)
-    with app.app_context():
-        session = db.session
-        started = time.perf_counter()
-        _insert_papers(session, args, rng, paper_topic, cites, now)
-        session.commit()
-        timings["insert_papers_s"] = round(time.perf_counter() - started, 2)
-
-        started = time.perf_counter()
-        _insert_users(session, args, now)
-        _insert_interactions(session, args, rng, paper_topic, now)
-        session.commit()
-        timings["insert_interactions_s"] = round(time.perf_counter() - started, 2)
-    return timings
-
-
-def _insert_papers(session, args, rng, paper_topic: np.ndarray, cites: list[list[str]], now: datetime) -> None:
-    from server.models import Paper
-
-    rows = []
-    for i in range(args.papers):
-        words = TOPICS[paper_topic[i]]
-        title = " ".join(rng.choice(words, 4).tolist() + rng.choice(COMMON, 2).tolist()).capitalize()
-        abstract = " ".join(rng.choice(words + COMMON, 60).tolist())
-        rows.append(
-            {
-                "key": paper_key(i),
-                "title": title,
-                "abstract": abstract,
-                "authors": ["A. Author"],
-                "keywords": [words[0]],
-                "references": cites[i],
-                "url": None,
-                "published_at": now - timedelta(days=int(rng.integers(0, 400))),
-                "source": "bench",
-                "created_at": now - timedelta(days=30),
-                "updated_at": now,
-            }
-        )
-        if len(rows) == 5000:
-            session.execute(insert(Paper), rows)
-            rows = []
-    if rows:
-        session.execute(insert(Paper), rows)
-
-
-def _insert_users(session, args, now: datetime) -> None:
-    """Users 1..n, each with the bearer token ps_bench_<id>."""
-    from server.models import ApiToken, User
-
-    session.execute(
-        insert(User),
-        [
-            {
-                "email": f"u{u}@bench.invalid",
-                "password_hash": "x",
-                "is_admin": False,
-                "tracking_paused": False,
-                "created_at": now,
-            }
-            for u in range(args.users)
-        ],
-    )
-    session.execute(
-        insert(ApiToken),
-        [
-            {
-                "user_id": u + 1,
-                "name": "bench",
-                "prefix": "ps_bench",
-                "token_hash": hashlib.sha256(f"ps_bench_{u + 1}".encode()).hexdigest(),
-                "created_at": now,
-            }
-            for u in range(args.users)
-        ],
-    )
-
-
-def _insert_interactions(session, args, rng, paper_topic: np.ndarray, now: datetime) -> None:
-    """Interactions mostly within each user's topic, and the saves they leave."""
-    from server.models import Save
-    from server.services.trending_days import insert_logged
-
-    user_topic = rng.integers(0, len(TOPICS), args.users)
-    by_topic = [np.flatnonzero(paper_topic == t) for t in range(len(TOPICS))]
-    users = rng.integers(0, args.users, args.interactions)
-    own = rng.random(args.interactions) < 0.8
-    papers = np.empty(args.interactions, dtype=np.int64)
-    for t in range(len(TOPICS)):
-        mask = own & (user_topic[users] == t)
-        # Zipf-like popularity inside a topic, so trending and ALS see real structure.
-        ranks = np.minimum(rng.zipf(1.3, mask.sum()) - 1, len(by_topic[t]) - 1)
-        papers[mask] = by_topic[t][ranks]
-    papers[~own] = rng.integers(0, args.papers, (~own).sum())
-    kinds = rng.choice(["open", "click", "save"], args.interactions, p=[0.7, 0.15, 0.15])
-    ages = rng.exponential(20, args.interactions)
-    batch = []
-    saves: dict[tuple[int, int], datetime] = {}
-    for j in range(args.interactions):
-        at = now - timedelta(days=float(ages[j]))
-        batch.append(
-            {
-                "user_id": int(users[j]) + 1,
-                "paper_id": int(papers[j]) + 1,
-                "type": str(kinds[j]),
-                "occurred_at": at,
-                "received_at": at,
-                "client_event_id": uuid.uuid4().hex[:32],
-                "context": None,
-            }
-        )
-        if kinds[j] == "save":
-            saves[(int(users[j]) + 1, int(papers[j]) + 1)] = at
-        if len(batch) == 20000:
-            insert_logged(session, batch)
-            batch = []
-    if batch:
-        insert_logged(session, batch)
-    items = [{"user_id": u, "paper_id": p, "saved_at": at} for (u, p), at in saves.items()]
-    for start in range(0, len(items), 20000):
-        session.execute(insert(Save), items[start : start + 20000])
 
 
 def _headers(u: int) -> dict[str, str]:
@@ -328,6 +169,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn (HTTP) measurements")
     parser.add_argument(
+        "--build-only", action="store_true", help="only build the database (timed under `build`; with --keep, kept)"
+    )
+    parser.add_argument(
         "--floor-with-features", action="store_true", help="also time bare ALS with the text pseudo-users"
     )
     args = parser.parse_args(argv)
@@ -387,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             tokens = [{"user_id": u, "token": f"ps_bench_{u}"} for u in range(1, args.users + 1)]
             (Path(tmp) / "tokens.json").write_text(json.dumps(tokens) + "\n")
             result["kept"] = {"dir": str(args.keep), "database_url": url, "model_dir": f"{tmp}/models"}
+        if args.build_only:
+            app.extensions["paperscout_db"].dispose()
+            return _report(args, result)
         result["retrain"] = retrain(url, tmp, floor_with_features=args.floor_with_features)
         result["requests"] = measure(app, args, rng)
         app.extensions["paperscout_db"].dispose()
@@ -396,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
 
             env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
             result["memory"] = measure_memory(env, Path(f"{tmp}/models"), Path(tmp) / "gunicorn.log", args.users)
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: dict) -> int:
     text = json.dumps(result, indent=2, default=str)
     sys.stdout.write(text + "\n")
     if args.out:

@@ -150,3 +150,45 @@ def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
         days, _ = _sums(row for row in rows if (row[0], _utc(row[3]).date()) in keys)
         if days:
             session.execute(insert_for(session, TrendingDay.__table__), _day_rows(days))
+
+
+# The UTC day of ``occurred_at`` and microseconds since it began: SQLite keeps the column as naive UTC text
+# 'YYYY-MM-DD HH:MM:SS.ffffff' (the models' UTCDateTime), PostgreSQL as timestamptz.
+_DAY_AND_MICROS = {
+    "sqlite": (
+        "substr(occurred_at, 1, 10)",
+        "(CAST(substr(occurred_at, 12, 2) AS INTEGER) * 3600 + CAST(substr(occurred_at, 15, 2) AS INTEGER) * 60"
+        " + CAST(substr(occurred_at, 18, 2) AS INTEGER)) * 1000000"
+        " + CAST(substr(occurred_at || '.000000', 21, 6) AS INTEGER)",
+    ),
+    "postgresql": (
+        "CAST(occurred_at AT TIME ZONE 'UTC' AS date)",
+        "CAST(extract(epoch FROM CAST(occurred_at AT TIME ZONE 'UTC' AS time)) * 1000000 AS bigint)",
+    ),
+}
+
+
+def rebuild_aggregate_sql(dialect: str) -> list[str]:
+    """Statements that sum the whole log into the two tables again (replacing what they hold), in SQL: for bulk
+    loads that write the log directly (scripts/bench_build.py). The same numbers as ``record_events``: the
+    offset is computed as ``_sums`` does (microseconds, seconds, then days; ``2 ** (days / half-life)`` with
+    the same C pow), up to the order of the float additions."""
+    day, micros = _DAY_AND_MICROS[dialect]
+    # doubles throughout, as Python's floats (PostgreSQL's literals with a point would be numeric)
+    offset = "(CAST(micros AS DOUBLE PRECISION) / CAST(1000000 AS DOUBLE PRECISION)) / CAST(86400 AS DOUBLE PRECISION)"
+    decays = ", ".join(
+        f"sum(power(CAST(2 AS DOUBLE PRECISION), {offset} / CAST({h!r} AS DOUBLE PRECISION)))"
+        for h in AGGREGATE_HALF_LIVES.values()
+    )
+    return [
+        "DELETE FROM trending_days",
+        "DELETE FROM trending_readers",
+        f"INSERT INTO trending_days (day, paper_id, type, events, {', '.join(DECAY_COLUMNS)})"
+        f" SELECT day, paper_id, type, count(*), {decays}"
+        f" FROM (SELECT {day} AS day, paper_id, type, {micros} AS micros FROM interactions) AS log"
+        " GROUP BY day, paper_id, type ORDER BY day, paper_id, type",
+        "INSERT INTO trending_readers (paper_id, day, user_id, type, first_at, last_at)"
+        " SELECT paper_id, day, user_id, type, min(occurred_at), max(occurred_at)"
+        f" FROM (SELECT paper_id, {day} AS day, user_id, type, occurred_at FROM interactions) AS log"
+        " GROUP BY paper_id, day, user_id, type ORDER BY paper_id, day, user_id, type",
+    ]

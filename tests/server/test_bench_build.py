@@ -1,0 +1,102 @@
+"""scripts/bench_build.py: the benchmark's bulk build leaves the aggregate, the saves and the schema that
+writing the same log through ``insert_logged`` (the event ingest's bookkeeping) would leave."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import inspect, select, text
+
+from server.db import db
+from server.models import Interaction, Save, TrendingDay, TrendingReader
+from server.services.trending_days import record_events
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+@pytest.fixture(scope="module")
+def bench_build():
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import bench_build
+
+        yield bench_build
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def _args(**sizes) -> argparse.Namespace:
+    return argparse.Namespace(**{"papers": 300, "users": 40, "interactions": 5000, "references": 3, "seed": 3} | sizes)
+
+
+def _aggregate() -> tuple[dict, set]:
+    days = {
+        (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d)
+        for r in db.session.scalars(select(TrendingDay))
+    }
+    r = TrendingReader
+    readers = set(db.session.execute(select(r.paper_id, r.day, r.user_id, r.type, r.first_at, r.last_at)).all())
+    return days, readers
+
+
+def _schema(app) -> dict:
+    """Indexes and foreign keys of the tables the build fills, and (SQLite) the triggers of full-text search."""
+    with app.app_context():
+        triggers = (
+            db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            if db.engine.dialect.name == "sqlite"
+            else []
+        )
+        found = inspect(db.engine)
+        tables = ("papers", "interactions", "trending_days", "trending_readers")
+        return {"triggers": sorted(triggers)} | {
+            t: (sorted(map(str, found.get_indexes(t))), sorted(map(str, found.get_foreign_keys(t)))) for t in tables
+        }
+
+
+def test_the_bulk_build_sums_the_log_as_insert_logged_does(app, client, bench_build, monkeypatch):
+    monkeypatch.setattr(bench_build, "CHUNK", 1500)  # several chunks, the last one short
+    monkeypatch.setattr(bench_build, "PAPER_CHUNK", 128)
+    schema = _schema(app)
+    timings = bench_build.build(app, _args(), np.random.default_rng(3))
+    assert timings["total_s"] >= 0 and _schema(app) == schema  # made again as they were
+    found = client.get("/api/v1/papers?q=graph+network&limit=5").get_json()  # full-text search indexed them
+    assert len(found["items"]) == 5, found
+    with app.app_context():
+        s = db.session
+        built = _aggregate()
+        log = s.execute(
+            select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at).order_by(
+                Interaction.id
+            )
+        ).all()
+        assert len(log) == 5000 and len({(r.user_id, r.paper_id) for r in log}) > 1000
+        saves = {(r.user_id, r.paper_id): r.occurred_at for r in log if r.type == "save"}  # the last one wins
+        assert {(v.user_id, v.paper_id): v.saved_at for v in s.scalars(select(Save))} == saves
+        # what insert_logged adds for the same rows, in its batches
+        s.query(TrendingDay).delete()
+        s.query(TrendingReader).delete()
+        for start in range(0, len(log), 2000):
+            record_events(s, [tuple(r) for r in log[start : start + 2000]])
+        s.flush()
+        logged = _aggregate()
+        s.rollback()
+    assert set(built[0]) == set(logged[0]) and built[1] == logged[1]
+    for key, (events, d7, d30) in logged[0].items():
+        assert built[0][key][0] == events and built[0][key][1:] == pytest.approx((d7, d30), rel=1e-12)
+
+
+def test_build_only_keeps_the_database_and_reports_the_build(tmp_path, bench_build, capsys):
+    import benchmark
+
+    keep = tmp_path / "kept"
+    sizes = ["--papers", "200", "--users", "20", "--interactions", "2000"]
+    assert benchmark.main([*sizes, "--build-only", "--keep", str(keep)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"insert_interactions_s", "trending_aggregate_s", "total_s"} <= set(result["build"])
+    assert "retrain" not in result and (keep / "bench.sqlite3").exists() and (keep / "tokens.json").exists()
