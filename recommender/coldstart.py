@@ -81,6 +81,16 @@ class NewPapers:
         nb = None if self.neighbours is None else self.neighbours[rows]
         return NewPapers(n=len(rows), parts={k: v[rows] for k, v in self.parts.items()}, neighbours=nb)
 
+    def stacked(self, more: NewPapers) -> NewPapers:
+        """These new papers followed by ``more`` (mapped by the same scorer)."""
+
+        def stack(a: np.ndarray | sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+            return sp.csr_matrix(sp.vstack([a, b])) if sp.issparse(a) else np.vstack([a, b])
+
+        nb = None if self.neighbours is None else stack(self.neighbours, more.neighbours)
+        parts = {k: stack(v, more.parts[k]) for k, v in self.parts.items()}
+        return NewPapers(n=self.n + more.n, parts=parts, neighbours=nb)  # type: ignore[arg-type]
+
 
 def component_name(kind: str, representation: str) -> str:
     return f"{kind}_{representation}"

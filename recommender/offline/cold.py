@@ -237,7 +237,10 @@ def run_cold(
         PaperDoc(key=f"new:{i}", title=d.titles[i], abstract=d.abstracts.get(int(i), "")) for i in split.new_items
     ]
     t1 = time.perf_counter()
-    new = fitted.scorer.transform([new_paper_text(p.title, p.abstract) for p in new_docs])
+    # mapped into the served model's own cache, as a server that has answered a few requests holds them
+    new = fitted.model.map_new_papers(new_docs)
+    if new is None:  # the model serves without a scorer (no CF): the scorer's rows for its own columns
+        new = fitted.scorer.transform([new_paper_text(p.title, p.abstract) for p in new_docs])
     transform_seconds = time.perf_counter() - t1
     per_method, rank_seconds = _evaluate_users(split, fitted, new, new_docs, users, progress=progress)
     methods = {}

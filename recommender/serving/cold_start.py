@@ -11,7 +11,6 @@ history; that score, scaled to the best catalog candidate's ``cf`` score, takes 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +25,11 @@ from recommender.serving.user_state import UserState
 
 if TYPE_CHECKING:
     from recommender.serving.hybrid import HybridRecommender
+
+
+# New papers mapped per request at most (about a second per 100 on a 20,000-paper catalog of the benchmark's
+# data): the rest wait for later requests, so a request after a retrain does not map a day's backlog at once.
+MAP_PER_REQUEST = 256
 
 
 def fit_scorer(
@@ -52,30 +56,50 @@ def fit_scorer(
 
 
 class NewPaperCache:
-    """The scorer's view of recent batches of new papers: a server passes mostly the same papers (those added
-    since the retrain) on every request, and mapping them costs a neighbour search over the catalog."""
+    """The scorer's rows of the new papers mapped so far, each paper mapped once (by key, title and abstract).
 
-    def __init__(self, scorer: ColdStartScorer, *, maxsize: int = 8) -> None:
+    Mapping a paper costs a neighbour search over the catalog (seconds for a few thousand papers on a large
+    catalog), and a server passes the same papers (those added since the retrain) on every request, plus each
+    newly ingested one: a paper added later maps that paper only, and a request maps at most ``per_call`` papers
+    not mapped yet (the rest are ranked without their cold-start score until later requests have mapped them),
+    so no request waits for the whole backlog after a model is loaded."""
+
+    def __init__(self, scorer: ColdStartScorer, *, per_call: int = MAP_PER_REQUEST, max_papers: int = 50_000) -> None:
         self.scorer = scorer
-        self.maxsize = maxsize
-        self._batches: OrderedDict[tuple[tuple[str, str, str], ...], NewPapers] = OrderedDict()
+        self.per_call = per_call
+        self.max_papers = max_papers
+        self._mapped: NewPapers | None = None
+        self._row: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
-    def papers(self, docs: Sequence[PaperDoc]) -> NewPapers:
-        """``docs`` mapped by the scorer, one row each, in order."""
+    def papers(self, docs: Sequence[PaperDoc], *, every: bool = False) -> tuple[NewPapers | None, np.ndarray]:
+        """The mapped rows of ``docs`` (in order, those mapped so far; None when none is) and a mask over
+        ``docs`` of which they are; maps up to ``per_call`` of the others first (``every``: all of them)."""
         # the fields themselves, not the joined text: a string's hash is computed once, so a hit costs little
-        signature = tuple((d.key, d.title, d.abstract) for d in docs)
+        signatures = [(d.key, d.title, d.abstract) for d in docs]
         with self._lock:
-            hit = self._batches.get(signature)
-            if hit is not None:
-                self._batches.move_to_end(signature)
-                return hit
-        new = self.scorer.transform([new_paper_text(d.title, d.abstract) for d in docs])
+            missing = [i for i, s in enumerate(signatures) if s not in self._row]
+        todo = missing if every else missing[: self.per_call]
+        if todo:
+            self._add([signatures[i] for i in todo], [docs[i] for i in todo])
         with self._lock:
-            self._batches[signature] = new
-            while len(self._batches) > self.maxsize:
-                self._batches.popitem(last=False)
-        return new
+            rows = np.array([self._row.get(s, -1) for s in signatures], dtype=np.int64)
+            mapped = self._mapped
+        found = rows >= 0
+        if mapped is None or not found.any():
+            return None, found
+        if found.all() and len(rows) == mapped.n and np.array_equal(rows, np.arange(mapped.n)):
+            return mapped, found
+        return mapped.take(rows[found]), found
+
+    def _add(self, signatures: list[tuple[str, str, str]], docs: Sequence[PaperDoc]) -> None:
+        fresh = self.scorer.transform([new_paper_text(d.title, d.abstract) for d in docs])
+        with self._lock:
+            if self._mapped is not None and self._mapped.n + fresh.n > self.max_papers:
+                self._mapped, self._row = None, {}  # a bound on memory: start again from the papers asked now
+            start = 0 if self._mapped is None else self._mapped.n
+            self._mapped = fresh if self._mapped is None else self._mapped.stacked(fresh)
+            self._row.update((s, start + j) for j, s in enumerate(signatures))
 
 
 @dataclass
@@ -103,12 +127,10 @@ def score_new_papers(
     positions = np.flatnonzero((np.asarray(idx) < 0) & np.array([k in extra_docs for k in keys], dtype=bool))
     if not len(positions):
         return None
-    docs = list(extra_docs.values())
-    row_of = {d.key: i for i, d in enumerate(docs)}
-    rows = np.array([row_of[keys[p]] for p in positions], dtype=np.int64)
-    new = cache.papers(docs)
-    if len(rows) != new.n or np.any(rows != np.arange(new.n)):  # else: every new paper, in order
-        new = new.take(rows)
+    new, found = cache.papers([extra_docs[keys[p]] for p in positions])
+    if new is None:
+        return None
+    positions = positions[found]
     scorer = cache.scorer
     history = sp.csr_matrix(
         (np.asarray(state.pos_conf, dtype=np.float32), (np.zeros(len(state.pos_idx), dtype=np.int64), state.pos_idx)),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.coldstart import ColdStartScorer
+from recommender.coldstart import ColdStartScorer, NewPapers
 from recommender.config import Config, parse_config
 from recommender.config_checks import reader_count_threshold
 from recommender.definitions import WINDOW_LABELS
@@ -162,6 +162,14 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
         self.candidate_index_: candidate_index.AlsCandidateIndex | None = None  # set by fit or the store
         self.blend_choice_: dict[str, Any] | None = None
         return self.with_cold_start(None)
+
+    def map_new_papers(self, docs: Sequence[PaperDoc]) -> NewPapers | None:
+        """Map every one of ``docs`` (papers newer than the model) with the cold-start scorer now, so that
+        requests find them mapped (a request maps only a few itself); their rows in order, None without a
+        scorer."""
+        if self._new_paper_cache is None:
+            return None
+        return self._new_paper_cache.papers(docs, every=True)[0]
 
     def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
         """Use ``scorer`` (fitted on this model's catalog and ALS factors; None: none) for papers added after

@@ -9,6 +9,7 @@ import pytest
 from synthetic_papers import NOW, TEST_CONFIG
 
 from recommender import store, store_files
+from recommender.coldstart import new_paper_text
 from recommender.config import merge_config
 from recommender.offline.training import train
 from recommender.serving import HistoryEvent, PaperDoc
@@ -177,3 +178,35 @@ def test_an_embedding_scorer_without_the_extra_loads_without_it(model, tmp_path,
 def test_bad_cold_start_config_is_rejected(override, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         merge_config({"cold_start": override})
+
+
+def _more_new(n):
+    topics = ["graph neural networks for link prediction", "protein folding and structure", "graph message passing"]
+    return [PaperDoc(f"arxiv:new-{i}", f"{topics[i % 3]} study {i}", f"abstract {i} {topics[i % 3]}") for i in range(n)]
+
+
+def test_each_new_paper_is_mapped_once_and_a_request_maps_a_few(model):
+    from recommender.serving.cold_start import NewPaperCache
+
+    docs = _more_new(7)
+    cache = NewPaperCache(model.cold_start_, per_call=3)
+    seen = [int(cache.papers(docs)[1].sum()) for _ in range(3)]
+    assert seen == [3, 6, 7]  # the backlog is mapped over several requests, none maps it all
+    new, found = cache.papers([*docs, GRAPH_NEW])  # one paper ingested later: only it is mapped
+    assert found.all() and cache._mapped.n == 8
+    alone = model.cold_start_.transform([new_paper_text(d.title, d.abstract) for d in [*docs, GRAPH_NEW]])
+    for name, part in new.parts.items():  # the same rows as mapping them all at once
+        got, want = (
+            (part.toarray(), alone.parts[name].toarray()) if hasattr(part, "toarray") else (part, alone.parts[name])
+        )
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    edited = PaperDoc(docs[0].key, docs[0].title + " revised", docs[0].abstract)
+    assert cache.papers([edited])[1].all() and cache._mapped.n == 9  # a changed text is mapped anew
+
+
+def test_the_served_model_can_map_every_new_paper_ahead_of_requests(model):
+    docs = _more_new(300)  # more than a request maps
+    model.with_cold_start(model.cold_start_)  # a fresh cache
+    assert model.map_new_papers(docs).n == 300
+    model.recommend(GRAPH_READER, n=5, extra_docs=docs, only={d.key for d in docs}, now=NOW)
+    assert model._new_paper_cache._mapped.n == 300  # the request found them all mapped
