@@ -49,8 +49,10 @@ def recall_sums(scores: np.ndarray, exclude: sp.csr_matrix, held: sp.csr_matrix,
     scores[r, c] = -np.inf
     scores[~np.isfinite(scores)] = -np.inf
     kth = [min(int(k), scores.shape[1]) - 1 for k in ks]
-    # the K-th best score of each row: a held-out item above it is in the first K, below it is not
-    cut = -np.partition(-scores, kth, axis=1)[:, kth]
+    # the K-th best score of each row: a held-out item above it is in the first K, below it is not. One pass
+    # over the row finds its best max(K) (unordered), the smaller K's cuts are found among those
+    best = np.partition(-scores, max(kth), axis=1)[:, : max(kth) + 1]  # negated
+    cut = -np.partition(best, kth, axis=1)[:, kth]
     held = sp.csr_matrix(held)
     rows = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
     value = scores[rows, held.indices]
