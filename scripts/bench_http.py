@@ -74,12 +74,14 @@ def _wait_ready(host: str, port: int, proc: subprocess.Popen) -> None:
 def _send(host: str, port: int, request: Request) -> tuple[int, float]:
     method, path, body, headers = request
     conn = http.client.HTTPConnection(host, port, timeout=60)
+    started = time.perf_counter()
     try:
-        started = time.perf_counter()
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         return response.status, (time.perf_counter() - started) * 1000
+    except (OSError, http.client.HTTPException):  # a timeout or a dropped connection: counted, status 0
+        return 0, (time.perf_counter() - started) * 1000
     finally:
         conn.close()
 
@@ -115,7 +117,8 @@ def run_load(host: str, port: int, make: Callable[[int], Request], n: int, concu
         "p95_ms": round(float(np.percentile(values, 95)), 2),
         "p99_ms": round(float(np.percentile(values, 99)), 2),
         "rps": round(n / wall, 1),
-        "non2xx": sum(not 200 <= s < 300 for s in statuses),
+        "non2xx": sum(not 200 <= s < 300 for s in statuses),  # failed connections (status 0) included
+        "failed_connections": statuses.count(0),
         "wall_s": round(wall, 3),
     }
 
