@@ -11,6 +11,7 @@ history; that score, scaled to the best catalog candidate's ``cf`` score, takes 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
     from recommender.serving.hybrid import HybridRecommender
 
 
-# New papers mapped per request at most (about a second per 100 on a 20,000-paper catalog of the benchmark's
-# data): the rest wait for later requests, so a request after a retrain does not map a day's backlog at once.
-MAP_PER_REQUEST = 256
+# A request maps new papers MAP_BLOCK at a time until it has spent MAP_SECONDS (at least one block): mapping
+# costs about 17 ms a paper on the benchmark's 20,000-paper catalog and 70 ms on its 100,000-paper one
+# (docs/performance.md), so a day's backlog at once would hold one request for minutes.
+MAP_BLOCK = 16
+MAP_SECONDS = 0.2
 
 
 def fit_scorer(
@@ -60,13 +63,16 @@ class NewPaperCache:
 
     Mapping a paper costs a neighbour search over the catalog (seconds for a few thousand papers on a large
     catalog), and a server passes the same papers (those added since the retrain) on every request, plus each
-    newly ingested one: a paper added later maps that paper only, and a request maps at most ``per_call`` papers
-    not mapped yet (the rest are ranked without their cold-start score until later requests have mapped them),
-    so no request waits for the whole backlog after a model is loaded."""
+    newly ingested one: a paper added later maps that paper only, and a request maps papers not mapped yet
+    ``block`` at a time for at most ``seconds`` (the rest are ranked without their cold-start score until later
+    requests have mapped them), so no request waits for the whole backlog after a model is loaded."""
 
-    def __init__(self, scorer: ColdStartScorer, *, per_call: int = MAP_PER_REQUEST, max_papers: int = 50_000) -> None:
+    def __init__(
+        self, scorer: ColdStartScorer, *, block: int = MAP_BLOCK, seconds: float = MAP_SECONDS, max_papers: int = 50_000
+    ) -> None:
         self.scorer = scorer
-        self.per_call = per_call
+        self.block = block
+        self.seconds = seconds
         self.max_papers = max_papers
         self._mapped: NewPapers | None = None
         self._row: dict[tuple[str, str, str], int] = {}
@@ -74,13 +80,18 @@ class NewPaperCache:
 
     def papers(self, docs: Sequence[PaperDoc], *, every: bool = False) -> tuple[NewPapers | None, np.ndarray]:
         """The mapped rows of ``docs`` (in order, those mapped so far; None when none is) and a mask over
-        ``docs`` of which they are; maps up to ``per_call`` of the others first (``every``: all of them)."""
+        ``docs`` of which they are; maps others first, ``block`` at a time for up to ``seconds`` (``every``: all
+        of them)."""
         # the fields themselves, not the joined text: a string's hash is computed once, so a hit costs little
         signatures = [(d.key, d.title, d.abstract) for d in docs]
         with self._lock:
             missing = [i for i, s in enumerate(signatures) if s not in self._row]
-        todo = missing if every else missing[: self.per_call]
-        if todo:
+        started = time.perf_counter()
+        step = len(missing) if every else self.block
+        for lo in range(0, len(missing), max(step, 1)):
+            if lo and time.perf_counter() - started >= self.seconds:
+                break
+            todo = missing[lo : lo + step]
             self._add([signatures[i] for i in todo], [docs[i] for i in todo])
         with self._lock:
             rows = np.array([self._row.get(s, -1) for s in signatures], dtype=np.int64)

@@ -189,7 +189,7 @@ def test_each_new_paper_is_mapped_once_and_a_request_maps_a_few(model):
     from recommender.serving.cold_start import NewPaperCache
 
     docs = _more_new(7)
-    cache = NewPaperCache(model.cold_start_, per_call=3)
+    cache = NewPaperCache(model.cold_start_, block=3, seconds=0.0)
     seen = [int(cache.papers(docs)[1].sum()) for _ in range(3)]
     assert seen == [3, 6, 7]  # the backlog is mapped over several requests, none maps it all
     new, found = cache.papers([*docs, GRAPH_NEW])  # one paper ingested later: only it is mapped
