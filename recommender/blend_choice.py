@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from recommender.config import Blend, BlendOptions, BlendWeights, Config
 from recommender.interactions import InteractionData
-from recommender.offline.metrics import cutoff_scores, recall_sums, recall_sums_at
+from recommender.offline.metrics import recall_sums
 from recommender.serving.blend import scale, weighted_sum
 
 if TYPE_CHECKING:
@@ -43,9 +43,6 @@ KS = (20, 50, 100, 300)
 MIN_USERS = 100
 HOLDOUT_FRACTION = 0.3
 CHUNK = 256
-# Papers per component that a user's blends are ranked among (each component's best; their union), when that is
-# fewer than the catalog: the grid's cost then grows with the pool, not the catalog (:class:`_Pool`)
-POOL = 1000
 # The knobs, few and coarse on purpose: the text share of the non-trend weight, the co-occurrence share of the
 # collaborative weight, CF by dot product or cosine, and a popularity discount or none. The trend weight is not
 # chosen: offline the trend component is training popularity, online the real trending signal, so it stays as
@@ -138,100 +135,29 @@ def grid_recalls(
     *,
     cosine_weights: np.ndarray | None = None,
     discounts: Mapping[float, np.ndarray] | None = None,
-    pool: int | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Summed Recall@K (:data:`KS`) over the rows of one chunk: one row per blend of ``grid``, and each
     baseline's. ``raw`` holds each component's raw scores (``cf`` by the ALS dot product); ``cosine_weights``
     turns CF into the cosine (per item, ``1 / ||factor||``), ``discounts`` maps each β of the grid to the items'
     ``(1 + readers) ** -β`` (without it there is no discount). A blend is scored exactly as
     :func:`~recommender.serving.blend.blend` scores it (both add up through
-    :func:`~recommender.serving.blend.weighted_sum`). ``pool``: rank the blends over each component's best
-    ``pool`` papers only (:class:`_Pool`; the baselines always over the whole catalog), when that is fewer."""
+    :func:`~recommender.serving.blend.weighted_sum`)."""
     raw = dict(raw)
     if cosine_weights is not None and "cf" in raw:
         raw["cf_cosine"] = raw["cf"] * cosine_weights[None, :]
     exclude = inputs.nonzero()
     scaled = {c: scale(v, exclude=exclude, dtype=np.float32) for c, v in raw.items()}
     base = {c: _recalls(np.array(raw[c], dtype=np.float32), inputs, held) for c in BASELINES if c in raw}
-    pool = _Pool.of(scaled, inputs, held, pool) if pool is not None and pool * len(scaled) < inputs.shape[1] else None
     out = np.zeros((len(grid), len(KS)))
     for g, b in enumerate(grid):
         cf = "cf_cosine" if b["cf_item_norm"] and "cf_cosine" in scaled else "cf"
         parts = {"cf": cf, "cooccurrence": "cooccurrence", "text": "text", "trend": "trend"}
-        used = {c: name for c, name in parts.items() if name in scaled and b[c] > 0}
-        weights = None
+        used = {c: scaled[name] for c, name in parts.items() if name in scaled and b[c] > 0}
+        score = weighted_sum(used, b, inputs.shape)
         if b["popularity_discount"] and discounts:
-            weights = discounts[b["popularity_discount"]]
-        if pool is None:
-            score = weighted_sum({c: scaled[n] for c, n in used.items()}, b, inputs.shape)
-            out[g] = _recalls(score if weights is None else score * weights[None, :], inputs, held)
-        else:
-            out[g] = pool.recalls(scaled, used, b, weights, inputs, held)
+            score *= discounts[b["popularity_discount"]][None, :]
+        out[g] = _recalls(score, inputs, held)
     return out, base
-
-
-@dataclasses.dataclass
-class _Pool:
-    """Per row, the union of every component's best ``size`` papers, where a blend is ranked first. A paper
-    outside it scores at most each component's ``size``-th best value in each, so its blended score is at most
-    their weighted sum (the row's ceiling): a row whose pooled K-th best score is above its ceiling ranks its
-    first K exactly as the whole catalog does; the other rows are ranked over the whole catalog."""
-
-    items: np.ndarray  # rows x pooled papers, catalog indices ascending (duplicates kept, marked invalid)
-    invalid: np.ndarray  # duplicates and the row's input papers
-    bound: dict[str, np.ndarray]  # per component, each row's size-th best scaled value
-    rows: np.ndarray  # the held-out papers found in the pool: (row, pool position)
-    cols: np.ndarray
-    n_held: np.ndarray  # each such paper's row's number of held-out papers (all of them, pooled or not)
-
-    @classmethod
-    def of(cls, scaled: Mapping[str, np.ndarray], inputs: sp.csr_matrix, held: sp.csr_matrix, size: int) -> _Pool:
-        best = {c: np.argpartition(-v, size - 1, axis=1)[:, :size] for c, v in scaled.items()}
-        bound = {c: np.take_along_axis(scaled[c], top, axis=1).min(axis=1) for c, top in best.items()}
-        items = np.sort(np.concatenate(list(best.values()), axis=1), axis=1)
-        n_items = inputs.shape[1]
-        keys = np.arange(items.shape[0], dtype=np.int64)[:, None] * n_items + items
-        invalid = np.zeros(items.shape, dtype=bool)
-        invalid[:, 1:] = items[:, 1:] == items[:, :-1]
-        invalid |= np.isin(keys, _keys(inputs, n_items))
-        rows, cols = np.nonzero(np.isin(keys, _keys(held, n_items)) & ~invalid)
-        n_held = np.maximum(np.diff(sp.csr_matrix(held).indptr), 1)[rows]
-        return cls(items, invalid, bound, rows, cols, n_held)
-
-    def recalls(
-        self,
-        scaled: Mapping[str, np.ndarray],
-        used: Mapping[str, str],
-        blend: Mapping[str, float],
-        weights: np.ndarray | None,
-        inputs: sp.csr_matrix,
-        held: sp.csr_matrix,
-    ) -> np.ndarray:
-        """Summed Recall@K (:data:`KS`) of the blend of ``used`` (component -> name in ``scaled``) with the
-        weights of ``blend`` and the discount ``weights``: pooled where exact, over the catalog elsewhere."""
-        pooled = {c: np.take_along_axis(scaled[n], self.items, axis=1) for c, n in used.items()}
-        score = weighted_sum(pooled, blend, self.items.shape)
-        if weights is not None:
-            score *= weights[self.items]
-        score[self.invalid] = -np.inf
-        total = sum(blend[c] for c in used) or 1.0
-        ceiling = sum((blend[c] / total) * self.bound[n] for c, n in used.items())
-        ceiling = ceiling * (float(weights.max()) if weights is not None else 1.0)
-        cut = cutoff_scores(score, KS)
-        unsure = np.flatnonzero(cut[:, -1] <= ceiling)
-        keep = ~np.isin(self.rows, unsure)
-        sums = recall_sums_at(score, self.rows[keep], self.cols[keep], self.n_held[keep], KS, cut)
-        if len(unsure):
-            full = weighted_sum({c: scaled[n][unsure] for c, n in used.items()}, blend, (len(unsure), inputs.shape[1]))
-            if weights is not None:
-                full *= weights[None, :]
-            sums = sums + _recalls(full, inputs[unsure], held[unsure])
-        return sums
-
-
-def _keys(matrix: sp.spmatrix, n_items: int) -> np.ndarray:
-    coo = sp.coo_matrix(matrix)
-    return coo.row.astype(np.int64) * n_items + coo.col
 
 
 def pick(blends: np.ndarray, bases: np.ndarray, grid: Sequence[Mapping[str, float]]) -> tuple[int, float]:
@@ -369,7 +295,7 @@ def _score_view(
         rows = view.inputs[start : start + CHUNK]
         raw = model.component_scores(rows, trending=trending, cf_item_norm=0.0)
         b, base = grid_recalls(
-            raw, rows, view.held[start : start + CHUNK], grid, cosine_weights=cosine, discounts=discounts, pool=POOL
+            raw, rows, view.held[start : start + CHUNK], grid, cosine_weights=cosine, discounts=discounts
         )
         blends += b
         for c, v in base.items():

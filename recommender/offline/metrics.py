@@ -47,43 +47,22 @@ def recall_sums(scores: np.ndarray, exclude: sp.csr_matrix, held: sp.csr_matrix,
     scores = np.asarray(scores)
     r, c = exclude.nonzero()
     scores[r, c] = -np.inf
-    held = sp.csr_matrix(held)
-    rows = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
-    n = np.maximum(np.diff(held.indptr), 1)[rows]
-    return recall_sums_at(scores, rows, held.indices, n, ks)
-
-
-def cutoff_scores(scores: np.ndarray, ks: Sequence[int]) -> np.ndarray:
-    """Rows x ``ks``: the K-th best score of each row (``scores`` with non-finite values set to -inf in place).
-    One pass over a row finds its best max(K) (unordered); the smaller K's are found among those."""
     scores[~np.isfinite(scores)] = -np.inf
     kth = [min(int(k), scores.shape[1]) - 1 for k in ks]
+    # the K-th best score of each row: a held-out item above it is in the first K, below it is not. One pass
+    # over the row finds its best max(K) (unordered), the smaller K's cuts are found among those
     best = np.partition(-scores, max(kth), axis=1)[:, : max(kth) + 1]  # negated
-    return -np.partition(best, kth, axis=1)[:, kth]
-
-
-def recall_sums_at(
-    scores: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    n_relevant: np.ndarray,
-    ks: Sequence[int],
-    cut: np.ndarray | None = None,
-) -> np.ndarray:
-    """For each K of ``ks``, the sum of ``1 / n_relevant`` over the relevant entries (``rows``, ``cols``) that
-    rank in the first K of their row of ``scores`` (non-finite scores last; ties by the lower column). Each row
-    is partitioned, never sorted (``cut``: :func:`cutoff_scores` of ``scores``, when already known).
-    ``scores`` is modified in place."""
-    kth = [min(int(k), scores.shape[1]) - 1 for k in ks]
-    # a relevant entry above its row's K-th best score is in the first K, below it is not
-    cut = cutoff_scores(scores, ks) if cut is None else cut
-    value = scores[rows, cols]
+    cut = -np.partition(best, kth, axis=1)[:, kth]
+    held = sp.csr_matrix(held)
+    rows = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
+    value = scores[rows, held.indices]
     inside = value[:, None] > cut[rows]
     for p, j in zip(*np.nonzero(value[:, None] == cut[rows]), strict=True):  # a tie at the cut: its exact rank
-        row = scores[rows[p]]
-        rank = np.count_nonzero(row > value[p]) + np.count_nonzero(row[: cols[p]] == value[p])
+        row, item = scores[rows[p]], held.indices[p]
+        rank = np.count_nonzero(row > value[p]) + np.count_nonzero(row[:item] == value[p])
         inside[p, j] = rank < kth[j] + 1
-    return (inside / np.asarray(n_relevant, dtype=np.float64)[:, None]).sum(axis=0)
+    n = np.maximum(np.diff(held.indptr), 1)[rows]
+    return (inside / n[:, None]).sum(axis=0)
 
 
 def hits_matrix(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:

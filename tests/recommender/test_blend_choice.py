@@ -142,25 +142,3 @@ def test_a_retrain_with_enough_users_chooses_on_its_holdout_model():
     assert record["chosen"] and record["fit_seconds"] == 0.0  # no model of its own
     assert "blend_choice" in result.seconds and result.metrics["hybrid"]["users"] > 0
     assert result.model.config_.blend.to_dict(with_min_items=False) == record["blend"]["weights"]
-
-
-def test_the_pooled_grid_ranks_as_the_whole_catalog_does():
-    """Blends ranked among each component's best papers give the whole catalog's recalls (cutoffs to 300)."""
-    rng = np.random.default_rng(4)
-    n_users, n_items = 30, 4000
-    inputs = sp.csr_matrix((rng.random((n_users, n_items)) < 0.002).astype(np.float32))
-    held = sp.csr_matrix((rng.random((n_users, n_items)) < 0.004) & ~(inputs.toarray() > 0))
-    signal = held.toarray()
-    raw = {
-        c: (rng.random((n_users, n_items)) + s * signal * (rng.random((n_users, n_items)) < 0.5)).astype(np.float32)
-        for c, s in (("cf", 1.5), ("cooccurrence", 1.0), ("text", 1.2), ("trend", 0.2))
-    }
-    grid = blend_choice.blend_grid(0.1)
-    weights = {0.1: (1.0 + rng.integers(0, 50, n_items)) ** -0.1}
-    cosine = rng.random(n_items).astype(np.float32) + 0.5
-    exact, base = blend_choice.grid_recalls(raw, inputs, held, grid, cosine_weights=cosine, discounts=weights)
-    pooled, base_p = blend_choice.grid_recalls(
-        raw, inputs, held, grid, cosine_weights=cosine, discounts=weights, pool=500
-    )
-    np.testing.assert_allclose(pooled, exact, rtol=0, atol=1e-9)
-    assert all(np.array_equal(base[c], base_p[c]) for c in base)
