@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -293,31 +293,32 @@ def build(app: Flask, args: argparse.Namespace, rng: np.random.Generator) -> dic
     return timings | {"total_s": round(time.perf_counter() - started, 2)}
 
 
+def _load(writer: Writer, timer: Timer, mark: float, table: str, columns: str, chunks: Iterable[list]) -> float:
+    """Fill ``table`` chunk by chunk with its indexes set aside, timing generate_/insert_/index_<table>_s."""
+    with writer.deferred(table):
+        for rows in chunks:
+            mark = timer.add(f"generate_{table}_s", mark)
+            writer.rows(table, columns, rows)
+            writer.commit()
+            mark = timer.add(f"insert_{table}_s", mark)
+    return timer.add(f"index_{table}_s", mark)
+
+
 def _fill(writer: Writer, args: argparse.Namespace, rng: np.random.Generator, timer: Timer) -> None:
     from server.services.trending_days import rebuild_aggregate_sql
 
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     paper_topic = rng.integers(0, len(TOPICS), args.papers)
     mark = time.perf_counter()
-    with writer.deferred("papers"):
-        for rows in paper_chunks(args, rng, paper_topic, now_us, writer.suffix):
-            mark = timer.add("generate_papers_s", mark)
-            writer.rows("papers", PAPER_COLUMNS, rows)
-            writer.commit()
-            mark = timer.add("insert_papers_s", mark)
-    mark = timer.add("index_papers_s", mark)
+    chunks = paper_chunks(args, rng, paper_topic, now_us, writer.suffix)
+    mark = _load(writer, timer, mark, "papers", PAPER_COLUMNS, chunks)
     users, tokens = user_rows(args, now_us, writer.suffix)
     writer.rows("users", "email, password_hash, session_token, is_admin, tracking_paused, created_at", users)
     writer.rows("api_tokens", "user_id, name, prefix, token_hash, created_at", tokens)
     writer.commit()
     mark = timer.add("insert_users_s", mark)
-    with writer.deferred("interactions"):
-        for rows in interaction_chunks(args, rng, paper_topic, now_us, writer.suffix):
-            mark = timer.add("generate_interactions_s", mark)
-            writer.rows("interactions", INTERACTION_COLUMNS, rows)
-            writer.commit()
-            mark = timer.add("insert_interactions_s", mark)
-    mark = timer.add("index_interactions_s", mark)
+    chunks = interaction_chunks(args, rng, paper_topic, now_us, writer.suffix)
+    mark = _load(writer, timer, mark, "interactions", INTERACTION_COLUMNS, chunks)
     with writer.deferred("saves"):
         writer.execute(SAVES_SQL)
     mark = timer.add("saves_s", mark)
