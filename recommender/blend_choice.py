@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.blend_pool import pool_chunk
 from recommender.config import Blend, BlendOptions, BlendWeights, Config
 from recommender.interactions import InteractionData
 from recommender.offline.metrics import recall_sums
@@ -43,6 +44,9 @@ KS = (20, 50, 100, 300)
 MIN_USERS = 100
 HOLDOUT_FRACTION = 0.3
 CHUNK = 256
+# at most this many (row, item) cells per chunk: each component and blend is a dense chunk, so at a million papers
+# 256 rows would hold about ten arrays of 1 GB at once; fewer rows per chunk give the same sums
+CHUNK_CELLS = 2**26
 # The knobs, few and coarse on purpose: the text share of the non-trend weight, the co-occurrence share of the
 # collaborative weight, CF by dot product or cosine, and a popularity discount or none. The trend weight is not
 # chosen: offline the trend component is training popularity, online the real trending signal, so it stays as
@@ -122,9 +126,11 @@ def _view(matrix: sp.csr_matrix, rows: Sequence[Any], one: np.random.Generator |
 
 
 # ---------------------------------------------------------------------------------------------- scoring
-def _recalls(scores: np.ndarray, inputs: sp.csr_matrix, held: sp.csr_matrix) -> np.ndarray:
+def _recalls(
+    scores: np.ndarray, inputs: sp.csr_matrix, held: sp.csr_matrix, n_relevant: np.ndarray | None
+) -> np.ndarray:
     """Sum over the rows of Recall@K for each K of :data:`KS` (``scores`` is changed)."""
-    return recall_sums(scores, inputs, held, KS)
+    return recall_sums(scores, inputs, held, KS, n_relevant=n_relevant)
 
 
 def grid_recalls(
@@ -135,11 +141,13 @@ def grid_recalls(
     *,
     cosine_weights: np.ndarray | None = None,
     discounts: Mapping[float, np.ndarray] | None = None,
+    n_relevant: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Summed Recall@K (:data:`KS`) over the rows of one chunk: one row per blend of ``grid``, and each
     baseline's. ``raw`` holds each component's raw scores (``cf`` by the ALS dot product); ``cosine_weights``
     turns CF into the cosine (per item, ``1 / ||factor||``), ``discounts`` maps each β of the grid to the items'
-    ``(1 + readers) ** -β`` (without it there is no discount). A blend is scored exactly as
+    ``(1 + readers) ** -β`` (per item, or rows x items; without it there is no discount); ``n_relevant``: see
+    :func:`~recommender.offline.metrics.recall_sums`. A blend is scored exactly as
     :func:`~recommender.serving.blend.blend` scores it (both add up through
     :func:`~recommender.serving.blend.weighted_sum`)."""
     raw = dict(raw)
@@ -147,7 +155,7 @@ def grid_recalls(
         raw["cf_cosine"] = raw["cf"] * cosine_weights[None, :]
     exclude = inputs.nonzero()
     scaled = {c: scale(v, exclude=exclude, dtype=np.float32) for c, v in raw.items()}
-    base = {c: _recalls(np.array(raw[c], dtype=np.float32), inputs, held) for c in BASELINES if c in raw}
+    base = {c: _recalls(np.array(raw[c], dtype=np.float32), inputs, held, n_relevant) for c in BASELINES if c in raw}
     out = np.zeros((len(grid), len(KS)))
     for g, b in enumerate(grid):
         cf = "cf_cosine" if b["cf_item_norm"] and "cf_cosine" in scaled else "cf"
@@ -155,8 +163,9 @@ def grid_recalls(
         used = {c: scaled[name] for c, name in parts.items() if name in scaled and b[c] > 0}
         score = weighted_sum(used, b, inputs.shape)
         if b["popularity_discount"] and discounts:
-            score *= discounts[b["popularity_discount"]][None, :]
-        out[g] = _recalls(score, inputs, held)
+            discount = discounts[b["popularity_discount"]]
+            score *= discount if discount.ndim == 2 else discount[None, :]
+        out[g] = _recalls(score, inputs, held, n_relevant)
     return out, base
 
 
@@ -291,13 +300,41 @@ def _score_view(
     )
     n = view.inputs.shape[0]
     blends, bases = np.zeros((len(grid), len(KS))), {c: np.zeros(len(KS)) for c in BASELINES}
-    for start in range(0, n, CHUNK):
-        rows = view.inputs[start : start + CHUNK]
+    chunk = max(1, min(CHUNK, CHUNK_CELLS // max(model.n_items, 1)))
+    # from the size on where requests find their ALS candidates in an index, the grid ranks what a request
+    # ranks (recommender/blend_pool.py); below it, the whole catalog costs little
+    pooled = model.n_items >= int(model.config_.candidates.ann_min_items)
+    for start in range(0, n, chunk):
+        rows = view.inputs[start : start + chunk]
         raw = model.component_scores(rows, trending=trending, cf_item_norm=0.0)
-        b, base = grid_recalls(
-            raw, rows, view.held[start : start + CHUNK], grid, cosine_weights=cosine, discounts=discounts
-        )
+        b, base = _chunk_recalls(model, raw, rows, view.held[start : start + chunk], grid, cosine, discounts, pooled)
         blends += b
         for c, v in base.items():
             bases[c] += v
     return blends / max(n, 1), {c: v / max(n, 1) for c, v in bases.items()}
+
+
+def _chunk_recalls(
+    model: Any,
+    raw: dict[str, np.ndarray],
+    inputs: sp.csr_matrix,
+    held: sp.csr_matrix,
+    grid: Sequence[Mapping[str, float]],
+    cosine: np.ndarray | None,
+    discounts: Mapping[float, np.ndarray] | None,
+    pooled: bool,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`grid_recalls` of one chunk over the whole catalog, or (``pooled``) over each row's candidates."""
+    if not pooled:
+        return grid_recalls(raw, inputs, held, grid, cosine_weights=cosine, discounts=discounts)
+    if cosine is not None and "cf" in raw:
+        raw["cf_cosine"] = raw["cf"] * cosine[None, :]
+    pool = pool_chunk(raw, inputs, held, model.config_.candidates)
+    return grid_recalls(
+        pool.raw,
+        pool.padding,
+        pool.held,
+        grid,
+        discounts={beta: d[pool.items] for beta, d in (discounts or {}).items()},
+        n_relevant=pool.n_relevant,
+    )

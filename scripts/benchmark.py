@@ -11,7 +11,9 @@ times the real Flask app in process (test client: no network, no gunicorn) on ea
 over HTTP against gunicorn with 2 workers as `make run` serves it, at concurrency 1 and 8 (``http``: p50/p95/p99,
 req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``events``: batches of 100 events,
 events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part; ``--build-only`` stops after
-the build (scripts/bench_build.py), timed under ``build``.
+the build (scripts/bench_build.py), timed under ``build``. A large build can be made once and measured later:
+``--build-only --keep DIR`` leaves ``DIR/build.json`` (sizes, seed, database, build figures), and ``--from DIR``
+measures that database (retrain, requests, HTTP, memory) with the sizes and seed it was built with.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 from bench_build import COMMON, TOPICS, build, paper_key
 from sqlalchemy import insert
 
+BUILD_RECORD = "build.json"  # what a kept build was built with, for --from
 NEW_PAPERS = 2000  # imported after the retrain (the server's cap on such papers per request is 2000)
 
 
@@ -172,16 +175,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--build-only", action="store_true", help="only build the database (timed under `build`; with --keep, kept)"
     )
     parser.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        metavar="DIR",
+        help="measure the database an earlier `--build-only --keep DIR` left in DIR (sizes and seed from its "
+        "build.json) instead of building one",
+    )
+    parser.add_argument(
         "--floor-with-features", action="store_true", help="also time bare ALS with the text pseudo-users"
     )
     args = parser.parse_args(argv)
+    if args.from_dir is not None:
+        _take_build(parser, args)
     if args.papers > 99999 * 600 or min(args.papers, args.users, args.interactions, args.requests) < 1:
         parser.error("sizes must be positive (and papers below 60M)")
     if args.references < 0:
         parser.error("--references must be >= 0")
-    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+    kept = args.keep
+    if args.from_dir is None and kept is not None and kept.exists() and (not kept.is_dir() or any(kept.iterdir())):
         parser.error("--keep must name a new or empty directory")
     return args
+
+
+def _take_build(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``args`` with the sizes, seed and database of the build recorded in ``--from DIR``."""
+    if args.keep is not None or args.build_only or args.database_url:
+        parser.error("--from measures a kept build: it takes no --keep, --build-only or --database-url")
+    try:
+        recorded = json.loads((args.from_dir / BUILD_RECORD).read_text())
+        for name in ("papers", "users", "interactions", "references", "seed", "database_url"):
+            setattr(args, name, recorded[name])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parser.error(f"--from {args.from_dir}: no readable {BUILD_RECORD} of a kept build ({exc})")
+    args.recorded_build = recorded.get("build", {})
+    args.database = args.database_url.split(":", 1)[0]
 
 
 def http_figures(args: argparse.Namespace, url: str, tmp: str) -> dict:
@@ -214,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from server import create_app
 
-    rng = np.random.default_rng(args.seed)
-    with _work_dir(args.keep) as tmp, fresh_postgres(args) as pg_url:
+    work = args.from_dir or args.keep
+    with _work_dir(work) as tmp, fresh_postgres(args) as pg_url:
         url = args.database_url or pg_url or f"sqlite:///{tmp}/bench.sqlite3"
         app = create_app(
             {"DATABASE_URL": url, "SECRET_KEY": "bench", "MODEL_DIR": f"{tmp}/models", "MODEL_CHECK_SECONDS": 3600}
@@ -226,16 +254,18 @@ def main(argv: list[str] | None = None) -> int:
             "database": url.split(":", 1)[0],
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
-        result["build"] = build(app, args, rng)
+        if args.from_dir is None:
+            result["build"] = build(app, args, np.random.default_rng(args.seed))
+        else:
+            result["build"] = {**args.recorded_build, "kept_in": str(args.from_dir)}
         if args.keep is not None:
-            tokens = [{"user_id": u, "token": f"ps_bench_{u}"} for u in range(1, args.users + 1)]
-            (Path(tmp) / "tokens.json").write_text(json.dumps(tokens) + "\n")
-            result["kept"] = {"dir": str(args.keep), "database_url": url, "model_dir": f"{tmp}/models"}
+            _keep_build(args, Path(tmp), url, result)
         if args.build_only:
             app.extensions["paperscout_db"].dispose()
             return _report(args, result)
         result["retrain"] = retrain(url, tmp, floor_with_features=args.floor_with_features)
-        result["requests"] = measure(app, args, rng)
+        # the requests' own stream, so a run --from a kept build times the same requests as a whole run
+        result["requests"] = measure(app, args, np.random.default_rng([args.seed, 1]))
         app.extensions["paperscout_db"].dispose()
         if not args.no_http:
             result.update(http_figures(args, url, tmp))
@@ -244,6 +274,16 @@ def main(argv: list[str] | None = None) -> int:
             env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": f"{tmp}/models"}
             result["memory"] = measure_memory(env, Path(f"{tmp}/models"), Path(tmp) / "gunicorn.log", args.users)
     return _report(args, result)
+
+
+def _keep_build(args: argparse.Namespace, work: Path, url: str, result: dict) -> None:
+    """The benchmark users' tokens and the record ``--from`` reads, in the kept directory."""
+    tokens = [{"user_id": u, "token": f"ps_bench_{u}"} for u in range(1, args.users + 1)]
+    (work / "tokens.json").write_text(json.dumps(tokens) + "\n")
+    result["kept"] = {"dir": str(args.keep), "database_url": url, "model_dir": f"{work}/models"}
+    sizes = {k: getattr(args, k) for k in ("papers", "users", "interactions", "references", "seed")}
+    record = {**sizes, "database_url": url, "build": result["build"]}
+    (work / BUILD_RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _report(args: argparse.Namespace, result: dict) -> int:

@@ -40,10 +40,18 @@ def top_k_excluding(scores: np.ndarray, exclude: sp.csr_matrix, k: int) -> np.nd
     return np.take_along_axis(part, order, axis=1)
 
 
-def recall_sums(scores: np.ndarray, exclude: sp.csr_matrix, held: sp.csr_matrix, ks: Sequence[int]) -> np.ndarray:
+def recall_sums(
+    scores: np.ndarray,
+    exclude: sp.csr_matrix,
+    held: sp.csr_matrix,
+    ks: Sequence[int],
+    *,
+    n_relevant: np.ndarray | None = None,
+) -> np.ndarray:
     """Sum over the rows of Recall@K for each K of ``ks``: what ranking each row by ``scores`` (``exclude``'s
     entries never chosen, ties by the lower item index, as :func:`top_k_excluding`) and counting ``held``'s
-    items in the first K gives, without sorting. ``scores`` is modified in place."""
+    items in the first K gives, without sorting. ``n_relevant``: each row's relevant items when ``held`` holds
+    only those ``scores`` covers (default: ``held``'s own). ``scores`` is modified in place."""
     scores = np.asarray(scores)
     r, c = exclude.nonzero()
     scores[r, c] = -np.inf
@@ -61,7 +69,7 @@ def recall_sums(scores: np.ndarray, exclude: sp.csr_matrix, held: sp.csr_matrix,
         row, item = scores[rows[p]], held.indices[p]
         rank = np.count_nonzero(row > value[p]) + np.count_nonzero(row[:item] == value[p])
         inside[p, j] = rank < kth[j] + 1
-    n = np.maximum(np.diff(held.indptr), 1)[rows]
+    n = np.maximum(np.diff(held.indptr) if n_relevant is None else n_relevant, 1)[rows]
     return (inside / n[:, None]).sum(axis=0)
 
 

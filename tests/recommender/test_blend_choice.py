@@ -142,3 +142,20 @@ def test_a_retrain_with_enough_users_chooses_on_its_holdout_model():
     assert record["chosen"] and record["fit_seconds"] == 0.0  # no model of its own
     assert "blend_choice" in result.seconds and result.metrics["hybrid"]["users"] > 0
     assert result.model.config_.blend.to_dict(with_min_items=False) == record["blend"]["weights"]
+
+
+def test_the_grid_sums_the_same_in_chunks_of_any_size(monkeypatch):
+    """Large catalogs score fewer rows per chunk (memory); the recalls are sums over rows, so they do not move."""
+    papers = make_papers()
+    model = train(papers, make_interactions(users_per_group=60), config=TEST_CONFIG, now=NOW).model
+    rng = np.random.default_rng(4)
+    matrix = sp.csr_matrix((rng.random((120, model.n_items)) < 0.1) * rng.integers(1, 4, (120, model.n_items)))
+    fit_m, views = blend_choice.carve(matrix.astype(np.float32), max_users=100, min_input=2, seed=0)
+    grid = blend_choice.blend_grid(0.1)
+    whole = blend_choice._score_view(model, views["tail30"], fit_m, grid)
+    monkeypatch.setattr(blend_choice, "CHUNK_CELLS", 7 * model.n_items)  # 7 rows at a time
+    chunked = blend_choice._score_view(model, views["tail30"], fit_m, grid)
+    assert views["tail30"].inputs.shape[0] > 7
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-6)
+    for c, v in whole[1].items():
+        np.testing.assert_allclose(chunked[1][c], v, rtol=1e-6)

@@ -100,3 +100,36 @@ def test_build_only_keeps_the_database_and_reports_the_build(tmp_path, bench_bui
     result = json.loads(capsys.readouterr().out)
     assert {"insert_interactions_s", "trending_aggregate_s", "total_s"} <= set(result["build"])
     assert "retrain" not in result and (keep / "bench.sqlite3").exists() and (keep / "tokens.json").exists()
+
+
+@pytest.fixture
+def benchmark_script(bench_build):
+    import benchmark
+
+    return benchmark
+
+
+def test_a_kept_build_is_measured_later_with_its_own_sizes(benchmark_script, tmp_path, capsys):
+    kept = tmp_path / "kept"
+    sizes = ["--papers", "300", "--users", "30", "--interactions", "3000", "--references", "2", "--seed", "5"]
+    assert benchmark_script.main([*sizes, "--build-only", "--keep", str(kept)]) == 0
+    built = json.loads(capsys.readouterr().out)
+    recorded = json.loads((kept / "build.json").read_text())
+    assert recorded["papers"] == 300 and recorded["seed"] == 5 and recorded["build"] == built["build"]
+
+    args = benchmark_script.parse_args(["--from", str(kept), "--papers", "7"])
+    assert (args.papers, args.users, args.interactions, args.references, args.seed) == (300, 30, 3000, 2, 5)
+    assert args.database_url == recorded["database_url"] and args.database == "sqlite"
+
+    assert benchmark_script.main(["--from", str(kept), "--no-http", "--requests", "3"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    assert measured["sizes"]["papers"] == 300 and measured["build"]["kept_in"] == str(kept)
+    assert measured["retrain"]["seconds"] > 0 and measured["requests"]["recommendations"]["n"] == 3
+
+
+@pytest.mark.parametrize("extra", [[], ["--keep", "elsewhere"]])
+def test_from_refuses_a_directory_without_a_kept_build(benchmark_script, tmp_path, capsys, extra):
+    with pytest.raises(SystemExit) as exited:
+        benchmark_script.parse_args(["--from", str(tmp_path), *extra])
+    assert exited.value.code == 2
+    assert "--from" in capsys.readouterr().err
