@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.blend_pool import pool_chunk
-from recommender.config import Blend, BlendOptions, BlendWeights, Config
+from recommender.config import Blend, BlendOptions, BlendWeights, CandidatesConfig, Config
 from recommender.interactions import InteractionData
 from recommender.offline.metrics import recall_sums
 from recommender.serving.blend import scale, weighted_sum
@@ -230,12 +230,16 @@ def choose_on(
     if long.min_items == 0:  # one blend for every history
         groups = {"blend": ("tail30", "tail70", "tail30_one", "tail70_one")}
     n_users = views["tail30"].inputs.shape[0] + views["tail70"].inputs.shape[0]
-    record: dict[str, Any] = {"chosen": True, "users": int(n_users)}
+    # from the size on where requests find their ALS candidates in an index, the grid ranks what a request
+    # ranks (recommender/blend_pool.py); below it, the whole catalog costs little. The configured size: the
+    # holdout model that may be passed here builds no index
+    pool = cfg.candidates if model.n_items >= int(cfg.candidates.ann_min_items) else None
+    record: dict[str, Any] = {"chosen": True, "users": int(n_users), "among_candidates": pool is not None}
     sections = {}
     for section, names in groups.items():
         current = getattr(cfg, section)
         grid = blend_grid(float(current.weights.trend))
-        scored = [_score_view(model, views[v], fit_m, grid) for v in names]
+        scored = [_score_view(model, views[v], fit_m, grid, pool) for v in names]
         g, margin = pick(
             np.stack([b for b, _ in scored]), np.stack([np.stack(list(c.values())) for _, c in scored]), grid
         )
@@ -286,9 +290,14 @@ def _carved_model(
 
 
 def _score_view(
-    model: Any, view: View, fit_m: sp.csr_matrix, grid: Sequence[Mapping[str, float]]
+    model: Any,
+    view: View,
+    fit_m: sp.csr_matrix,
+    grid: Sequence[Mapping[str, float]],
+    pool: CandidatesConfig | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Mean Recall@K per blend of ``grid`` (blends x cutoffs) and per baseline on ``view``, chunk by chunk."""
+    """Mean Recall@K per blend of ``grid`` (blends x cutoffs) and per baseline on ``view``, chunk by chunk,
+    over the whole catalog or, with ``pool``, over each row's candidates of those sizes."""
     trending = np.asarray(fit_m.sum(axis=0), dtype=np.float64).ravel()
     cosine = model.als_.item_norm_weights(1.0) if model.als_ is not None else None
     betas = {float(b["popularity_discount"]) for b in grid} - {0.0}
@@ -301,13 +310,10 @@ def _score_view(
     n = view.inputs.shape[0]
     blends, bases = np.zeros((len(grid), len(KS))), {c: np.zeros(len(KS)) for c in BASELINES}
     chunk = max(1, min(CHUNK, CHUNK_CELLS // max(model.n_items, 1)))
-    # from the size on where requests find their ALS candidates in an index, the grid ranks what a request
-    # ranks (recommender/blend_pool.py); below it, the whole catalog costs little
-    pooled = model.n_items >= int(model.config_.candidates.ann_min_items)
     for start in range(0, n, chunk):
         rows = view.inputs[start : start + chunk]
         raw = model.component_scores(rows, trending=trending, cf_item_norm=0.0)
-        b, base = _chunk_recalls(model, raw, rows, view.held[start : start + chunk], grid, cosine, discounts, pooled)
+        b, base = _chunk_recalls(raw, rows, view.held[start : start + chunk], grid, cosine, discounts, pool)
         blends += b
         for c, v in base.items():
             bases[c] += v
@@ -315,26 +321,25 @@ def _score_view(
 
 
 def _chunk_recalls(
-    model: Any,
     raw: dict[str, np.ndarray],
     inputs: sp.csr_matrix,
     held: sp.csr_matrix,
     grid: Sequence[Mapping[str, float]],
     cosine: np.ndarray | None,
     discounts: Mapping[float, np.ndarray] | None,
-    pooled: bool,
+    pool: CandidatesConfig | None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """:func:`grid_recalls` of one chunk over the whole catalog, or (``pooled``) over each row's candidates."""
-    if not pooled:
+    """:func:`grid_recalls` of one chunk over the whole catalog, or (``pool``) over each row's candidates."""
+    if pool is None:
         return grid_recalls(raw, inputs, held, grid, cosine_weights=cosine, discounts=discounts)
     if cosine is not None and "cf" in raw:
         raw["cf_cosine"] = raw["cf"] * cosine[None, :]
-    pool = pool_chunk(raw, inputs, held, model.config_.candidates)
+    pooled = pool_chunk(raw, inputs, held, pool)
     return grid_recalls(
-        pool.raw,
-        pool.padding,
-        pool.held,
+        pooled.raw,
+        pooled.padding,
+        pooled.held,
         grid,
-        discounts={beta: d[pool.items] for beta, d in (discounts or {}).items()},
-        n_relevant=pool.n_relevant,
+        discounts={beta: d[pooled.items] for beta, d in (discounts or {}).items()},
+        n_relevant=pooled.n_relevant,
     )

@@ -159,3 +159,20 @@ def test_the_grid_sums_the_same_in_chunks_of_any_size(monkeypatch):
     np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-6)
     for c, v in whole[1].items():
         np.testing.assert_allclose(chunked[1][c], v, rtol=1e-6)
+
+
+def test_from_the_index_size_on_the_choice_ranks_each_users_candidates():
+    """Above ``candidates.ann_min_items`` the grid ranks the papers a request would rank; with candidate
+    sizes as large as the catalog those are every paper, and the choice is the catalog-wide one."""
+    papers, log = make_papers(), make_interactions(users_per_group=150)
+    wide = train(papers, log, config=TEST_CONFIG, now=NOW).model.blend_choice_
+    everything = {k: len(papers) for k in ("als", "cooccurrence", "text", "trending")}
+    config = {**TEST_CONFIG, "candidates": {**everything, "ann_min_items": 0}}
+    pooled = train(papers, log, config=config, now=NOW).model.blend_choice_
+    assert pooled["among_candidates"] and not wide["among_candidates"]
+    for section in ("blend", "blend_long_history"):
+        assert pooled[section]["weights"] == wide[section]["weights"]
+        assert pooled[section]["views"] == wide[section]["views"]
+    small = {**TEST_CONFIG, "candidates": {"als": 5, "cooccurrence": 5, "text": 5, "trending": 5, "ann_min_items": 0}}
+    narrow = train(papers, log, config=small, now=NOW).model.blend_choice_
+    assert narrow["blend"]["views"] != wide["blend"]["views"]  # fewer papers ranked, other recalls
