@@ -1,7 +1,8 @@
 """The blend choice's rows restricted to the papers a request would rank (``candidates`` of the config).
 
 A request ranks only its candidates: each component's best papers (``candidates.als`` by the CF score, both by
-dot product and by cosine, ``text``, ``cooccurrence``, ``trending``), the user's own left out. Scoring the
+dot product and by cosine, ``text``, ``cooccurrence``, ``trending``; the last three only where they score above
+0), the user's own left out. Scoring the
 blend grid over those instead of the whole catalog measures what is served and costs the grid a pool of a few
 hundred papers per row instead of the catalog. The scaling is unchanged: each component's best remaining paper,
 the row's maximum, is in the pool.
@@ -18,6 +19,11 @@ import scipy.sparse as sp
 from recommender.config import CandidatesConfig
 
 # which candidate size bounds each raw component's share of the pool
+# components a request takes candidates from only where they score above 0 (text and co-occurrence top_n,
+# the trending list)
+POSITIVE_ONLY = frozenset({"cooccurrence", "text", "trend"})
+# below this share of positive scores, a component's best are found among its positive scores alone
+SPARSE_SHARE = 0.25
 _SIZE_OF = {"cf": "als", "cf_cosine": "als", "cooccurrence": "cooccurrence", "text": "text", "trend": "trending"}
 
 
@@ -73,9 +79,27 @@ def _members(raw: Mapping[str, np.ndarray], inputs: sp.csr_matrix, sizes: Candid
         n = min(int(getattr(sizes, _SIZE_OF[c], 0)), n_items) if c in _SIZE_OF else 0
         if n <= 0:
             continue
-        v = np.nan_to_num(np.array(values, dtype=np.float32), nan=-np.inf, posinf=-np.inf)
+        v = np.array(values, dtype=np.float32)
+        v[~np.isfinite(v)] = -np.inf
         v[input_rows, input_items] = -np.inf
-        top = np.argpartition(-v, n - 1, axis=1)[:, :n]
-        usable = np.isfinite(np.take_along_axis(v, top, axis=1))
-        member[np.repeat(np.arange(n_rows), n)[usable.ravel()], top.ravel()[usable.ravel()]] = True
+        if c in POSITIVE_ONLY:
+            positive = v > 0
+            if positive.mean() < SPARSE_SHARE:
+                _mark_best_sparse(member, sp.csr_matrix(np.where(positive, v, 0.0)), n)
+                continue
+            v[~positive] = -np.inf
+        # each row's n-th best value; papers tied with it are all taken (a request takes some of them)
+        cut = np.partition(v, n_items - n, axis=1)[:, n_items - n]
+        member |= (v >= cut[:, None]) & np.isfinite(v)
     return member
+
+
+def _mark_best_sparse(member: np.ndarray, scores: sp.csr_matrix, n: int) -> None:
+    """Mark each row's ``n`` best stored scores (ties with the n-th included): selecting among a row's few
+    positive scores is far cheaper than over a row of mostly zeros."""
+    for r in range(scores.shape[0]):
+        values = scores.data[scores.indptr[r] : scores.indptr[r + 1]]
+        items = scores.indices[scores.indptr[r] : scores.indptr[r + 1]]
+        if len(values) > n:
+            items = items[values >= np.partition(values, len(values) - n)[len(values) - n]]
+        member[r, items] = True

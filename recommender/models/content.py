@@ -318,8 +318,10 @@ class TextModel(Estimator):
         """
         self._check_fitted()
         rows = normalize(sp.csr_matrix(user_items, dtype=np.float32), norm="l1")
-        prof = sp.csr_matrix(rows @ self.item_vectors_)
-        scores = np.asarray((prof @ self.item_vectors_.T).todense(), dtype=np.float32)
+        # dense profiles against the sparse item rows: the result is dense anyway, and this product is several
+        # times faster than sparse times sparse (the same sums, in another order)
+        profiles = np.asarray((rows @ self.item_vectors_).todense(), dtype=np.float32)
+        scores = np.asarray(self.item_vectors_ @ profiles.T, dtype=np.float32).T
         return scores * self.item_weights_[None, :]
 
     def catalog_scores(self, profile: sp.spmatrix) -> np.ndarray:

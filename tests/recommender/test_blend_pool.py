@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender import blend_choice
-from recommender.blend_pool import pool_chunk
+from recommender.blend_pool import POSITIVE_ONLY, pool_chunk
 from recommender.config import default_config, parse_config
 from recommender.serving.blend import scale
 
@@ -23,6 +23,8 @@ def _chunk(seed=0):
         held[r, items[4:]] = 1.0
     raw = {c: rng.random((N_ROWS, N_ITEMS)).astype(np.float32) for c in ("cf", "cooccurrence", "text")}
     raw["cf"][:, :20] = np.nan  # unusable scores are never candidates
+    raw["cooccurrence"][rng.random((N_ROWS, N_ITEMS)) < 0.9] = 0.0  # few papers co-occur: only those count
+    raw["text"][:, 30:40] = 0.0
     raw["cf_cosine"] = raw["cf"] * rng.random(N_ITEMS).astype(np.float32)[None, :]
     # distinct values: which of tied papers makes a cut is arbitrary, in the pool as in a request
     raw["trend"] = np.broadcast_to(rng.permutation(N_ITEMS).astype(np.float32), (N_ROWS, N_ITEMS))
@@ -39,6 +41,8 @@ def _reference(raw, inputs, held, sizes, blend):
         pool = set()
         for c, n in sources.items():
             values = np.nan_to_num(raw[c][r], nan=-np.inf)
+            if c in POSITIVE_ONLY:
+                values = np.where(values > 0, values, -np.inf)
             ranked = [i for i in np.argsort(-values, kind="stable") if i not in own and np.isfinite(values[i])]
             pool.update(ranked[:n])
         pool = np.array(sorted(pool))
