@@ -13,7 +13,8 @@ req/s, non-2xx per endpoint, ``trending_uncached`` with the list cache off; ``ev
 events/s and non-2xx; see scripts/bench_http.py). ``--no-http`` skips the HTTP part; ``--build-only`` stops after
 the build (scripts/bench_build.py), timed under ``build``. A large build can be made once and measured later:
 ``--build-only --keep DIR`` leaves ``DIR/build.json`` (sizes, seed, database, build figures), and ``--from DIR``
-measures that database (retrain, requests, HTTP, memory) with the sizes and seed it was built with.
+measures that database (retrain, requests, HTTP, memory) with the sizes and seed it was built with. ``--out``
+is written after the retrain and after the in-process requests too, so an interrupted run keeps those.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _measure_reads(app, client, users: np.ndarray) -> dict[str, dict[str, float]
     )
     results["trending_cached"] = summary(_timed(users, lambda u: client.get("/api/v1/trending?window=7d")))
     app.config["TRENDING_CACHE_SECONDS"] = 0
-    results["trending_uncached"] = summary(_timed(users, lambda u: client.get("/api/v1/trending?window=7d"))[:20])
+    results["trending_uncached"] = summary(_timed(users[:20], lambda u: client.get("/api/v1/trending?window=7d")))
     # a 0.2 s cache age and a request every 20 ms for 2 s: each period's first request finds the list stale
     # and is answered from it while a background thread recomputes it (production: once per cache period)
     app.config["TRENDING_CACHE_SECONDS"] = 0.2
@@ -264,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             app.extensions["paperscout_db"].dispose()
             return _report(args, result)
         result["retrain"] = retrain(url, tmp, floor_with_features=args.floor_with_features)
+        _write_out(args, result)  # what a long run measured so far survives its interruption
         # the requests' own stream, so a run --from a kept build times the same requests as a whole run
         result["requests"] = measure(app, args, np.random.default_rng([args.seed, 1]))
+        _write_out(args, result)
         app.extensions["paperscout_db"].dispose()
         if not args.no_http:
             result.update(http_figures(args, url, tmp))
@@ -287,12 +290,16 @@ def _keep_build(args: argparse.Namespace, work: Path, url: str, result: dict) ->
 
 
 def _report(args: argparse.Namespace, result: dict) -> int:
-    text = json.dumps(result, indent=2, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    _write_out(args, result)
+    return 0
+
+
+def _write_out(args: argparse.Namespace, result: dict) -> None:
+    """The figures so far into ``--out`` (when given)."""
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    return 0
+        args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":

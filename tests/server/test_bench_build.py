@@ -121,8 +121,10 @@ def test_a_kept_build_is_measured_later_with_its_own_sizes(benchmark_script, tmp
     assert (args.papers, args.users, args.interactions, args.references, args.seed) == (300, 30, 3000, 2, 5)
     assert args.database_url == recorded["database_url"] and args.database == "sqlite"
 
-    assert benchmark_script.main(["--from", str(kept), "--no-http", "--requests", "3"]) == 0
+    out = tmp_path / "figures.json"
+    assert benchmark_script.main(["--from", str(kept), "--no-http", "--requests", "3", "--out", str(out)]) == 0
     measured = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(measured))
     assert measured["sizes"]["papers"] == 300 and measured["build"]["kept_in"] == str(kept)
     assert measured["retrain"]["seconds"] > 0 and measured["requests"]["recommendations"]["n"] == 3
 
