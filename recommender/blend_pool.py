@@ -2,10 +2,9 @@
 
 A request ranks only its candidates: each component's best papers (``candidates.als`` by the CF score, both by
 dot product and by cosine, ``text``, ``cooccurrence``, ``trending``; the last three only where they score above
-0), the user's own left out. Scoring the
-blend grid over those instead of the whole catalog measures what is served and costs the grid a pool of a few
-hundred papers per row instead of the catalog. The scaling is unchanged: each component's best remaining paper,
-the row's maximum, is in the pool.
+0), the user's own left out. Scoring the blend grid over those instead of the whole catalog measures what is
+served and costs the grid a pool of a few hundred papers per row instead of the catalog. The scaling is
+unchanged: each component's best remaining paper, the row's maximum, is in the pool.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ import scipy.sparse as sp
 
 from recommender.config import CandidatesConfig
 
-# which candidate size bounds each raw component's share of the pool
 # components a request takes candidates from only where they score above 0 (text and co-occurrence top_n,
 # the trending list)
 POSITIVE_ONLY = frozenset({"cooccurrence", "text", "trend"})
 # below this share of positive scores, a component's best are found among its positive scores alone
 SPARSE_SHARE = 0.25
+# which candidate size bounds each raw component's share of the pool
 _SIZE_OF = {"cf": "als", "cf_cosine": "als", "cooccurrence": "cooccurrence", "text": "text", "trend": "trending"}
 
 

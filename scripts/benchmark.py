@@ -193,8 +193,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("sizes must be positive (and papers below 60M)")
     if args.references < 0:
         parser.error("--references must be >= 0")
-    kept = args.keep
-    if args.from_dir is None and kept is not None and kept.exists() and (not kept.is_dir() or any(kept.iterdir())):
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
         parser.error("--keep must name a new or empty directory")
     return args
 
