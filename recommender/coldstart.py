@@ -272,8 +272,10 @@ class ColdStartScorer:
         vectors = {rep: self._vectors(rep, texts) for rep in self.item_vectors_}
         parts: dict[str, np.ndarray | sp.csr_matrix] = {}
         neighbours = None
+        # one neighbour search per representation: ``cf`` and ``readers`` over the same space share it
+        similarities = {rep: self._neighbour_similarities(vectors[rep], rep) for rep in vectors}
         for kind, rep, power, _ in self.components_:
-            sims = self._neighbour_similarities(vectors[rep], rep)
+            sims = similarities[rep]
             name = component_name(kind, rep)
             parts[name] = self._mapped_factors(sims, power) if kind == "cf" else self._reader_weights(sims, power)
             if kind == "cf" and neighbours is None:

@@ -71,6 +71,33 @@ def _wait_ready(host: str, port: int, proc: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
+def _cpu_seconds(master: int) -> float:
+    """User and system CPU time of the gunicorn master's workers so far."""
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that just exited
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def settle(master: int, timeout: float = 3600.0, window: float = 2.0) -> float:
+    """Wait until the workers are idle (under 5 % of a core over ``window`` seconds): work a warm-up started in
+    their background, such as mapping the papers added after the retrain, is done before timing. Seconds waited."""
+    started = last_wall = time.monotonic()
+    last_cpu = _cpu_seconds(master)
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        cpu, wall = _cpu_seconds(master), time.monotonic()
+        if cpu - last_cpu < 0.05 * (wall - last_wall):
+            break
+        last_cpu, last_wall = cpu, wall
+    return round(time.monotonic() - started, 1)
+
+
 def _send(host: str, port: int, request: Request) -> tuple[int, float]:
     method, path, body, headers = request
     conn = http.client.HTTPConnection(host, port, timeout=60)
@@ -156,13 +183,15 @@ def measure_http(
     out: dict[str, Any] = {"http": {}, "events": {}}
     # Uncached trending: the app computes the list on every request (TRENDING_CACHE_SECONDS 0).
     for name, extra in (("cached", {}), ("uncached", {"PAPERSCOUT_TRENDING_CACHE_SECONDS": "0"})):
-        with gunicorn({**env, **extra}, log_path.with_suffix(f".{name}.log")) as (host, port, _):
+        with gunicorn({**env, **extra}, log_path.with_suffix(f".{name}.log")) as (host, port, master):
             for endpoint, make in endpoints.items():
                 if name == "uncached" and endpoint != "trending":
                     continue
                 key = endpoint if name == "cached" else "trending_uncached"
                 n = requests if name == "cached" else min(requests, UNCACHED_REQUESTS)
-                run_load(host, port, make, min(8, requests), 1)  # warm both workers (model load, caches)
+                run_load(host, port, make, min(8, requests), 2)  # warm both workers (model load, caches)
+                if endpoint == "recommendations":
+                    out["warm_up_settle_s"] = settle(master)
                 out["http"][key] = {f"c{c}": run_load(host, port, make, n, c) for c in CONCURRENCY}
             if name == "cached":
                 for c in CONCURRENCY:

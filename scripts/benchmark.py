@@ -91,12 +91,33 @@ def measure(app, args: argparse.Namespace, rng: np.random.Generator) -> dict[str
     results["events_batch_50"] = summary(_timed(users, post_batch))
 
     # Papers imported after the last retrain are candidates (by text) from the moment they exist: time the
-    # recommendations again with NEW_PAPERS of them in the catalog.
+    # recommendations again with NEW_PAPERS of them in the catalog, while their cold-start mapping runs (in the
+    # background on a large catalog) and after it.
     _insert_new_papers(app, rng)
-    results[f"recommendations_{NEW_PAPERS}_new_papers"] = summary(
-        _timed(users, lambda u: client.get("/api/v1/recommendations?limit=20", headers=_headers(u)))
-    )
+    started = time.perf_counter()
+
+    def recommend(u: int):
+        return client.get("/api/v1/recommendations?limit=20", headers=_headers(u))
+
+    results[f"recommendations_{NEW_PAPERS}_new_papers_while_mapped"] = summary(_timed(users, recommend))
+    results["new_papers_mapped"] = _wait_for_mapping(app, started)
+    results[f"recommendations_{NEW_PAPERS}_new_papers"] = summary(_timed(users, recommend))
     return results
+
+
+def _wait_for_mapping(app, started: float) -> dict[str, float | int]:
+    """Waits for this process's background mapping of the new papers; when it ended, and how many it left."""
+    from server.services.serving_model import current_model
+
+    with app.app_context():
+        loaded = current_model()
+        cache = None if loaded is None else loaded.model._new_paper_cache
+        if cache is not None:
+            cache.wait(timeout=3600)
+        return {
+            "seconds_after_insert": round(time.perf_counter() - started, 2),
+            "pending": 0 if cache is None else cache.pending(),
+        }
 
 
 def _measure_reads(app, client, users: np.ndarray) -> dict[str, dict[str, float]]:

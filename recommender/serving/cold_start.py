@@ -10,8 +10,6 @@ history; that score, scaled to the best catalog candidate's ``cf`` score, takes 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,20 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.coldstart import ColdStartScorer, NewPapers, catalog_text, new_paper_text
+from recommender.coldstart import ColdStartScorer, catalog_text, new_paper_text
 from recommender.config import ColdStartConfig
 from recommender.serving.types import PaperDoc
 from recommender.serving.user_state import UserState
 
 if TYPE_CHECKING:
     from recommender.serving.hybrid import HybridRecommender
-
-
-# A request maps new papers MAP_BLOCK at a time until it has spent MAP_SECONDS (at least one block): mapping
-# costs about 17 ms a paper on the benchmark's 20,000-paper catalog and 70 ms on its 100,000-paper one
-# (docs/performance.md), so a day's backlog at once would hold one request for minutes.
-MAP_BLOCK = 16
-MAP_SECONDS = 0.2
 
 
 def fit_scorer(
@@ -56,61 +47,6 @@ def fit_scorer(
         min_df=int(cfg.min_df),
     )
     return scorer.fit(texts, item_factors, embedding_texts=plain)
-
-
-class NewPaperCache:
-    """The scorer's rows of the new papers mapped so far, each paper mapped once (by key, title and abstract).
-
-    Mapping a paper costs a neighbour search over the catalog (seconds for a few thousand papers on a large
-    catalog), and a server passes the same papers (those added since the retrain) on every request, plus each
-    newly ingested one: a paper added later maps that paper only, and a request maps papers not mapped yet
-    ``block`` at a time for at most ``seconds`` (the rest are ranked without their cold-start score until later
-    requests have mapped them), so no request waits for the whole backlog after a model is loaded."""
-
-    def __init__(
-        self, scorer: ColdStartScorer, *, block: int = MAP_BLOCK, seconds: float = MAP_SECONDS, max_papers: int = 50_000
-    ) -> None:
-        self.scorer = scorer
-        self.block = block
-        self.seconds = seconds
-        self.max_papers = max_papers
-        self._mapped: NewPapers | None = None
-        self._row: dict[tuple[str, str, str], int] = {}
-        self._lock = threading.Lock()
-
-    def papers(self, docs: Sequence[PaperDoc], *, every: bool = False) -> tuple[NewPapers | None, np.ndarray]:
-        """The mapped rows of ``docs`` (in order, those mapped so far; None when none is) and a mask over
-        ``docs`` of which they are; maps others first, ``block`` at a time for up to ``seconds`` (``every``: all
-        of them)."""
-        # the fields themselves, not the joined text: a string's hash is computed once, so a hit costs little
-        signatures = [(d.key, d.title, d.abstract) for d in docs]
-        with self._lock:
-            missing = [i for i, s in enumerate(signatures) if s not in self._row]
-        started = time.perf_counter()
-        step = len(missing) if every else self.block
-        for lo in range(0, len(missing), max(step, 1)):
-            if lo and time.perf_counter() - started >= self.seconds:
-                break
-            todo = missing[lo : lo + step]
-            self._add([signatures[i] for i in todo], [docs[i] for i in todo])
-        with self._lock:
-            rows = np.array([self._row.get(s, -1) for s in signatures], dtype=np.int64)
-            mapped = self._mapped
-        found = rows >= 0
-        if mapped is None or not found.any():
-            return None, found
-        if found.all() and len(rows) == mapped.n and np.array_equal(rows, np.arange(mapped.n)):
-            return mapped, found
-        return mapped.take(rows[found]), found
-
-    def _add(self, signatures: list[tuple[str, str, str]], docs: Sequence[PaperDoc]) -> None:
-        fresh = self.scorer.transform([new_paper_text(d.title, d.abstract) for d in docs])
-        with self._lock:
-            if self._mapped is not None and self._mapped.n + fresh.n > self.max_papers:
-                self._mapped, self._row = None, {}  # a bound on memory: start again from the papers asked now
-            start = 0 if self._mapped is None else self._mapped.n
-            self._mapped = fresh if self._mapped is None else self._mapped.stacked(fresh)
-            self._row.update((s, start + j) for j, s in enumerate(signatures))
 
 
 @dataclass

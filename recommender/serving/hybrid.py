@@ -33,6 +33,7 @@ from recommender.serving import batch, candidate_index, cold_start, reasons, use
 from recommender.serving.blend import COMPONENTS, BlendSettings, blend, with_evidence
 from recommender.serving.candidates import candidate_keys, candidate_vectors, component_scores
 from recommender.serving.diversity import distinct_titles, mmr, mmr_pool_size
+from recommender.serving.new_paper_cache import NewPaperCache
 from recommender.serving.similar import similar
 from recommender.serving.types import HistoryEvent, PaperDoc, Recommendation, UserSignals
 from recommender.serving.user_state import UserState
@@ -177,7 +178,7 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
         if scorer is not None and (self.als_ is None or scorer.n_items_ != len(self.item_ids_)):
             raise ValueError(f"the cold-start scorer covers {scorer.n_items_} papers, the model {len(self.item_ids_)}")
         self.cold_start_ = scorer
-        self._new_paper_cache = cold_start.NewPaperCache(scorer) if scorer is not None else None
+        self._new_paper_cache = NewPaperCache(scorer) if scorer is not None else None
         return self
 
     def without_users(self, user_keys: Collection[object]) -> HybridRecommender:

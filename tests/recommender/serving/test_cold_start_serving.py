@@ -185,23 +185,62 @@ def _more_new(n):
     return [PaperDoc(f"arxiv:new-{i}", f"{topics[i % 3]} study {i}", f"abstract {i} {topics[i % 3]}") for i in range(n)]
 
 
-def test_each_new_paper_is_mapped_once_and_a_request_maps_a_few(model):
-    from recommender.serving.cold_start import NewPaperCache
-
-    docs = _more_new(7)
-    cache = NewPaperCache(model.cold_start_, block=3, seconds=0.0)
-    seen = [int(cache.papers(docs)[1].sum()) for _ in range(3)]
-    assert seen == [3, 6, 7]  # the backlog is mapped over several requests, none maps it all
-    new, found = cache.papers([*docs, GRAPH_NEW])  # one paper ingested later: only it is mapped
-    assert found.all() and cache._mapped.n == 8
-    alone = model.cold_start_.transform([new_paper_text(d.title, d.abstract) for d in [*docs, GRAPH_NEW]])
-    for name, part in new.parts.items():  # the same rows as mapping them all at once
+def _same_rows(new, alone):
+    for name, part in new.parts.items():
         got, want = (
             (part.toarray(), alone.parts[name].toarray()) if hasattr(part, "toarray") else (part, alone.parts[name])
         )
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_each_new_paper_is_mapped_once_and_the_rest_of_a_backlog_in_the_background(model):
+    from recommender.serving.new_paper_cache import NewPaperCache
+
+    docs = _more_new(7)
+    clock = [0.0]
+    scorer = model.cold_start_
+
+    class SlowScorer:  # each mapping takes 25 s by the cache's clock
+        n_items_ = scorer.n_items_
+
+        def transform(self, texts):
+            clock[0] += 25.0
+            return scorer.transform(texts)
+
+    cache = NewPaperCache(SlowScorer(), block=3, seconds=60.0, clock=lambda: clock[0])
+    # a request maps a block (25 s), a second (50 s in all), not a third (75 s > 60 s): it goes to the background
+    assert int(cache.papers(docs)[1].sum()) == 6
+    assert cache.wait(timeout=60) and cache.pending() == 0
+    new, found = cache.papers([*docs, GRAPH_NEW])  # one paper ingested later: only it is mapped
+    assert found.all() and cache._mapped.n == 8
+    _same_rows(new, model.cold_start_.transform([new_paper_text(d.title, d.abstract) for d in [*docs, GRAPH_NEW]]))
     edited = PaperDoc(docs[0].key, docs[0].title + " revised", docs[0].abstract)
     assert cache.papers([edited])[1].all() and cache._mapped.n == 9  # a changed text is mapped anew
+
+
+def test_a_request_never_waits_for_a_mapping_that_does_not_fit_its_budget(model, monkeypatch):
+    from recommender.serving import new_paper_cache
+    from recommender.serving.new_paper_cache import NewPaperCache
+
+    docs = _more_new(5)
+    monkeypatch.setattr(new_paper_cache, "SYNC_MAX_ITEMS", 1)  # a catalog as large as a million papers
+    cache = NewPaperCache(model.cold_start_)
+    new, found = cache.papers(docs)
+    assert new is None and not found.any()  # nothing mapped in the request: all went to the background
+    assert cache.wait(timeout=60)
+    new, found = cache.papers(docs)
+    assert found.all()
+    _same_rows(new, model.cold_start_.transform([new_paper_text(d.title, d.abstract) for d in docs]))
+    cache._block_seconds = 1.0  # a measured block beyond the 0.2 s budget: later papers are not mapped inline
+    assert not cache.papers([GRAPH_NEW])[1].any()
+    assert cache.wait(timeout=60) and cache.papers([GRAPH_NEW])[1].all()
+
+
+def test_a_small_catalog_maps_new_papers_inside_the_request(model):
+    from recommender.serving.new_paper_cache import NewPaperCache
+
+    cache = NewPaperCache(model.cold_start_)
+    assert cache.papers(_more_new(3))[1].all() and cache.pending() == 0
 
 
 def test_the_served_model_can_map_every_new_paper_ahead_of_requests(model):
