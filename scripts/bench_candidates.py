@@ -9,6 +9,10 @@ index for text); reports medians and the recall of the ANN top-n against the
 exact top-n (for every ``cf_item_norm`` power the blends use). Prints JSON.
 
     python scripts/bench_candidates.py --items 100000 --users 100
+
+``--model DIR`` measures a trained model instead (the current version in a model directory, e.g. the one
+``benchmark.py --keep`` leaves): its own factors, text and index, and as users the saved papers of ``--users``
+of its readers with at least 5 saves (their ``--history`` latest), so the recall is that of trained factors.
 """
 
 from __future__ import annotations
@@ -48,8 +52,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--history", type=int, default=20, help="saved papers per user")
     ap.add_argument("--expansion", type=int, default=256, help="candidates.ann_expansion")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", type=Path, metavar="DIR", help="a model directory: measure its current version")
     ap.add_argument("--out", type=Path)
     return ap.parse_args(argv)
+
+
+def stored_model(args: argparse.Namespace, rng: np.random.Generator) -> tuple[HybridRecommender, list]:
+    """The current version in ``args.model`` and histories of readers it was trained on (their saves)."""
+    from recommender import store
+
+    model = store.load_current(args.model)
+    if model.candidate_index_ is None:
+        raise SystemExit(f"{args.model}: the model has no candidate index (a catalog below ann_min_items)")
+    saves = model.saves_
+    readers = np.flatnonzero(np.diff(saves.indptr) >= 5)
+    if not len(readers):
+        raise SystemExit(f"{args.model}: no reader with 5 saves or more")
+    keys = model.item_ids_.keys
+    users = []
+    for row in rng.choice(readers, min(args.users, len(readers)), replace=False):
+        items = saves.indices[saves.indptr[row] : saves.indptr[row + 1]][: args.history]
+        users.append([HistoryEvent(str(keys[i]), "save", NOW - timedelta(days=int(j))) for j, i in enumerate(items)])
+    return model, users
 
 
 def synthetic_model(args: argparse.Namespace, rng: np.random.Generator) -> tuple[HybridRecommender, np.ndarray]:
@@ -148,7 +172,7 @@ def measure(model: HybridRecommender, users: list[list[HistoryEvent]]) -> dict:
             t0 = time.perf_counter()
             lists[name] = [r.key for r in model.recommend(history, n=20, now=NOW)]
             times[name].append(time.perf_counter() - t0)
-        same_top20.append(len(set(lists["exact"]) & set(lists["ann"])) / 20)
+        same_top20.append(len(set(lists["exact"]) & set(lists["ann"])) / max(len(lists["exact"]), 1))
     model.candidate_index_, model.text_.item_terms_ = indexes, terms
     return {
         "median_ms": {k: _median_ms(v) for k, v in times.items()},
@@ -168,17 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     threadpool_limits(limits=1, user_api="blas")  # as a gunicorn worker serves (BLAS_THREADS=1)
     t0 = time.perf_counter()
-    model, topic = synthetic_model(args, rng)
-    built = time.perf_counter()
-    candidate_index.prepare(model)
-    indexed = time.perf_counter()
-    users = histories(args, rng, topic)
+    if args.model is not None:
+        model, users = stored_model(args, rng)
+        built = indexed = time.perf_counter()
+    else:
+        model, topic = synthetic_model(args, rng)
+        built = time.perf_counter()
+        candidate_index.prepare(model)
+        indexed = time.perf_counter()
+        users = histories(args, rng, topic)
     model.recommend(users[0], n=20, now=NOW)  # warm-up (imports, caches)
     result = {
-        "items": args.items,
+        "items": len(model.item_ids_),
+        "model": None if args.model is None else str(args.model),
         "factors": args.factors,
         "users": args.users,
-        "ann_expansion": args.expansion,
+        "ann_expansion": args_expansion(model),
         "model_seconds": round(built - t0, 1),
         "index_build_seconds": round(indexed - built, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},

@@ -3,7 +3,9 @@ returns; it survives the store round trip; versions without it load and serve ex
 
 import copy
 import json
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +163,19 @@ def test_store_round_trip_keeps_the_text_inverted_index(forced, tmp_path):
     loaded = store.load_current(tmp_path)
     assert loaded.text_.item_terms_ is not None
     assert (loaded.text_.item_terms_ != forced.text_.item_terms_).nnz == 0
+
+
+def test_the_candidate_benchmark_measures_a_stored_model(forced, tmp_path, capsys):
+    scripts = str(Path(__file__).resolve().parents[3] / "scripts")
+    sys.path.insert(0, scripts)
+    try:
+        import bench_candidates
+    finally:
+        sys.path.remove(scripts)
+    store.save(forced, tmp_path)
+    assert bench_candidates.main(["--model", str(tmp_path), "--users", "3", "--history", "4"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["items"] == len(forced.item_ids_) and result["users"] == 3
+    # a wide search over a tiny catalog finds the exact ALS top 200 (the whole catalog) and the same lists
+    assert set(result["ann_recall_at_200"].values()) == {1.0}
+    assert result["recommend_top20_overlap"] == 1.0
