@@ -16,6 +16,8 @@ Layout::
                                         idf + catalog vectors; components and vocabularies (absent when
                                         disabled, without CF, or in versions older than it)
         ann_als.usearch                 the ALS candidate index (large catalogs only; serving/candidate_index)
+        new_papers/                     rows of papers added after training, mapped by the servers of this
+                                        version and shared among them (serving/new_paper_files)
 
 ``*.npy`` parts are memory-mapped, shared by all workers (:mod:`~recommender.store_arrays`); older .npz parts load too.
 
@@ -46,7 +48,7 @@ import scipy.sparse as sp
 
 from recommender.config import stored_config
 from recommender.models import ALSRecommender, ItemCooccurrence, TextModel
-from recommender.serving import HybridRecommender, candidate_index
+from recommender.serving import HybridRecommender, candidate_index, new_paper_files
 from recommender.store_arrays import read_part, write_part
 from recommender.store_files import (
     csr_from,
@@ -225,7 +227,8 @@ def load(path: str | Path) -> HybridRecommender:
         cooccurrence=cooccurrence,
         user_keys=user_keys,  # None (rows of unknown users): loaded without saves, see from_parts
     )
-    model.with_cold_start(load_cold_start(path, files, als.item_factors_ if als is not None else None))
+    cold_start = load_cold_start(path, files, als.item_factors_ if als is not None else None)
+    model.with_cold_start(cold_start, shared_dir=path / new_paper_files.DIRECTORY)
     model.candidate_index_ = candidate_index.read(path, manifest, als.item_factors_ if als is not None else None)
     model.manifest_ = manifest
     model.erased_through_ = erased_through

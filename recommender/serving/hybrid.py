@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,13 +173,16 @@ class HybridRecommender(batch.BatchScoring, BlendSettings):
             return None
         return self._new_paper_cache.papers(docs, every=True)[0]
 
-    def with_cold_start(self, scorer: ColdStartScorer | None) -> HybridRecommender:
+    def with_cold_start(self, scorer: ColdStartScorer | None, *, shared_dir: Path | None = None) -> HybridRecommender:
         """Use ``scorer`` (fitted on this model's catalog and ALS factors; None: none) for papers added after
-        training (:mod:`~recommender.serving.cold_start`). Returns this model."""
+        training (:mod:`~recommender.serving.cold_start`); ``shared_dir``: where the processes serving this model
+        share the new papers they map (:mod:`~recommender.serving.new_paper_files`). Returns this model."""
         if scorer is not None and (self.als_ is None or scorer.n_items_ != len(self.item_ids_)):
             raise ValueError(f"the cold-start scorer covers {scorer.n_items_} papers, the model {len(self.item_ids_)}")
         self.cold_start_ = scorer
         self._new_paper_cache = NewPaperCache(scorer) if scorer is not None else None
+        if self._new_paper_cache is not None and shared_dir is not None:
+            self._new_paper_cache.share(shared_dir)
         return self
 
     def without_users(self, user_keys: Collection[object]) -> HybridRecommender:

@@ -7,7 +7,8 @@ and abstract: an edited text is mapped anew). A request maps papers itself only 
 fit its time budget (a block's time is measured; before the first, only a catalog under
 :data:`SYNC_MAX_ITEMS` papers is assumed to fit); the others go to one background thread per cache, and the
 request ranks them without their cold-start score until it has mapped them. So no request waits seconds for a
-mapping, whatever the catalog's size.
+mapping, whatever the catalog's size. With :meth:`NewPaperCache.share` the background thread shares its rows
+with the other processes serving the same model version (:mod:`~recommender.serving.new_paper_files`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from recommender.coldstart import ColdStartScorer, NewPapers, new_paper_text
+from recommender.serving.new_paper_files import SharedNewPapers, paper_id
 from recommender.serving.types import PaperDoc
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,8 @@ class NewPaperCache:
         self._row: dict[Signature, int] = {}
         self._block_seconds: float | None = None  # the last block of at most ``block`` papers took this long
         self._pending: dict[Signature, PaperDoc] = {}
+        self._shared: SharedNewPapers | None = None
+        self._by_id: dict[str, int] = {}  # rows of the papers mapped by any process sharing them, by paper_id
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -86,6 +91,12 @@ class NewPaperCache:
             return mapped, found
         return mapped.take(rows[found]), found
 
+    def share(self, directory: str | Path) -> NewPaperCache:
+        """Share the background thread's rows through ``directory`` (the served version's; see
+        :mod:`~recommender.serving.new_paper_files`). Returns this cache."""
+        self._shared = SharedNewPapers(directory)
+        return self
+
     def pending(self) -> int:
         """How many papers wait for the background thread."""
         with self._lock:
@@ -103,10 +114,13 @@ class NewPaperCache:
             if deadline is not None and time.monotonic() >= deadline and worker.is_alive():
                 return False
 
-    def _map_now(self, missing: list[int], signatures: list[Signature], docs: Sequence[PaperDoc], every: bool):
+    def _map_now(
+        self, missing: list[int], signatures: list[Signature], docs: Sequence[PaperDoc], every: bool
+    ) -> list[int]:
         """Map ``missing`` in this call, ``block`` at a time while the next block fits; those left over."""
         if every:
-            self._add([signatures[i] for i in missing], [docs[i] for i in missing])
+            if missing:
+                self._add([signatures[i] for i in missing], [docs[i] for i in missing])
             return []
         started = self.clock()
         for lo in range(0, len(missing), max(self.block, 1)):
@@ -138,20 +152,59 @@ class NewPaperCache:
                     self._worker = None
                     return
             try:
-                self._add([s for s, _ in batch], [d for _, d in batch])
+                if self._shared is not None:
+                    self._add_shared(batch)
+                else:
+                    self._add([s for s, _ in batch], [d for _, d in batch])
             except Exception as exc:  # a paper that cannot be mapped is ranked without its cold-start score
                 log.error("mapping %d new papers failed: %s", len(batch), exc)
             with self._lock:
                 for s, _ in batch:
                     self._pending.pop(s, None)
 
-    def _add(self, signatures: list[Signature], docs: Sequence[PaperDoc]) -> None:
-        if not signatures:
-            return
+    def _add_shared(self, batch: list[tuple[Signature, PaperDoc]]) -> None:
+        """Map ``batch`` under the shared directory's lock: take what other processes mapped, map the rest and
+        write it for them. A directory that cannot be used turns the sharing off."""
+        assert self._shared is not None
+        try:
+            with self._shared.locked():
+                for ids, rows in self._shared.unread():
+                    self._append(rows, [], ids)
+                todo = self._link_known(batch)
+                if todo:
+                    signatures, docs, ids = (list(column) for column in zip(*todo, strict=True))
+                    self._shared.write(ids, self._add(signatures, docs, ids))
+        except OSError as exc:
+            log.warning("new papers are not shared: %s", exc)
+            self._shared = None
+            rest = [(s, d) for s, d in batch if s not in self._row]
+            if rest:
+                self._add([s for s, _ in rest], [d for _, d in rest])
+
+    def _link_known(self, batch: list[tuple[Signature, PaperDoc]]) -> list[tuple[Signature, PaperDoc, str]]:
+        """Rows for the papers of ``batch`` that some process has mapped; the others, with their ids."""
+        todo = []
+        with self._lock:
+            for signature, doc in batch:
+                known = self._by_id.get(i := paper_id(*signature))
+                if known is None:
+                    todo.append((signature, doc, i))
+                else:
+                    self._row[signature] = known
+        return todo
+
+    def _add(self, signatures: list[Signature], docs: Sequence[PaperDoc], ids: Sequence[str] = ()) -> NewPapers:
         fresh = self.scorer.transform([new_paper_text(d.title, d.abstract) for d in docs])
+        self._append(fresh, signatures, ids)
+        return fresh
+
+    def _append(self, fresh: NewPapers, signatures: Sequence[Signature], ids: Sequence[str]) -> None:
+        """Add the rows ``fresh``, known by ``signatures`` in this process and by ``ids`` across processes."""
         with self._lock:
             if self._mapped is not None and self._mapped.n + fresh.n > self.max_papers:
-                self._mapped, self._row = None, {}  # a bound on memory: start again from the papers asked now
+                # a bound on memory: start again from the papers asked now
+                self._mapped, self._row, self._by_id = None, {}, {}
             start = 0 if self._mapped is None else self._mapped.n
             self._mapped = fresh if self._mapped is None else self._mapped.stacked(fresh)
             self._row.update((s, start + j) for j, s in enumerate(signatures))
+            self._by_id.update((i, start + j) for j, i in enumerate(ids))

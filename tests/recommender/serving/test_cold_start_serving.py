@@ -249,3 +249,71 @@ def test_the_served_model_can_map_every_new_paper_ahead_of_requests(model):
     assert model.map_new_papers(docs).n == 300
     model.recommend(GRAPH_READER, n=5, extra_docs=docs, only={d.key for d in docs}, now=NOW)
     assert model._new_paper_cache._mapped.n == 300  # the request found them all mapped
+
+
+class _CountingScorer:
+    """The fitted scorer, counting the papers it maps."""
+
+    def __init__(self, scorer):
+        self.scorer, self.n_items_, self.mapped = scorer, scorer.n_items_, 0
+
+    def transform(self, texts):
+        self.mapped += len(texts)
+        return self.scorer.transform(texts)
+
+    def __getattr__(self, name):
+        return getattr(self.scorer, name)
+
+
+def test_processes_serving_one_version_map_each_new_paper_once(model, tmp_path, monkeypatch):
+    from recommender.serving import new_paper_cache
+    from recommender.serving.new_paper_cache import NewPaperCache
+
+    monkeypatch.setattr(new_paper_cache, "SYNC_MAX_ITEMS", 1)  # every paper goes to the background thread
+    docs = _more_new(9)
+    first, second = _CountingScorer(model.cold_start_), _CountingScorer(model.cold_start_)
+    one = NewPaperCache(first, background_block=4).share(tmp_path / "new_papers")
+    one.papers(docs)
+    assert one.wait(timeout=60) and first.mapped == 9
+    other = NewPaperCache(second, background_block=4).share(tmp_path / "new_papers")  # another worker
+    other.papers(docs)
+    assert other.wait(timeout=60) and second.mapped == 0  # it read the first one's rows
+    new, found = other.papers(docs)
+    assert found.all()
+    _same_rows(new, model.cold_start_.transform([new_paper_text(d.title, d.abstract) for d in docs]))
+    edited = PaperDoc(docs[0].key, docs[0].title + " revised", docs[0].abstract)
+    other.papers([edited, GRAPH_NEW])
+    assert other.wait(timeout=60) and second.mapped == 2  # a new text is mapped, by one of them
+    one.papers([edited, GRAPH_NEW])
+    assert one.wait(timeout=60) and first.mapped == 9 and one.papers([edited, GRAPH_NEW])[1].all()
+
+
+def test_a_directory_that_cannot_be_written_only_stops_the_sharing(model, tmp_path, monkeypatch):
+    from recommender.serving import new_paper_cache
+    from recommender.serving.new_paper_cache import NewPaperCache
+
+    monkeypatch.setattr(new_paper_cache, "SYNC_MAX_ITEMS", 1)
+    (tmp_path / "file").write_text("not a directory")
+    cache = NewPaperCache(model.cold_start_).share(tmp_path / "file" / "new_papers")
+    docs = _more_new(3)
+    cache.papers(docs)
+    assert cache.wait(timeout=60) and cache.papers(docs)[1].all() and cache._shared is None
+
+
+def test_a_loaded_version_shares_new_papers_in_its_directory(model, tmp_path, monkeypatch):
+    from recommender.serving import new_paper_cache
+
+    monkeypatch.setattr(new_paper_cache, "SYNC_MAX_ITEMS", 1)
+    version = store.save(model, tmp_path)
+    served = store.load_current(tmp_path)
+    served.recommend(GRAPH_READER, n=5, extra_docs=NEW, now=NOW)
+    assert served._new_paper_cache.wait(timeout=60)
+    assert list((tmp_path / "versions" / version / "new_papers").glob("batch-*.npz"))
+    restarted = store.load_current(tmp_path)  # a server restarted on the same version
+    restarted._new_paper_cache.scorer = _CountingScorer(restarted.cold_start_)
+    restarted.recommend(GRAPH_READER, n=5, extra_docs=NEW, now=NOW)
+    assert restarted._new_paper_cache.wait(timeout=60) and restarted._new_paper_cache.scorer.mapped == 0
+    _same(
+        served.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+        restarted.recommend(GRAPH_READER, n=10, extra_docs=NEW, now=NOW),
+    )
