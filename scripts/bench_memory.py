@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_http import _get, gunicorn, run_load  # noqa: E402
+from bench_http import _get, gunicorn, run_load, settle  # noqa: E402
 
 from recommender import store  # noqa: E402
 from recommender.store_arrays import to_npz_layout  # noqa: E402
@@ -52,9 +52,10 @@ def _serve_and_measure(env: dict[str, str], log_path: Path, users: int) -> dict[
     with gunicorn(env, log_path) as (host, port, pid):
         # every worker loads the model at its first request; concurrent requests reach both of them
         run_load(host, port, lambda i: _get("/api/v1/recommendations?limit=20", 1 + i % users), WARM_REQUESTS, 4)
-        time.sleep(1.0)
+        settled = settle(pid)  # what the requests started in the background (mapping new papers) is done
         workers = {w: _rollup_mb(w) for w in _children(pid)}
     return {
+        "settle_s": settled,
         "workers": len(workers),
         "rss_per_worker_mb": [round(m["rss"], 1) for m in workers.values()],
         "pss_per_worker_mb": [round(m["pss"], 1) for m in workers.values()],
@@ -64,13 +65,21 @@ def _serve_and_measure(env: dict[str, str], log_path: Path, users: int) -> dict[
 
 def measure_memory(env: dict[str, str], model_dir: Path, log_path: Path, users: int) -> dict[str, Any]:
     """The ``memory`` section of the benchmark's JSON: per worker RSS/PSS/USS in MB, shared layout first, then
-    the same version in the ``.npz`` layout (rewritten in place: run this last)."""
+    the same version in the ``.npz`` layout (a copy rewritten beside ``model_dir``, removed afterwards: a kept
+    build keeps its model as trained)."""
     shared = _serve_and_measure(env, log_path.with_suffix(".memory-npy.log"), users)
     version = store.current_version(model_dir)
     if version is None:
         return {"error": "no model version to measure"}
-    to_npz_layout(model_dir / store.VERSIONS / version)
-    legacy = _serve_and_measure(env, log_path.with_suffix(".memory-npz.log"), users)
+    copy = model_dir.with_name(f"{model_dir.name}-npz-layout")
+    try:
+        shutil.copytree(model_dir, copy)
+        to_npz_layout(copy / store.VERSIONS / version)
+        legacy = _serve_and_measure(
+            {**env, "PAPERSCOUT_MODEL_DIR": str(copy)}, log_path.with_suffix(".memory-npz.log"), users
+        )
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
     return {**shared, "npz_layout": legacy}
 
 
@@ -113,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     then of a copy rewritten in the ``.npz`` layout. Prints JSON."""
     import argparse
     import json
-    import shutil
     import tempfile
 
     ap = argparse.ArgumentParser(description=main.__doc__)
