@@ -18,6 +18,7 @@ of its readers with at least 5 saves (their ``--history`` latest), so the recall
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -50,7 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--words", type=int, default=60, help="distinct terms per paper")
     ap.add_argument("--users", type=int, default=100, help="timed requests")
     ap.add_argument("--history", type=int, default=20, help="saved papers per user")
-    ap.add_argument("--expansion", type=int, default=256, help="candidates.ann_expansion")
+    ap.add_argument("--expansion", type=int, help="candidates.ann_expansion (default: 256, or the model's)")
+    ap.add_argument("--search-factor", type=int, help="candidate_index.SEARCH_FACTOR (papers searched per wanted)")
+    ap.add_argument("--norm-factor", type=int, help="candidate_index.NORM_FACTOR (longest factors per wanted)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", type=Path, metavar="DIR", help="a model directory: measure its current version")
     ap.add_argument("--out", type=Path)
@@ -62,6 +65,9 @@ def stored_model(args: argparse.Namespace, rng: np.random.Generator) -> tuple[Hy
     from recommender import store
 
     model = store.load_current(args.model)
+    if args.expansion is not None:
+        candidates = dataclasses.replace(model.config_.candidates, ann_expansion=args.expansion)
+        model.config_ = dataclasses.replace(model.config_, candidates=candidates)
     if model.candidate_index_ is None:
         raise SystemExit(f"{args.model}: the model has no candidate index (a catalog below ann_min_items)")
     saves = model.saves_
@@ -82,7 +88,7 @@ def synthetic_model(args: argparse.Namespace, rng: np.random.Generator) -> tuple
     centres = rng.normal(size=(args.topics, d)).astype(np.float32)
     popularity = rng.lognormal(0.0, 0.5, n).astype(np.float32)[:, None]
     factors = (centres[topic] + 0.7 * rng.normal(size=(n, d)).astype(np.float32)) * popularity * 0.05
-    cfg = merge_config({"candidates": {"ann_min_items": 0, "ann_expansion": args.expansion}})
+    cfg = merge_config({"candidates": {"ann_min_items": 0, "ann_expansion": args.expansion or 256}})
     keys = [f"p{i}" for i in range(n)]
     model = HybridRecommender.from_parts(
         config=cfg,
@@ -191,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     threadpool_limits(limits=1, user_api="blas")  # as a gunicorn worker serves (BLAS_THREADS=1)
+    if args.search_factor is not None:
+        candidate_index.SEARCH_FACTOR = args.search_factor
+    if args.norm_factor is not None:
+        candidate_index.NORM_FACTOR = args.norm_factor
     t0 = time.perf_counter()
     if args.model is not None:
         model, users = stored_model(args, rng)
@@ -208,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         "factors": args.factors,
         "users": args.users,
         "ann_expansion": args_expansion(model),
+        "search_factor": candidate_index.SEARCH_FACTOR,
+        "norm_factor": candidate_index.NORM_FACTOR,
         "model_seconds": round(built - t0, 1),
         "index_build_seconds": round(indexed - built, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
