@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Float, String, cast, func, select
+from sqlalchemy import Float, Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from recommender import InteractionColumns, PaperDoc, StageClock, load_config, store, train
@@ -48,9 +49,8 @@ def _interactions(session: Session, paper_ids: np.ndarray) -> InteractionColumns
     else:
         when = cast(func.extract("epoch", Interaction.occurred_at), Float)
     query = select(Interaction.user_id, Interaction.paper_id, Interaction.type, when)
-    result = session.execute(query.execution_options(yield_per=READ_CHUNK))
     chunks = []
-    for part in result.partitions():
+    for part in _driver_rows(session, query):
         users, papers, types, times = zip(*part, strict=True)
         at = np.searchsorted(paper_ids, np.asarray(papers, dtype=np.int64))
         found = paper_ids[np.minimum(at, len(paper_ids) - 1)] == papers if len(paper_ids) else np.zeros(len(at), bool)
@@ -64,6 +64,25 @@ def _interactions(session: Session, paper_ids: np.ndarray) -> InteractionColumns
             )
         )
     return InteractionColumns.concatenate(chunks)
+
+
+def _driver_rows(session: Session, query: Select) -> Iterator[list[tuple]]:
+    """The rows of ``query`` (no parameters) as the database driver's tuples, ``READ_CHUNK`` at a time: the
+    ORM's and the engine's row objects cost three times the driver's fetch (10M interactions: about two and a
+    half minutes). PostgreSQL streams them through a server-side cursor."""
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    if compiled.params:
+        raise ValueError("_driver_rows reads queries without parameters")
+    driver = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name="paperscout_retrain_read") if postgres else driver.cursor()
+    try:
+        cursor.execute(str(compiled))
+        while part := cursor.fetchmany(READ_CHUNK):
+            yield part
+    finally:
+        cursor.close()
 
 
 def _papers(session: Session) -> tuple[list[PaperDoc], np.ndarray]:
