@@ -97,15 +97,20 @@ class ItemCooccurrence(Estimator):
         weighted = by_item
         if self.reader_weights == "inverse_log":
             library = np.maximum(np.diff(binary.indptr), 1).astype(np.float64)
-            weighted = sp.csr_matrix(by_item @ sp.diags((1.0 / np.log2(1.0 + library)).astype(np.float32)))
+            weight = (1.0 / np.log2(1.0 + library)).astype(np.float32)[by_item.indices]
+            # one product counts both: each reader's 1 in the real part, their weight in the imaginary part; one
+            # pass over the pairs instead of two, the same counts and the same weighted sums to float32 rounding
+            both = (by_item.data + 1j * weight).astype(np.complex64)
+            weighted = sp.csr_matrix((both, by_item.indices, by_item.indptr), by_item.shape)
         k = int(self.neighbours)
         indptr = [np.zeros(1, dtype=np.int64)]
         indices, data, support = [], [], []
         end = 0
         for start, stop in blocks:
-            block = self._pair_block(weighted, binary, start, stop)
-            # the same pairs counted once per user (same pattern as the weighted block: the weights are > 0)
-            together = None if weighted is by_item else self._pair_block(by_item, binary, start, stop)
+            block, together = self._pair_block(weighted, binary, start, stop), None
+            if weighted is not by_item:
+                block.sort_indices()  # before the two parts share its pattern
+                block, together = _imaginary(block), _real(block)
             rows, cols, vals, users = self._pruned(block, together, row_norm[start:stop], col_norm, k)
             indices.append(cols)
             data.append(vals.astype(np.float32))
@@ -128,7 +133,7 @@ class ItemCooccurrence(Estimator):
     @staticmethod
     def _pair_block(by_item: sp.csr_matrix, binary: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
         """Rows ``start:stop`` of the item x item count matrix (``by_item @ binary``), diagonal removed."""
-        block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=np.float32)
+        block = sp.csr_matrix(by_item[start:stop] @ binary, dtype=by_item.dtype)
         block.setdiag(0.0, k=start)
         block.eliminate_zeros()
         return block
@@ -275,3 +280,11 @@ class ItemCooccurrence(Estimator):
             raise ValueError(f"user_items has {rows.shape[1]} columns, the model {self.n_items_} items")
         rows.data = (rows.data > 0).astype(np.float32)
         return np.asarray((rows @ self.similarity_).todense(), dtype=np.float32)
+
+
+def _real(block: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.csr_matrix((block.data.real.astype(np.float32), block.indices, block.indptr), block.shape)
+
+
+def _imaginary(block: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.csr_matrix((block.data.imag.astype(np.float32), block.indices, block.indptr), block.shape)
