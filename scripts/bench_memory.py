@@ -19,24 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_http import _get, gunicorn, run_load, settle  # noqa: E402
+from bench_http import _get, gunicorn, run_load, settle, workers  # noqa: E402
 
 from recommender import store  # noqa: E402
 from recommender.store_arrays import to_npz_layout  # noqa: E402
 
 WARM_REQUESTS = 32
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            kids.append(int(status.parent.name))
-    return sorted(kids)
 
 
 def _rollup_mb(pid: int) -> dict[str, float]:
@@ -53,13 +41,13 @@ def _serve_and_measure(env: dict[str, str], log_path: Path, users: int) -> dict[
         # every worker loads the model at its first request; concurrent requests reach both of them
         run_load(host, port, lambda i: _get("/api/v1/recommendations?limit=20", 1 + i % users), WARM_REQUESTS, 4)
         settled = settle(pid)  # what the requests started in the background (mapping new papers) is done
-        workers = {w: _rollup_mb(w) for w in _children(pid)}
+        rollups = {w: _rollup_mb(w) for w in workers(pid)}
     return {
         "settle_s": settled,
-        "workers": len(workers),
-        "rss_per_worker_mb": [round(m["rss"], 1) for m in workers.values()],
-        "pss_per_worker_mb": [round(m["pss"], 1) for m in workers.values()],
-        "uss_per_worker_mb": [round(m["uss"], 1) for m in workers.values()],
+        "workers": len(rollups),
+        "rss_per_worker_mb": [round(m["rss"], 1) for m in rollups.values()],
+        "pss_per_worker_mb": [round(m["pss"], 1) for m in rollups.values()],
+        "uss_per_worker_mb": [round(m["uss"], 1) for m in rollups.values()],
     }
 
 

@@ -23,11 +23,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.coldstart import NewPapers
+from recommender.store_files import csr_from, csr_parts
 
 DIRECTORY = "new_papers"  # inside a version directory
 LOCK = ".lock"
 _BATCH_PREFIX = "batch-"
-_SPARSE = ("data", "indices", "indptr", "shape")
 
 
 def paper_id(key: str, title: str, abstract: str) -> str:
@@ -66,6 +66,7 @@ class SharedNewPapers:
     def write(self, ids: list[str], rows: NewPapers) -> None:
         """One batch: ``rows`` (mapped by this process) known by ``ids``. Call it locked."""
         arrays: dict[str, np.ndarray] = {"ids": np.asarray(ids, dtype=str), "n": np.asarray(rows.n)}
+        arrays["parts"] = np.asarray(sorted(rows.parts), dtype=str)
         for name, part in rows.parts.items():
             arrays.update(_encoded(f"part.{name}", part))
         if rows.neighbours is not None:
@@ -83,23 +84,16 @@ class SharedNewPapers:
 
 
 def _encoded(prefix: str, value: np.ndarray | sp.csr_matrix) -> dict[str, np.ndarray]:
-    if not sp.issparse(value):
-        return {f"{prefix}.dense": np.asarray(value)}
-    csr = sp.csr_matrix(value)
-    return {f"{prefix}.{k}": np.asarray(getattr(csr, k) if k != "shape" else csr.shape) for k in _SPARSE}
+    return csr_parts(prefix, value) if sp.issparse(value) else {f"{prefix}_dense": np.asarray(value)}
 
 
 def _decoded(arrays: dict[str, np.ndarray], prefix: str) -> np.ndarray | sp.csr_matrix | None:
-    if f"{prefix}.dense" in arrays:
-        return arrays[f"{prefix}.dense"]
-    if f"{prefix}.data" not in arrays:
-        return None
-    data, indices, indptr, shape = (arrays[f"{prefix}.{k}"] for k in _SPARSE)
-    return sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
+    if f"{prefix}_dense" in arrays:
+        return arrays[f"{prefix}_dense"]
+    return csr_from(arrays, prefix) if f"{prefix}_data" in arrays else None
 
 
 def _new_papers(arrays: dict[str, np.ndarray]) -> NewPapers:
-    names = {k.split(".")[1] for k in arrays if k.startswith("part.")}
-    parts = {name: _decoded(arrays, f"part.{name}") for name in sorted(names)}
+    parts = {str(name): _decoded(arrays, f"part.{name}") for name in arrays["parts"]}
     neighbours = _decoded(arrays, "neighbours")
     return NewPapers(n=int(arrays["n"]), parts=parts, neighbours=neighbours)  # type: ignore[arg-type]
