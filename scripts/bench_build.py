@@ -3,7 +3,8 @@ bulk (column by column with numpy, in chunks, so memory stays bounded whatever t
 
 The log goes to the database through the driver (SQLite ``executemany``, PostgreSQL ``COPY``): ORM or Core
 inserts of one dict per row cost more than generating the data. The saves and the trending aggregate are then
-derived from the log in SQL (``trending_days.rebuild_aggregate_sql``), as ``insert_logged`` would have summed
+derived from the log in SQL (``trending_days.rebuild_aggregate_sql``, ``trending_live.rebuild_sql``), as
+``insert_logged`` would have summed
 it row by row (tests/server/test_bench_build.py compares the two).
 """
 
@@ -305,6 +306,7 @@ def _load(writer: Writer, timer: Timer, mark: float, table: str, columns: str, c
 
 
 def _fill(writer: Writer, args: argparse.Namespace, rng: np.random.Generator, timer: Timer) -> None:
+    from server.services import trending_live
     from server.services.trending_days import rebuild_aggregate_sql
 
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
@@ -322,11 +324,17 @@ def _fill(writer: Writer, args: argparse.Namespace, rng: np.random.Generator, ti
     with writer.deferred("saves"):
         writer.execute(SAVES_SQL)
     mark = timer.add("saves_s", mark)
+    dialect = "sqlite" if writer.sqlite else "postgresql"
     with writer.deferred("trending_days", "trending_readers"):
-        for statement in rebuild_aggregate_sql("sqlite" if writer.sqlite else "postgresql"):
+        for statement in rebuild_aggregate_sql(dialect):
             writer.execute(statement)
     writer.commit()
     mark = timer.add("trending_aggregate_s", mark)
+    with writer.deferred("trending_live", "trending_last_reads"):
+        for statement in trending_live.rebuild_sql(dialect, datetime.fromtimestamp(now_us / 1e6, UTC)):
+            writer.execute(statement)
+    writer.commit()
+    mark = timer.add("trending_live_s", mark)
     if not writer.sqlite:  # statistics for the planner now, not whenever autovacuum gets to the new tables
         writer.execute("ANALYZE")
         writer.commit()

@@ -219,6 +219,46 @@ class TrendingReader(Base):
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class TrendingLiveState(Base):
+    """Per live trending window: the totals hold the counted events at or after ``cursor``, their decay sums
+    relative to ``epoch`` (a UTC midnight), server/services/trending_live.py."""
+
+    __tablename__ = "trending_live_state"
+
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # the window: 7d, 30d
+    cursor: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    epoch: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+class TrendingLive(Base):
+    """Per (window, paper): the sum of ``weight * 2 ** (days since the epoch / half-life)`` of its counted events
+    at or after the window's cursor, and how many users have such an event (trending_live_state)."""
+
+    __tablename__ = "trending_live"
+    __table_args__ = (Index("ix_trending_live_score", "span", "score"), {"sqlite_with_rowid": False})
+
+    span: Mapped[str] = mapped_column(String(8), primary_key=True)  # the window: 7d, 30d
+    paper_id: Mapped[int] = mapped_column(BigId, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    readers: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class TrendingLastRead(Base):
+    """Per (paper, user): the time of the user's latest counted event on the paper, kept while it may still be
+    inside a live window (the distinct readers of trending_live, kept exact as the windows move)."""
+
+    __tablename__ = "trending_last_reads"
+    __table_args__ = (
+        Index("ix_trending_last_reads_time", "last_at"),
+        Index("ix_trending_last_reads_user", "user_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    paper_id: Mapped[int] = mapped_column(BigId, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class Save(Base):
     __tablename__ = "saves"
     __table_args__ = (Index("ix_saves_user_time", "user_id", "saved_at", "paper_id"),)

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from server import create_app
 from server.db import upgrade_database
 from server.models import Base
+from server.services import trending_live
 from tests.security.config import GENEROUS_RATE_LIMITS
 
 PG_URL = os.environ.get("PAPERSCOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -81,6 +83,8 @@ def _truncate(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for statement in trending_live.rebuild_sql("postgresql", datetime.now(UTC)):  # as the migration leaves it
+            conn.execute(text(statement))
     engine.dispose()
 
 

@@ -11,7 +11,6 @@ recomputes it (stale-while-revalidate), so only a process's first request waits 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import threading
 import time
@@ -26,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost, trending_reason
 from server.models import HfUpvote, Interaction, Paper, TrendingDay, TrendingReader
+from server.services import trending_live
+from server.services.background import run_once
 from server.services.sql import chunks
-from server.services.trending_days import AGGREGATE_HALF_LIVES, day_start
-
-log = logging.getLogger(__name__)
+from server.services.trending_time import AGGREGATE_HALF_LIVES, day_start
 
 KEEP_TOP = 2000
 # A stale list is served while it is refreshed in the background, but never one older than this many cache
@@ -98,8 +97,18 @@ def _reader_scores(
     session: Session, window: str, now: datetime, settings: TrendingSettings
 ) -> dict[int, tuple[float, int]]:
     """Paper id -> (decayed interest, distinct readers) over the window's interactions, the best few thousand:
-    from the per-day aggregate when it was summed with this window's half-life, else from the whole log."""
-    if AGGREGATE_HALF_LIVES.get(window) == dict(settings.half_life_days)[window]:
+    from the live totals or else the per-day aggregate when they were summed with this window's half-life (and,
+    for the live totals, these event weights), else from the whole log."""
+    half_life = dict(settings.half_life_days)[window]
+    if trending_live.applies(window, half_life, dict(settings.event_weights)):
+        engine = session.get_bind()
+        live = trending_live.live_reader_scores(engine, window, now, 2 * KEEP_TOP)
+        if live is not None:
+            scores, behind = live
+            if behind > trending_live.ADVANCE_AFTER:
+                trending_live.advance_in_background(engine, window, now - timedelta(days=WINDOWS[window]))
+            return scores
+    if AGGREGATE_HALF_LIVES.get(window) == half_life:
         return aggregated_reader_scores(session, window, now, settings)
     return log_reader_scores(session, window, now, settings)
 
@@ -287,27 +296,17 @@ def refresh_in_background(
     session_factory: Callable[[], Session],
     settings: TrendingSettings | None = None,
 ) -> threading.Thread | None:
-    """Recompute one cached list in a daemon thread; None when a refresh of it is already running."""
-    with _lock:
-        if key in _refreshing:
-            return None
-        _refreshing.add(key)
+    """Recompute one cached list in a daemon thread; None when a refresh of it is already running. If it fails,
+    the stale list stays in place and the next request past its age tries again."""
 
-    def run() -> None:
-        try:
-            with session_factory() as session:
-                fresh = compute_trending(session, window, settings=settings)
-            with _lock:
-                _cache[key] = fresh
-        except Exception:  # the stale list stays in place; the next request past its age tries again
-            log.exception("background refresh of the %s trending list failed", window)
-        finally:
-            with _lock:
-                _refreshing.discard(key)
+    def refresh() -> None:
+        with session_factory() as session:
+            fresh = compute_trending(session, window, settings=settings)
+        with _lock:
+            _cache[key] = fresh
 
-    thread = threading.Thread(target=run, name=f"trending-refresh-{window}", daemon=True)
-    thread.start()
-    return thread
+    failure = f"background refresh of the {window} trending list failed"
+    return run_once(_refreshing, _lock, key, f"trending-refresh-{window}", refresh, failure)
 
 
 def reasons_for(window: str, readers: int, upvotes: int, min_readers: int) -> list[str]:

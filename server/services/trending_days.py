@@ -20,28 +20,17 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from server.models import Interaction, TrendingDay, TrendingReader
+from server.services import trending_live
 from server.services.sql import chunks, insert_for
+from server.services.trending_time import AGGREGATE_HALF_LIVES, DAY_AND_MICROS, Event, day_start, utc
 
-# window -> half-life in days of the sums stored (the recommender's packaged defaults; a test checks them)
-AGGREGATE_HALF_LIVES = {"7d": 2.0, "30d": 7.0}
 DECAY_COLUMNS = tuple(f"decay_{w}" for w in AGGREGATE_HALF_LIVES)
-
-# (paper id, user id, type, occurred at)
-Event = tuple[int, int, str, datetime]
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[datetime]]]:
@@ -49,7 +38,7 @@ def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[
     days: dict[tuple, list] = defaultdict(lambda: [0] + [0.0] * len(AGGREGATE_HALF_LIVES))
     readers: dict[tuple, list[datetime]] = {}
     for paper_id, user_id, kind, occurred_at in events:
-        at = _utc(occurred_at)
+        at = utc(occurred_at)
         day = at.date()
         offset = (at - day_start(day)).total_seconds() / 86400.0
         bucket = days[(day, paper_id, kind)]
@@ -71,10 +60,12 @@ def _day_rows(days: dict[tuple, list]) -> list[dict]:
 
 
 def record_events(session: Session, events: Iterable[Event]) -> None:
-    """Add newly stored events to the aggregate (call in the transaction that stores them)."""
+    """Add newly stored events to the aggregates (call in the transaction that stores them)."""
+    events = list(events)
     days, readers = _sums(events)
     if not days:
         return
+    trending_live.lock_for_ingest(session)  # first: the lock order of every aggregate writer
     table = TrendingDay.__table__  # Core statements: the ORM's bulk path costs more than the writes
     insert = insert_for(session, table)
     added = {name: table.c[name] + insert.excluded[name] for name in ("events", *DECAY_COLUMNS)}
@@ -82,6 +73,7 @@ def record_events(session: Session, events: Iterable[Event]) -> None:
     for part in chunks(_day_rows(days)):
         session.execute(upsert, part)
     _insert_readers(session, readers)
+    trending_live.record(session, events)
 
 
 def insert_logged(session: Session, rows: list[dict]) -> None:
@@ -117,8 +109,9 @@ def _insert_readers(session: Session, readers: dict[tuple, list[datetime]]) -> N
 def rebuilt_for_user(session: Session, user_id: int) -> Iterator[None]:
     """Around a deletion of a user's events: afterwards, the days and papers they touched are summed again from
     what the log still holds, and the user's reader rows are those of their remaining events."""
+    trending_live.lock_for_rebuild(session)
     touched = {
-        (paper_id, _utc(at).date())
+        (paper_id, utc(at).date())
         for paper_id, at in session.execute(
             select(Interaction.paper_id, Interaction.occurred_at).where(Interaction.user_id == user_id)
         )
@@ -132,6 +125,7 @@ def rebuilt_for_user(session: Session, user_id: int) -> Iterator[None]:
     ).all()
     _insert_readers(session, _sums(remaining)[1])
     rebuild_days(session, touched)
+    trending_live.rebuild_for_user(session, user_id, touched)
 
 
 def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
@@ -147,25 +141,9 @@ def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
                 Interaction.occurred_at < day_start(last) + timedelta(days=1),
             )
         )
-        days, _ = _sums(row for row in rows if (row[0], _utc(row[3]).date()) in keys)
+        days, _ = _sums(row for row in rows if (row[0], utc(row[3]).date()) in keys)
         if days:
             session.execute(insert_for(session, TrendingDay.__table__), _day_rows(days))
-
-
-# The UTC day of ``occurred_at`` and microseconds since it began: SQLite keeps the column as naive UTC text
-# 'YYYY-MM-DD HH:MM:SS.ffffff' (the models' UTCDateTime), PostgreSQL as timestamptz.
-_DAY_AND_MICROS = {
-    "sqlite": (
-        "substr(occurred_at, 1, 10)",
-        "(CAST(substr(occurred_at, 12, 2) AS INTEGER) * 3600 + CAST(substr(occurred_at, 15, 2) AS INTEGER) * 60"
-        " + CAST(substr(occurred_at, 18, 2) AS INTEGER)) * 1000000"
-        " + CAST(substr(occurred_at || '.000000', 21, 6) AS INTEGER)",
-    ),
-    "postgresql": (
-        "CAST(occurred_at AT TIME ZONE 'UTC' AS date)",
-        "CAST(extract(epoch FROM CAST(occurred_at AT TIME ZONE 'UTC' AS time)) * 1000000 AS bigint)",
-    ),
-}
 
 
 def rebuild_aggregate_sql(dialect: str) -> list[str]:
@@ -173,7 +151,7 @@ def rebuild_aggregate_sql(dialect: str) -> list[str]:
     loads that write the log directly (scripts/bench_build.py). The same numbers as ``record_events``: the
     offset is computed as ``_sums`` does (microseconds, seconds, then days; ``2 ** (days / half-life)`` with
     the same C pow), up to the order of the float additions."""
-    day, micros = _DAY_AND_MICROS[dialect]
+    day, micros = DAY_AND_MICROS[dialect]
     # doubles throughout, as Python's floats (PostgreSQL's literals with a point would be numeric)
     offset = "(CAST(micros AS DOUBLE PRECISION) / CAST(1000000 AS DOUBLE PRECISION)) / CAST(86400 AS DOUBLE PRECISION)"
     decays = ", ".join(

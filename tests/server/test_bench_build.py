@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from server.db import db
-from server.models import Interaction, Save, TrendingDay, TrendingReader
+from server.models import Interaction, Save, TrendingDay, TrendingLastRead, TrendingLive, TrendingReader
 from server.services.trending_days import record_events
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -44,6 +44,13 @@ def _aggregate() -> tuple[dict, set]:
     return days, readers
 
 
+def _live() -> tuple[dict, set]:
+    totals = {(t.span, t.paper_id): (t.score, t.readers) for t in db.session.scalars(select(TrendingLive))}
+    return totals, set(
+        db.session.execute(select(TrendingLastRead.paper_id, TrendingLastRead.user_id, TrendingLastRead.last_at))
+    )
+
+
 def _schema(app) -> dict:
     """Indexes and foreign keys of the tables the build fills, and (SQLite) the triggers of full-text search."""
     with app.app_context():
@@ -69,7 +76,7 @@ def test_the_bulk_build_sums_the_log_as_insert_logged_does(app, client, bench_bu
     assert len(found["items"]) == 5, found
     with app.app_context():
         s = db.session
-        built = _aggregate()
+        built, built_live = _aggregate(), _live()
         log = s.execute(
             select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at).order_by(
                 Interaction.id
@@ -81,14 +88,19 @@ def test_the_bulk_build_sums_the_log_as_insert_logged_does(app, client, bench_bu
         # what insert_logged adds for the same rows, in its batches
         s.query(TrendingDay).delete()
         s.query(TrendingReader).delete()
+        s.query(TrendingLive).delete()  # the live totals' cursors stay where the build put them
+        s.query(TrendingLastRead).delete()
         for start in range(0, len(log), 2000):
             record_events(s, [tuple(r) for r in log[start : start + 2000]])
         s.flush()
-        logged = _aggregate()
+        logged, logged_live = _aggregate(), _live()
         s.rollback()
     assert set(built[0]) == set(logged[0]) and built[1] == logged[1]
     for key, (events, d7, d30) in logged[0].items():
         assert built[0][key][0] == events and built[0][key][1:] == pytest.approx((d7, d30), rel=1e-12)
+    assert set(built_live[0]) == set(logged_live[0]) and built_live[1] == logged_live[1] and built_live[1]
+    for key, (score, readers) in logged_live[0].items():
+        assert built_live[0][key] == (pytest.approx(score, rel=1e-12), readers), key
 
 
 def test_build_only_keeps_the_database_and_reports_the_build(tmp_path, bench_build, capsys):
