@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from recommender import WINDOWS
@@ -101,10 +101,15 @@ def record(session: Session, events: Iterable[Event]) -> None:
 
 def _last_reads(session: Session, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], datetime]:
     r = TrendingLastRead
+    papers_of: dict[int, list[int]] = defaultdict(list)
+    for paper_id, user_id in pairs:
+        papers_of[user_id].append(paper_id)
     out: dict[tuple[int, int], datetime] = {}
-    for part in chunks(pairs):
-        rows = session.execute(select(r.paper_id, r.user_id, r.last_at).where(tuple_(r.paper_id, r.user_id).in_(part)))
-        out.update(((paper_id, user_id), utc(at)) for paper_id, user_id, at in rows)
+    # per user, not a (paper, user) row-value IN: SQLite answers that by scanning the whole table
+    for user_id, papers in papers_of.items():
+        for part in chunks(papers):
+            rows = session.execute(select(r.paper_id, r.last_at).where(r.user_id == user_id, r.paper_id.in_(part)))
+            out.update(((paper_id, user_id), utc(at)) for paper_id, at in rows)
     return out
 
 
