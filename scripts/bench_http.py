@@ -30,6 +30,8 @@ CONCURRENCY = (1, 8)
 EVENT_BATCH = 100
 UNCACHED_REQUESTS = 40  # each computes the whole list: fewer of them keep a run short on a slow server
 
+MEASURES = ("healthz", "trending", "recommendations", "papers_search", "trending_uncached", "events")
+
 # method, path, body (or None), headers; built per request number
 Request = tuple[str, str, bytes | None, dict[str, str]]
 
@@ -182,9 +184,17 @@ def event_batch(user: int, paper_keys: list[str]) -> Request:
 
 
 def measure_http(
-    env: dict[str, str], log_path: Path, users: int, paper_key: Callable[[int], str], papers: int, requests: int
+    env: dict[str, str],
+    log_path: Path,
+    users: int,
+    paper_key: Callable[[int], str],
+    papers: int,
+    requests: int,
+    only: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``http`` and ``events`` sections of the benchmark's JSON (see the module docstring)."""
+    """The ``http`` and ``events`` sections of the benchmark's JSON (see the module docstring); ``only``: just
+    these of its figures (``MEASURES``)."""
+    wanted = set(MEASURES) if only is None else only
     rng = np.random.default_rng(1)
     endpoints: dict[str, Callable[[int], Request]] = {
         "healthz": lambda i: _get("/api/v1/healthz"),
@@ -197,15 +207,15 @@ def measure_http(
     for name, extra in (("cached", {}), ("uncached", {"PAPERSCOUT_TRENDING_CACHE_SECONDS": "0"})):
         with gunicorn({**env, **extra}, log_path.with_suffix(f".{name}.log")) as (host, port, master):
             for endpoint, make in endpoints.items():
-                if name == "uncached" and endpoint != "trending":
-                    continue
                 key = endpoint if name == "cached" else "trending_uncached"
+                if (name == "uncached" and endpoint != "trending") or key not in wanted:
+                    continue
                 n = requests if name == "cached" else min(requests, UNCACHED_REQUESTS)
                 run_load(host, port, make, min(8, requests), 2)  # warm both workers (model load, caches)
                 if endpoint == "recommendations":
                     out["warm_up_settle_s"] = settle(master)
                 out["http"][key] = {f"c{c}": run_load(host, port, make, n, c) for c in CONCURRENCY}
-            if name == "cached":
+            if name == "cached" and "events" in wanted:
                 for c in CONCURRENCY:
                     batches = max(8, requests // 4)
                     keys = [[paper_key(int(k)) for k in rng.integers(0, papers, EVENT_BATCH)] for _ in range(batches)]
@@ -216,3 +226,38 @@ def measure_http(
                         "p50_ms": figures["p50_ms"],
                     }
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the system served from a kept build (``benchmark.py --build-only --keep DIR``) from outside, after
+    bringing its database to the latest migration."""
+    import argparse
+
+    from bench_build import paper_key
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("dir", type=Path, help="a kept build: build.json, bench.sqlite3 (or its database), models/")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint and concurrency")
+    parser.add_argument("--only", nargs="+", choices=MEASURES, help="just these figures")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    build = json.loads((args.dir / "build.json").read_text())
+    local = args.dir / "bench.sqlite3"
+    url = f"sqlite:///{local.resolve()}" if local.exists() else build["database_url"]
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": str((args.dir / "models").resolve())}
+    only = set(args.only) if args.only else None
+    from server import create_app
+    from server.db import upgrade_database
+
+    upgrade_database(create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"}))  # as `make run` does first
+    log = args.dir / "gunicorn.log"
+    result = measure_http(env, log, build["users"], paper_key, build["papers"], args.requests, only)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

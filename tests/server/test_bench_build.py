@@ -147,3 +147,19 @@ def test_from_refuses_a_directory_without_a_kept_build(benchmark_script, tmp_pat
         benchmark_script.parse_args(["--from", str(tmp_path), *extra])
     assert exited.value.code == 2
     assert "--from" in capsys.readouterr().err
+
+
+def test_a_kept_build_is_served_and_measured_from_outside(benchmark_script, tmp_path, capsys):
+    import bench_http
+
+    kept = tmp_path / "kept"
+    sizes = ["--papers", "300", "--users", "30", "--interactions", "3000", "--seed", "6"]
+    assert benchmark_script.main([*sizes, "--build-only", "--keep", str(kept)]) == 0
+    capsys.readouterr()
+    only = ["healthz", "trending_uncached", "events"]
+    assert bench_http.main([str(kept), "--requests", "4", "--only", *only, "--out", str(tmp_path / "h.json")]) == 0
+    measured = json.loads((tmp_path / "h.json").read_text())
+    assert set(measured["http"]) == {"healthz", "trending_uncached"}
+    for figures in [*measured["http"].values(), measured["events"]]:
+        assert set(figures) == {"c1", "c8"} and all(f["non2xx"] == 0 for f in figures.values()), figures
+    assert measured["events"]["c1"]["events_per_s"] > 0
