@@ -241,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=MEASURES, help="just these figures")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
-    build = json.loads((args.dir / "build.json").read_text())
+    try:
+        build = json.loads((args.dir / "build.json").read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"{args.dir}: no readable build.json of a kept build ({error})")
     local = args.dir / "bench.sqlite3"
     url = f"sqlite:///{local.resolve()}" if local.exists() else build["database_url"]
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "PAPERSCOUT_MODEL_DIR": str((args.dir / "models").resolve())}

@@ -86,6 +86,14 @@ def _assert_stored_is_the_log_summed(app) -> None:
         assert kept[key][0] == pytest.approx(score, rel=1e-9), key
 
 
+def _histories_behind_the_cursor(app, client, accounts, *, seed: int, users: int, days: float) -> None:
+    """Histories of ``users`` new users, then every cursor set ``days`` back: much of the log is behind them."""
+    rng = random.Random(seed)
+    for user in [accounts.new() for _ in range(users)]:
+        _post_history(client, user, rng)
+    _rebuild(app, datetime.now(UTC) - timedelta(days=days))
+
+
 def test_the_live_weights_are_the_packaged_ones():
     packaged = {k: float(v) for k, v in default_config()["trending"]["event_weights"].items() if float(v) > 0}
     assert packaged == trending_live.LIVE_WEIGHTS
@@ -110,10 +118,7 @@ def test_live_totals_follow_ingest_reset_and_erasure(app, client, accounts):
 
 
 def test_the_window_moves_on_without_and_with_the_cursor(app, client, accounts, monkeypatch):
-    rng = random.Random(12)
-    for user in [accounts.new() for _ in range(3)]:
-        _post_history(client, user, rng)
-    _rebuild(app, datetime.now(UTC) - timedelta(days=5))  # cursors five days back: much is behind them
+    _histories_behind_the_cursor(app, client, accounts, seed=12, users=3, days=5)
     for days_on in (0, 1.5, 3, 6.5):
         _assert_live_is_the_log(app, datetime.now(UTC) + timedelta(days=days_on))
 
@@ -131,10 +136,7 @@ def test_the_window_moves_on_without_and_with_the_cursor(app, client, accounts, 
 
 
 def test_a_list_far_behind_moves_the_cursor_in_the_background(app, client, accounts, monkeypatch):
-    rng = random.Random(13)
-    for user in [accounts.new() for _ in range(2)]:
-        _post_history(client, user, rng)
-    _rebuild(app, datetime.now(UTC) - timedelta(days=3))
+    _histories_behind_the_cursor(app, client, accounts, seed=13, users=2, days=3)
     monkeypatch.setattr(trending_live, "ADVANCE_AFTER", 0)
     started = []
     real = trending_live.advance_in_background
@@ -154,10 +156,7 @@ def test_a_list_far_behind_moves_the_cursor_in_the_background(app, client, accou
 
 
 def test_the_epoch_is_moved_before_the_sums_grow_large(app, client, accounts, monkeypatch):
-    rng = random.Random(14)
-    for user in [accounts.new() for _ in range(2)]:
-        _post_history(client, user, rng)
-    _rebuild(app, datetime.now(UTC) - timedelta(days=4))
+    _histories_behind_the_cursor(app, client, accounts, seed=14, users=2, days=4)
     monkeypatch.setattr(trending_live, "REBASE_AFTER", 0.0)
     now = datetime.now(UTC)
     with app.app_context():
