@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+WAL_CHECKPOINT_PAGES = 10000
 
 # Set for the duration of a write request so SQLite takes its write lock up front instead of failing
 # with SQLITE_BUSY when a read transaction later tries to upgrade.
@@ -44,6 +45,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint every ~40 MB of log rather than SQLite's ~4 MB: an event batch dirties hundreds of scattered
+        # pages, and with the default nearly every batch paid for a checkpoint (docs/performance.md "Event ingest").
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         try:
             cursor.execute("SELECT power(2, 2)")
         except sqlite3.OperationalError:

@@ -27,6 +27,10 @@ def post_events(data: dict[str, Any]) -> dict[str, Any]:
     index and errors in `rejected`, and the other events of the batch are stored.
     """
     # the user itself, not the proxy: each attribute read through current_user costs a lookup, per event
-    result = ingest_events(db.session, current_user._get_current_object(), data["events"])
+    user = current_user._get_current_object()
+    # End signing in's transaction (nothing is pending): on SQLite it holds the write lock, which the batch needs
+    # only once it is validated; ingest_events takes it again with its first write.
+    db.session.commit()
+    result = ingest_events(db.session, user, data["events"])
     db.session.commit()
     return asdict(result)

@@ -9,6 +9,7 @@ each event once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from server.models import CHOICE_EVENTS, PROVENANCE_CLIENT, TRACKING_EVENTS, Int
 from server.schemas import EventSchema
 from server.services.event_fast import load_event
 from server.services.papers import PaperMeta, fold_metas, upsert_papers
-from server.services.sql import chunks, insert_for, lock_per_key, write_isolating_refusals
+from server.services.sql import chunks, dialect_of, insert_on, lock_per_key, write_isolating_refusals
 from server.services.state import apply_action
 from server.services.trending_days import record_events
 
@@ -116,6 +117,15 @@ def _store(session: Session, user: User, valid: list[tuple[int, dict[str, Any]]]
         result.rejected.append({"index": index, "errors": _refusal(error, "this event")})
 
 
+@functools.cache
+def _log_insert(dialect: str) -> Any:
+    return (
+        insert_on(dialect, Interaction.__table__)  # Core, not the ORM's bulk path: a third of the cost
+        .on_conflict_do_nothing(index_elements=["user_id", "client_event_id"])
+        .returning(Interaction.__table__.c.client_event_id)
+    )
+
+
 def _store_events(
     session: Session, user: User, events: Sequence[tuple[int, dict[str, Any]]], paper_ids: dict[str, int]
 ) -> set[str]:
@@ -134,11 +144,7 @@ def _store_events(
         }
         for _, e in events
     ]
-    stmt = (
-        insert_for(session, Interaction.__table__)  # Core, not the ORM's bulk path: a third of the cost
-        .on_conflict_do_nothing(index_elements=["user_id", "client_event_id"])
-        .returning(Interaction.__table__.c.client_event_id)
-    )
+    stmt = _log_insert(dialect_of(session))
     inserted: set[str] = set()
     for part in chunks(rows):
         inserted.update(session.scalars(stmt, part).all())

@@ -16,8 +16,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def insert_for(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
+    return insert_on(dialect_of(session), table)
+
+
+def insert_on(dialect: str, table: Any) -> Any:
+    """An INSERT of ``dialect`` (its ON CONFLICT clauses): for statements built once per dialect and kept, since
+    building an upsert (its ``excluded`` columns) costs more per batch than SQLAlchemy's compiled cache saves."""
     if dialect == "sqlite":
         return sqlite.insert(table)
     if dialect == "postgresql":

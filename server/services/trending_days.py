@@ -18,16 +18,18 @@ the full computation over the log (server/services/trending.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from server.models import Interaction, TrendingDay, TrendingReader
 from server.services import trending_live
-from server.services.sql import chunks, insert_for
+from server.services.sql import chunks, dialect_of, insert_for, insert_on
 from server.services.trending_time import AGGREGATE_HALF_LIVES, DAY_AND_MICROS, Event, day_start, utc
 
 DECAY_COLUMNS = tuple(f"decay_{w}" for w in AGGREGATE_HALF_LIVES)
@@ -66,14 +68,34 @@ def record_events(session: Session, events: Iterable[Event]) -> None:
     if not days:
         return
     trending_live.lock_for_ingest(session)  # first: the lock order of every aggregate writer
-    table = TrendingDay.__table__  # Core statements: the ORM's bulk path costs more than the writes
-    insert = insert_for(session, table)
-    added = {name: table.c[name] + insert.excluded[name] for name in ("events", *DECAY_COLUMNS)}
-    upsert = insert.on_conflict_do_update(index_elements=["day", "paper_id", "type"], set_=added)
+    upsert = _days_upsert(dialect_of(session))
     for part in chunks(_day_rows(days)):
         session.execute(upsert, part)
     _insert_readers(session, readers)
     trending_live.record(session, events)
+
+
+@functools.cache
+def _days_upsert(dialect: str) -> Any:
+    table = TrendingDay.__table__  # Core statements: the ORM's bulk path costs more than the writes
+    insert = insert_on(dialect, table)
+    added = {name: table.c[name] + insert.excluded[name] for name in ("events", *DECAY_COLUMNS)}
+    return insert.on_conflict_do_update(index_elements=["day", "paper_id", "type"], set_=added)
+
+
+@functools.cache
+def _readers_upsert(dialect: str) -> Any:
+    table = TrendingReader.__table__
+    insert = insert_on(dialect, table)
+    # SQLite's two-argument min()/max() are PostgreSQL's least()/greatest()
+    least, greatest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
+    return insert.on_conflict_do_update(
+        index_elements=["paper_id", "day", "user_id", "type"],
+        set_={
+            "first_at": least(table.c.first_at, insert.excluded.first_at),
+            "last_at": greatest(table.c.last_at, insert.excluded.last_at),
+        },
+    )
 
 
 def insert_logged(session: Session, rows: list[dict]) -> None:
@@ -88,19 +110,7 @@ def _insert_readers(session: Session, readers: dict[tuple, list[datetime]]) -> N
         {"paper_id": p, "day": d, "user_id": u, "type": t, "first_at": first, "last_at": last}
         for (p, d, u, t), (first, last) in sorted(readers.items())
     ]
-    table = TrendingReader.__table__
-    insert = insert_for(session, table)
-    # SQLite's two-argument min()/max() are PostgreSQL's least()/greatest()
-    least, greatest = (
-        (func.min, func.max) if session.get_bind().dialect.name == "sqlite" else (func.least, func.greatest)
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=["paper_id", "day", "user_id", "type"],
-        set_={
-            "first_at": least(table.c.first_at, insert.excluded.first_at),
-            "last_at": greatest(table.c.last_at, insert.excluded.last_at),
-        },
-    )
+    stmt = _readers_upsert(dialect_of(session))
     for part in chunks(rows):
         session.execute(stmt, part)
 

@@ -24,6 +24,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from recommender import WINDOWS
 from server.db import immediate_writes, plain_reads
 from server.models import Interaction, TrendingLastRead, TrendingLive, TrendingLiveState
 from server.services.background import run_once
-from server.services.sql import chunks, insert_for, lock_per_key
+from server.services.sql import chunks, dialect_of, insert_on, lock_per_key
 from server.services.trending_time import AGGREGATE_HALF_LIVES, DAY_AND_MICROS, Event, day_start, utc
 
 LIVE_WEIGHTS = {"open": 1.0, "click": 1.0, "save": 3.0}  # the packaged trending event weights (a test checks)
@@ -113,25 +114,35 @@ def _last_reads(session: Session, pairs: list[tuple[int, int]]) -> dict[tuple[in
     return out
 
 
-def _upsert_last_reads(session: Session, latest: dict[tuple[int, int], datetime]) -> None:
+@functools.cache
+def _last_reads_upsert(dialect: str) -> Any:
     table = TrendingLastRead.__table__
-    stmt = insert_for(session, table)
-    later = func.max if session.get_bind().dialect.name == "sqlite" else func.greatest
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert_on(dialect, table)
+    later = func.max if dialect == "sqlite" else func.greatest
+    return stmt.on_conflict_do_update(
         index_elements=["paper_id", "user_id"], set_={"last_at": later(table.c.last_at, stmt.excluded.last_at)}
     )
+
+
+def _upsert_last_reads(session: Session, latest: dict[tuple[int, int], datetime]) -> None:
+    stmt = _last_reads_upsert(dialect_of(session))
     rows = [{"paper_id": p, "user_id": u, "last_at": at} for (p, u), at in sorted(latest.items())]
     for part in chunks(rows):
         session.execute(stmt, part)
 
 
-def _add_totals(session: Session, totals: Totals) -> None:
+@functools.cache
+def _totals_upsert(dialect: str) -> Any:
     table = TrendingLive.__table__
-    stmt = insert_for(session, table)
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert_on(dialect, table)
+    return stmt.on_conflict_do_update(
         index_elements=["span", "paper_id"],
         set_={"score": table.c.score + stmt.excluded.score, "readers": table.c.readers + stmt.excluded.readers},
     )
+
+
+def _add_totals(session: Session, totals: Totals) -> None:
+    stmt = _totals_upsert(dialect_of(session))
     # sorted: concurrent writers take the rows' locks in one order
     rows = [{"span": w, "paper_id": p, "score": s, "readers": n} for (w, p), (s, n) in sorted(totals.items())]
     for part in chunks(rows):
