@@ -325,7 +325,7 @@ def _fill(writer: Writer, args: argparse.Namespace, rng: np.random.Generator, ti
         writer.execute(SAVES_SQL)
     mark = timer.add("saves_s", mark)
     dialect = "sqlite" if writer.sqlite else "postgresql"
-    with writer.deferred("trending_days", "trending_readers"):
+    with writer.deferred("trending_days"):
         for statement in rebuild_aggregate_sql(dialect):
             writer.execute(statement)
     writer.commit()

@@ -204,21 +204,6 @@ class TrendingDay(Base):
     decay_30d: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-class TrendingReader(Base):
-    """One row per (paper, UTC day, user, event type) that occurred, with its first and last time that day:
-    exact distinct readers per window, also over the window's partial first day and today."""
-
-    __tablename__ = "trending_readers"
-    __table_args__ = (Index("ix_trending_readers_user", "user_id"), {"sqlite_with_rowid": False})
-
-    paper_id: Mapped[int] = mapped_column(BigId, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    type: Mapped[str] = mapped_column(String(10), primary_key=True)
-    first_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
 class TrendingLiveState(Base):
     """Per live trending window: the totals hold the counted events at or after ``cursor``, their decay sums
     relative to ``epoch`` (a UTC midnight), server/services/trending_live.py."""

@@ -24,7 +24,7 @@ from sqlalchemy import and_, case, distinct, func, literal, or_, select, union_a
 from sqlalchemy.orm import Session
 
 from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost, trending_reason
-from server.models import HfUpvote, Interaction, Paper, TrendingDay, TrendingReader
+from server.models import HfUpvote, Interaction, Paper, TrendingDay
 from server.services import trending_live
 from server.services.background import run_once
 from server.services.sql import chunks
@@ -178,21 +178,19 @@ def aggregated_reader_scores(
 
 
 def _distinct_readers(session: Session, ids: list[int], since: datetime, now: datetime, types: list) -> dict[int, int]:
-    """Exact distinct readers of the listed papers over the window, from the reader rows alone: whole days
-    inside the window, on its first day those who read at or after ``since``, today those who read by ``now``."""
-    first_day, today = since.astimezone(UTC).date(), now.astimezone(UTC).date()
-    r = TrendingReader
-    within = or_(
-        and_(r.day > first_day, r.day < today),
-        and_(r.day == first_day, r.last_at >= since),
-        and_(r.day == today, r.first_at <= now),
-    )
+    """Exact distinct readers of the listed papers over the window ``[since, now]``, counted in the log (by
+    paper: the papers' index)."""
     out: dict[int, int] = {}
     for part in chunks(ids):
         counts = (
-            select(r.paper_id, func.count(distinct(r.user_id)))
-            .where(r.paper_id.in_(part), r.day >= first_day, r.day <= today, r.type.in_(types), within)
-            .group_by(r.paper_id)
+            select(Interaction.paper_id, func.count(distinct(Interaction.user_id)))
+            .where(
+                Interaction.paper_id.in_(part),
+                Interaction.occurred_at >= since,
+                Interaction.occurred_at <= now,
+                Interaction.type.in_(types),
+            )
+            .group_by(Interaction.paper_id)
         )
         out.update((int(paper_id), int(n)) for paper_id, n in session.execute(counts))
     return out

@@ -5,11 +5,9 @@
 times ``0.5 ** (age of the day's start / half-life)``, the same number as summing each event's decay (up to
 rounding), so trending reads one row per (paper, day, type) instead of one per event.
 
-Distinct readers cannot be summed across days, so ``trending_readers`` keeps one row per (paper, day, user,
-event type) that occurred, with the first and last time of it that day (so that the window's partial first day
-and today count exactly who read within the window): a window's readers are a distinct count over those rows
-of the papers that made the
-list, exact (the k-anonymity threshold is applied to these counts), and a user's rows go with the user.
+Distinct readers cannot be summed across days: this path counts them in the log, for the papers that made the
+list only (the live totals, server/services/trending_live.py, keep them per paper; a per (paper, day, user) table
+cost every event batch a scattered write per event for what only this fallback read).
 
 The sums are for AGGREGATE_HALF_LIVES, the packaged defaults; a model trained with other half-lives is served by
 the full computation over the log (server/services/trending.py).
@@ -21,13 +19,13 @@ import contextlib
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from server.models import Interaction, TrendingDay, TrendingReader
+from server.models import Interaction, TrendingDay
 from server.services import trending_live
 from server.services.sql import chunks, dialect_of, insert_for, insert_on
 from server.services.trending_time import AGGREGATE_HALF_LIVES, DAY_AND_MICROS, Event, day_start, utc
@@ -35,11 +33,10 @@ from server.services.trending_time import AGGREGATE_HALF_LIVES, DAY_AND_MICROS, 
 DECAY_COLUMNS = tuple(f"decay_{w}" for w in AGGREGATE_HALF_LIVES)
 
 
-def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[datetime]]]:
-    """(day, paper, type) -> [events, decay sums...] and (paper, day, user, type) -> [first, last time]."""
+def _sums(events: Iterable[Event]) -> dict[tuple, list]:
+    """(day, paper, type) -> [events, decay sums...]."""
     days: dict[tuple, list] = defaultdict(lambda: [0] + [0.0] * len(AGGREGATE_HALF_LIVES))
-    readers: dict[tuple, list[datetime]] = {}
-    for paper_id, user_id, kind, occurred_at in events:
+    for paper_id, _, kind, occurred_at in events:
         at = utc(occurred_at)
         day = at.date()
         offset = (at - day_start(day)).total_seconds() / 86400.0
@@ -47,9 +44,7 @@ def _sums(events: Iterable[Event]) -> tuple[dict[tuple, list], dict[tuple, list[
         bucket[0] += 1
         for i, half_life in enumerate(AGGREGATE_HALF_LIVES.values()):
             bucket[1 + i] += 2.0 ** (offset / half_life)
-        seen = readers.setdefault((paper_id, day, user_id, kind), [at, at])
-        seen[0], seen[1] = min(seen[0], at), max(seen[1], at)
-    return days, readers
+    return days
 
 
 def _day_rows(days: dict[tuple, list]) -> list[dict]:
@@ -64,14 +59,13 @@ def _day_rows(days: dict[tuple, list]) -> list[dict]:
 def record_events(session: Session, events: Iterable[Event]) -> None:
     """Add newly stored events to the aggregates (call in the transaction that stores them)."""
     events = list(events)
-    days, readers = _sums(events)
+    days = _sums(events)
     if not days:
         return
     trending_live.lock_for_ingest(session)  # first: the lock order of every aggregate writer
     upsert = _days_upsert(dialect_of(session))
     for part in chunks(_day_rows(days)):
         session.execute(upsert, part)
-    _insert_readers(session, readers)
     trending_live.record(session, events)
 
 
@@ -83,21 +77,6 @@ def _days_upsert(dialect: str) -> Any:
     return insert.on_conflict_do_update(index_elements=["day", "paper_id", "type"], set_=added)
 
 
-@functools.cache
-def _readers_upsert(dialect: str) -> Any:
-    table = TrendingReader.__table__
-    insert = insert_on(dialect, table)
-    # SQLite's two-argument min()/max() are PostgreSQL's least()/greatest()
-    least, greatest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
-    return insert.on_conflict_do_update(
-        index_elements=["paper_id", "day", "user_id", "type"],
-        set_={
-            "first_at": least(table.c.first_at, insert.excluded.first_at),
-            "last_at": greatest(table.c.last_at, insert.excluded.last_at),
-        },
-    )
-
-
 def insert_logged(session: Session, rows: list[dict]) -> None:
     """Bulk-insert interaction log rows (``Interaction`` columns) with their part of the aggregate: for writers
     that bypass the event ingest (benchmarks, imports of recorded histories, tests)."""
@@ -105,20 +84,10 @@ def insert_logged(session: Session, rows: list[dict]) -> None:
     record_events(session, ((r["paper_id"], r["user_id"], r["type"], r["occurred_at"]) for r in rows))
 
 
-def _insert_readers(session: Session, readers: dict[tuple, list[datetime]]) -> None:
-    rows = [
-        {"paper_id": p, "day": d, "user_id": u, "type": t, "first_at": first, "last_at": last}
-        for (p, d, u, t), (first, last) in sorted(readers.items())
-    ]
-    stmt = _readers_upsert(dialect_of(session))
-    for part in chunks(rows):
-        session.execute(stmt, part)
-
-
 @contextlib.contextmanager
 def rebuilt_for_user(session: Session, user_id: int) -> Iterator[None]:
     """Around a deletion of a user's events: afterwards, the days and papers they touched are summed again from
-    what the log still holds, and the user's reader rows are those of their remaining events."""
+    what the log still holds."""
     trending_live.lock_for_rebuild(session)
     touched = {
         (paper_id, utc(at).date())
@@ -127,13 +96,6 @@ def rebuilt_for_user(session: Session, user_id: int) -> Iterator[None]:
         )
     }
     yield
-    session.execute(delete(TrendingReader).where(TrendingReader.user_id == user_id))
-    remaining = session.execute(
-        select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at).where(
-            Interaction.user_id == user_id
-        )
-    ).all()
-    _insert_readers(session, _sums(remaining)[1])
     rebuild_days(session, touched)
     trending_live.rebuild_for_user(session, user_id, touched)
 
@@ -151,13 +113,13 @@ def rebuild_days(session: Session, touched: set[tuple[int, date]]) -> None:
                 Interaction.occurred_at < day_start(last) + timedelta(days=1),
             )
         )
-        days, _ = _sums(row for row in rows if (row[0], utc(row[3]).date()) in keys)
+        days = _sums(row for row in rows if (row[0], utc(row[3]).date()) in keys)
         if days:
             session.execute(insert_for(session, TrendingDay.__table__), _day_rows(days))
 
 
 def rebuild_aggregate_sql(dialect: str) -> list[str]:
-    """Statements that sum the whole log into the two tables again (replacing what they hold), in SQL: for bulk
+    """Statements that sum the whole log into ``trending_days`` again (replacing what it holds), in SQL: for bulk
     loads that write the log directly (scripts/bench_build.py). The same numbers as ``record_events``: the
     offset is computed as ``_sums`` does (microseconds, seconds, then days; ``2 ** (days / half-life)`` with
     the same C pow), up to the order of the float additions."""
@@ -170,13 +132,8 @@ def rebuild_aggregate_sql(dialect: str) -> list[str]:
     )
     return [
         "DELETE FROM trending_days",
-        "DELETE FROM trending_readers",
         f"INSERT INTO trending_days (day, paper_id, type, events, {', '.join(DECAY_COLUMNS)})"
         f" SELECT day, paper_id, type, count(*), {decays}"
         f" FROM (SELECT {day} AS day, paper_id, type, {micros} AS micros FROM interactions) AS log"
         " GROUP BY day, paper_id, type ORDER BY day, paper_id, type",
-        "INSERT INTO trending_readers (paper_id, day, user_id, type, first_at, last_at)"
-        " SELECT paper_id, day, user_id, type, min(occurred_at), max(occurred_at)"
-        f" FROM (SELECT paper_id, {day} AS day, user_id, type, occurred_at FROM interactions) AS log"
-        " GROUP BY paper_id, day, user_id, type ORDER BY paper_id, day, user_id, type",
     ]

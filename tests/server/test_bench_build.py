@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from server.db import db
-from server.models import Interaction, Save, TrendingDay, TrendingLastRead, TrendingLive, TrendingReader
+from server.models import Interaction, Save, TrendingDay, TrendingLastRead, TrendingLive
 from server.services.trending_days import record_events
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -34,14 +34,11 @@ def _args(**sizes) -> argparse.Namespace:
     return argparse.Namespace(**{"papers": 300, "users": 40, "interactions": 5000, "references": 3, "seed": 3} | sizes)
 
 
-def _aggregate() -> tuple[dict, set]:
-    days = {
+def _aggregate() -> dict:
+    return {
         (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d)
         for r in db.session.scalars(select(TrendingDay))
     }
-    r = TrendingReader
-    readers = set(db.session.execute(select(r.paper_id, r.day, r.user_id, r.type, r.first_at, r.last_at)).all())
-    return days, readers
 
 
 def _live() -> tuple[dict, set]:
@@ -60,7 +57,7 @@ def _schema(app) -> dict:
             else []
         )
         found = inspect(db.engine)
-        tables = ("papers", "interactions", "trending_days", "trending_readers")
+        tables = ("papers", "interactions", "trending_days")
         return {"triggers": sorted(triggers)} | {
             t: (sorted(map(str, found.get_indexes(t))), sorted(map(str, found.get_foreign_keys(t)))) for t in tables
         }
@@ -87,7 +84,6 @@ def test_the_bulk_build_sums_the_log_as_insert_logged_does(app, client, bench_bu
         assert {(v.user_id, v.paper_id): v.saved_at for v in s.scalars(select(Save))} == saves
         # what insert_logged adds for the same rows, in its batches
         s.query(TrendingDay).delete()
-        s.query(TrendingReader).delete()
         s.query(TrendingLive).delete()  # the live totals' cursors stay where the build put them
         s.query(TrendingLastRead).delete()
         for start in range(0, len(log), 2000):
@@ -95,9 +91,9 @@ def test_the_bulk_build_sums_the_log_as_insert_logged_does(app, client, bench_bu
         s.flush()
         logged, logged_live = _aggregate(), _live()
         s.rollback()
-    assert set(built[0]) == set(logged[0]) and built[1] == logged[1]
-    for key, (events, d7, d30) in logged[0].items():
-        assert built[0][key][0] == events and built[0][key][1:] == pytest.approx((d7, d30), rel=1e-12)
+    assert set(built) == set(logged)
+    for key, (events, d7, d30) in logged.items():
+        assert built[key][0] == events and built[key][1:] == pytest.approx((d7, d30), rel=1e-12)
     assert set(built_live[0]) == set(logged_live[0]) and built_live[1] == logged_live[1] and built_live[1]
     for key, (score, readers) in logged_live[0].items():
         assert built_live[0][key] == (pytest.approx(score, rel=1e-12), readers), key

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select, text
 
 from recommender import default_config
 from server.db import db
-from server.models import Interaction, TrendingDay, TrendingReader
+from server.models import Interaction, TrendingDay
 from server.services.trending import aggregated_reader_scores, compute_trending, log_reader_scores, packaged_settings
-from server.services.trending_days import AGGREGATE_HALF_LIVES, _sums, rebuild_days
+from server.services.trending_days import AGGREGATE_HALF_LIVES, rebuild_days
 from tests.api.helpers import event
 
 API = "/api/v1"
@@ -43,23 +43,17 @@ def _assert_same_lists(app) -> None:
                 assert got[paper_id][1] == readers, (window, paper_id)
 
 
-def _aggregate(app) -> tuple[dict, set]:
+def _aggregate(app) -> dict:
     with app.app_context():
-        days = {
+        return {
             (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d)
             for r in db.session.scalars(select(TrendingDay))
         }
-        r = TrendingReader
-        readers = {
-            tuple(row)
-            for row in db.session.execute(select(r.paper_id, r.day, r.user_id, r.type, r.first_at, r.last_at))
-        }
-    return days, readers
 
 
 def _assert_aggregate_is_the_log_summed(app) -> None:
     """What ingest, reset and erasure left equals summing the remaining log from scratch."""
-    kept_days, kept_readers = _aggregate(app)
+    kept_days = _aggregate(app)
     with app.app_context():
         s = db.session
         touched = {
@@ -71,13 +65,10 @@ def _assert_aggregate_is_the_log_summed(app) -> None:
         fresh = {
             (r.day, r.paper_id, r.type): (r.events, r.decay_7d, r.decay_30d) for r in s.scalars(select(TrendingDay))
         }
-        logged = s.execute(select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at))
-        users = {(*key, first, last) for key, (first, last) in _sums(logged)[1].items()}
         s.rollback()
     assert set(kept_days) == set(fresh)
     for key, (events, d7, d30) in fresh.items():
         assert kept_days[key][0] == events and kept_days[key][1:] == pytest.approx((d7, d30), rel=1e-12)
-    assert kept_readers == users
 
 
 def test_aggregate_follows_ingest_reset_and_erasure(app, client, accounts):
@@ -147,6 +138,47 @@ def test_the_migration_backfills_the_aggregate_from_the_log(app, client, account
     _assert_aggregate_is_the_log_summed(app)
 
 
+def test_the_readers_table_comes_back_from_the_log_on_downgrade(app, client, accounts, database_url):
+    """0010 dropped trending_readers (derived from the log); going down to 0009 derives it again."""
+    from alembic import command
+
+    from server.db import alembic_config, upgrade_database
+
+    rng = random.Random(11)
+    for user in [accounts.new() for _ in range(3)]:
+        _post_history(client, user, rng)
+    with app.app_context():
+        logged = db.session.execute(
+            select(Interaction.paper_id, Interaction.user_id, Interaction.type, Interaction.occurred_at)
+        ).all()
+    want: dict[tuple, list] = {}
+    for paper_id, user_id, kind, at in logged:
+        at = at.astimezone(UTC)
+        seen = want.setdefault((paper_id, at.date(), user_id, kind), [at, at])
+        seen[0], seen[1] = min(seen[0], at), max(seen[1], at)
+    app.extensions["paperscout_db"].dispose()
+    command.downgrade(alembic_config(database_url), "0009")
+    try:
+        with app.app_context():
+            rows = db.session.execute(
+                text("SELECT paper_id, day, user_id, type, first_at, last_at FROM trending_readers")
+            ).all()
+    finally:
+        app.extensions["paperscout_db"].dispose()
+        upgrade_database(app)
+    got = {(p, _day(d), u, t): [_utc(first), _utc(last)] for p, d, u, t, first, last in rows}
+    assert got == want and len(got) > 20
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _utc(value) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 def test_saves_through_the_api_and_library_imports_count_too(app, client, accounts):
     user = accounts.new()
     assert client.put(f"{API}/saves/{KEYS[0]}", headers=user["headers"]).status_code in (200, 201)
@@ -156,5 +188,5 @@ def test_saves_through_the_api_and_library_imports_count_too(app, client, accoun
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(TrendingReader)) == 2
+        assert db.session.scalar(select(func.count(distinct(TrendingDay.paper_id)))) == 2
     _assert_aggregate_is_the_log_summed(app)
