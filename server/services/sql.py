@@ -38,7 +38,7 @@ def lock_per_key(session: Session, namespace: int, key: int) -> None:
     """Make writers with the same (namespace, key) take turns until their transactions end: a PostgreSQL
     transaction-level advisory lock. SQLite needs none: a write transaction there holds the database's only
     write lock from its start (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(CAST(:namespace AS integer), CAST(:key AS integer))"),
             {"namespace": namespace, "key": key},

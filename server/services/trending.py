@@ -27,7 +27,7 @@ from recommender import WINDOW_LABELS, WINDOWS, default_config, freshness_boost,
 from server.models import HfUpvote, Interaction, Paper, TrendingDay
 from server.services import trending_live
 from server.services.background import run_once
-from server.services.sql import chunks
+from server.services.sql import chunks, dialect_of
 from server.services.trending_time import AGGREGATE_HALF_LIVES, day_start
 
 KEEP_TOP = 2000
@@ -86,7 +86,7 @@ _lock = threading.Lock()
 
 
 def _age_days(session: Session, now: datetime) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect_of(session) == "sqlite":
         # SQLite keeps these columns as naive UTC text, which julianday() reads.
         stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
         return func.julianday(literal(stamp)) - func.julianday(Interaction.occurred_at)

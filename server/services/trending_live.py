@@ -58,7 +58,7 @@ def _contribution(kind: str, at: datetime, epoch: date, half_life: float) -> flo
 def _lock_states(session: Session, mode: str) -> None:
     """PostgreSQL: ingest takes SHARE (ingests run together), moving a cursor or summing again EXCLUSIVE, so a
     cursor never moves between an ingest reading it and committing. SQLite writers already take turns."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         session.execute(text(f"LOCK TABLE trending_live_state IN {mode} MODE"))
 
 
